@@ -1,0 +1,40 @@
+# Ringside: the two commands are `make run` and `make test`.
+GO        ?= go
+BIN       := bin/ringside
+HTTP      ?= 127.0.0.1:8080
+# Each fuzz target runs this long inside `make test` (a smoke run; run
+# `make fuzz FUZZTIME=5m` for a real session).
+FUZZTIME  ?= 10s
+
+.PHONY: all build run test vet unit fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ringside
+
+## run: a live event on this machine: one node plus an ffmpeg encoder.
+run: build
+	./scripts/ensure-ffmpeg
+	./$(BIN) demo --http $(HTTP)
+
+## test: vet, the whole suite under the race detector, and fuzz smoke runs.
+test: vet unit fuzz
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	./scripts/ensure-ffmpeg
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParseMedia$$' -fuzztime=$(FUZZTIME) ./pkg/segment/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseMaster$$' -fuzztime=$(FUZZTIME) ./pkg/segment/
+
+## bench: the flash-crowd comparison with nginx and Varnish (bench/RESULTS.md).
+bench: build
+	./bench/run
+
+clean:
+	rm -rf bin

@@ -1,0 +1,170 @@
+package encoder
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Rung is one rendition of the ladder.
+type Rung struct {
+	Width, Height int
+	VideoKbps     int
+}
+
+// Config describes the push.
+type Config struct {
+	// FFmpeg is the ffmpeg binary (default "ffmpeg" on PATH).
+	FFmpeg string
+	// IngestBase is the node's ingest URL for the event, e.g.
+	// "http://127.0.0.1:8080/ingest/demo".
+	IngestBase string
+	StreamKey  string
+	Ladder     []Rung
+	FPS        int
+	// Preset is the x264 preset; ultrafast keeps a 2-core machine free.
+	Preset string
+	// SegmentSeconds is -hls_time; ListSize is -hls_list_size.
+	SegmentSeconds int
+	ListSize       int
+	// FMP4 selects fMP4/CMAF segments instead of MPEG-TS.
+	FMP4 bool
+	// Persistent keeps one ordered connection per rendition
+	// (-http_persistent 1); without it the playlist may arrive before the
+	// segment it lists.
+	Persistent bool
+	// Duration stops the encoder after this much media (0: until ctx ends).
+	Duration time.Duration
+	Logger   *slog.Logger
+}
+
+// DefaultConfig is a cheap 2-rung ladder: 480p and 240p at 15 fps,
+// ultrafast, 2 s segments, 6 in the playlist.
+func DefaultConfig() Config {
+	return Config{FFmpeg: "ffmpeg", Ladder: []Rung{{854, 480, 1200}, {426, 240, 400}}, FPS: 15, Preset: "ultrafast",
+		SegmentSeconds: 2, ListSize: 6, Persistent: true}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.IngestBase == "" || !strings.HasPrefix(c.IngestBase, "http") {
+		errs = append(errs, fmt.Errorf("encoder: ingest base %q is not an http URL", c.IngestBase))
+	}
+	if len(c.Ladder) == 0 {
+		errs = append(errs, errors.New("encoder: ladder is empty"))
+	}
+	if c.FPS <= 0 || c.SegmentSeconds <= 0 || c.ListSize <= 0 {
+		errs = append(errs, errors.New("encoder: fps, segment seconds and list size must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Args returns ffmpeg's arguments for cfg.
+func Args(cfg Config) []string {
+	gop := strconv.Itoa(cfg.FPS * cfg.SegmentSeconds)
+	a := []string{"-hide_banner", "-loglevel", "warning", "-nostdin",
+		"-re", "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=%d", cfg.Ladder[0].Width, cfg.Ladder[0].Height, cfg.FPS),
+		"-re", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"}
+	if cfg.Duration > 0 {
+		a = append(a, "-t", strconv.FormatFloat(cfg.Duration.Seconds(), 'f', 3, 64))
+	}
+	var fc strings.Builder
+	fmt.Fprintf(&fc, "[0:v]split=%d", len(cfg.Ladder))
+	for i := range cfg.Ladder {
+		fmt.Fprintf(&fc, "[s%d]", i)
+	}
+	for i, r := range cfg.Ladder {
+		fmt.Fprintf(&fc, ";[s%d]scale=%d:%d[v%d]", i, r.Width, r.Height, i)
+	}
+	a = append(a, "-filter_complex", fc.String())
+	var vsm []string
+	for i := range cfg.Ladder {
+		a = append(a, "-map", fmt.Sprintf("[v%d]", i))
+		vsm = append(vsm, fmt.Sprintf("v:%d,a:%d", i, i))
+	}
+	for range cfg.Ladder {
+		a = append(a, "-map", "1:a")
+	}
+	a = append(a, "-c:v", "libx264", "-preset", cfg.Preset, "-g", gop, "-keyint_min", gop, "-sc_threshold", "0")
+	for i, r := range cfg.Ladder {
+		a = append(a, fmt.Sprintf("-b:v:%d", i), fmt.Sprintf("%dk", r.VideoKbps))
+	}
+	a = append(a, "-c:a", "aac", "-b:a", "96k", "-ac", "2",
+		"-f", "hls", "-method", "PUT", "-http_persistent", boolArg(cfg.Persistent),
+		"-hls_time", strconv.Itoa(cfg.SegmentSeconds), "-hls_list_size", strconv.Itoa(cfg.ListSize),
+		"-hls_flags", "delete_segments+independent_segments+program_date_time",
+		"-master_pl_name", "master.m3u8", "-var_stream_map", strings.Join(vsm, " "),
+		"-ignore_io_errors", "1")
+	if cfg.FMP4 {
+		a = append(a, "-hls_segment_type", "fmp4")
+	}
+	if cfg.StreamKey != "" {
+		a = append(a, "-headers", "Authorization: Bearer "+cfg.StreamKey+"\r\n")
+	}
+	return append(a, strings.TrimRight(cfg.IngestBase, "/")+"/%v/index.m3u8")
+}
+
+func boolArg(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// Run starts ffmpeg and waits for it. When ctx ends, ffmpeg gets SIGINT so
+// it finishes the playlists (ENDLIST), and is killed if it has not exited
+// 5 s later. It returns nil when ffmpeg ran to Duration or ctx ended.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	bin := cfg.FFmpeg
+	if bin == "" {
+		bin = "ffmpeg"
+	}
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		return fmt.Errorf("encoder: %s not found (on Debian: apt-get install ffmpeg): %w", bin, err)
+	}
+	cmd := exec.CommandContext(ctx, path, Args(cfg)...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedBuffer{b: &stderr, max: 64 << 10}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("encoder: start ffmpeg: %w", err)
+	}
+	if cfg.Logger != nil {
+		cfg.Logger.Info("encoder started", "pid", cmd.Process.Pid, "ingest", cfg.IngestBase)
+	}
+	err = cmd.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("encoder: ffmpeg: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+type limitedBuffer struct {
+	b   *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.b.Len(); room > 0 {
+		l.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}

@@ -1,0 +1,71 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config bounds what one node's ingest accepts and keeps.
+type Config struct {
+	// MaxBodyBytes caps one upload; a larger body is rejected (413) and
+	// nothing of it is kept.
+	MaxBodyBytes int64
+	// MaxPlaylistBytes caps one playlist upload; playlists are parsed in
+	// memory, so this is much lower than MaxBodyBytes.
+	MaxPlaylistBytes int64
+	// LiveBytes bounds the bytes of every event's live window and pending
+	// uploads together; an upload that would pass it is rejected (507) after
+	// the retired segments were given up.
+	LiveBytes int64
+	// RetiredBytes bounds the cache of segments that left the live window
+	// (kept for players a playlist behind, until the encoder DELETEs them).
+	RetiredBytes int64
+	// ListedGrace is how long a playlist that lists a segment whose upload
+	// has not started yet waits for it (ffmpeg with -http_persistent 0 may
+	// send the playlist first) before it is rejected.
+	ListedGrace time.Duration
+	// OrphanTTL drops complete segments that no playlist ever listed (an
+	// encoder that crashed between segment and playlist) after this long.
+	OrphanTTL time.Duration
+}
+
+// DefaultConfig returns limits for a single node carrying a few events.
+func DefaultConfig() Config {
+	return Config{
+		MaxBodyBytes:     64 << 20,
+		MaxPlaylistBytes: 1 << 20,
+		LiveBytes:        1 << 30,
+		RetiredBytes:     256 << 20,
+		ListedGrace:      2 * time.Second,
+		OrphanTTL:        2 * time.Minute,
+	}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.MaxBodyBytes <= 0 {
+		errs = append(errs, fmt.Errorf("ingest: max body bytes must be positive, got %d", c.MaxBodyBytes))
+	}
+	if c.MaxPlaylistBytes <= 0 || c.MaxPlaylistBytes > c.MaxBodyBytes {
+		errs = append(errs, fmt.Errorf("ingest: max playlist bytes must be in (0, max body bytes], got %d", c.MaxPlaylistBytes))
+	}
+	if c.LiveBytes < c.MaxBodyBytes {
+		errs = append(errs, fmt.Errorf("ingest: live bytes (%d) must hold at least one max-size body (%d)", c.LiveBytes, c.MaxBodyBytes))
+	}
+	if c.RetiredBytes < 0 {
+		errs = append(errs, fmt.Errorf("ingest: retired bytes must not be negative, got %d", c.RetiredBytes))
+	}
+	if c.ListedGrace < 0 || c.OrphanTTL <= 0 {
+		errs = append(errs, errors.New("ingest: listed grace must be >= 0 and orphan ttl > 0"))
+	}
+	return errors.Join(errs...)
+}
+
+// EventConfig is what ingest needs to know of a push event.
+type EventConfig struct {
+	ID string
+	// StreamKey is the bearer token the encoder must present.
+	StreamKey string
+}

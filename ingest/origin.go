@@ -1,0 +1,200 @@
+package ingest
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ringside-live/ringside/pkg/object"
+	"github.com/ringside-live/ringside/pkg/segment"
+)
+
+// Filler pushes a freshly uploaded segment to the tiers that will be asked
+// for it (the shield owners) before the playlist that lists it goes live.
+// The node provides it; nil disables push fill.
+type Filler interface {
+	Fill(ctx context.Context, event, path string, o *object.Object) error
+}
+
+// Deps are the collaborators of an Origin.
+type Deps struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: metrics are kept but not exported
+	Now        func() time.Time      // nil: time.Now
+	Filler     Filler
+}
+
+// Origin holds every push event of one node.
+type Origin struct {
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	m      *metrics
+	store  *store
+	filler Filler
+
+	mu     sync.RWMutex
+	events map[string]*event
+}
+
+// event is the state of one push event. Its mutex guards maps only; no
+// I/O happens under it.
+type event struct {
+	id  string
+	key []byte
+
+	mu        sync.Mutex
+	files     map[string]*file     // segments, init segments, manifests; complete or pending
+	playlists map[string]*playlist // published (validated) playlists by path
+	changed   chan struct{}        // closed and replaced when a file entry appears
+}
+
+type file struct {
+	obj    *object.Object
+	kind   segment.FileKind
+	size   int64     // live bytes reserved for it
+	listed int       // how many published playlists list it now
+	ever   bool      // ever listed: an unlisted file that was listed left the window
+	done   time.Time // when the upload completed; zero while pending
+}
+
+type playlist struct {
+	media  *segment.MediaPlaylist // nil for a master playlist
+	obj    *object.Object
+	listed []string // event-relative paths of the segments and maps it lists
+}
+
+// New returns an Origin with no events. It does no I/O.
+func New(cfg Config, deps Deps) (*Origin, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := newStore(cfg.LiveBytes, cfg.RetiredBytes)
+	if err != nil {
+		return nil, err
+	}
+	o := &Origin{cfg: cfg, log: deps.Logger, now: deps.Now, store: st, filler: deps.Filler,
+		events: make(map[string]*event)}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	o.m = newMetrics(deps.Registerer, o)
+	return o, nil
+}
+
+// Close releases the retired cache.
+func (o *Origin) Close() { o.store.close() }
+
+// SetEvents replaces the set of push events: new ones start empty, existing
+// ones keep their content (and take a changed stream key), removed ones are
+// dropped with everything they held.
+func (o *Origin) SetEvents(evs []EventConfig) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	keep := make(map[string]bool, len(evs))
+	for _, ec := range evs {
+		keep[ec.ID] = true
+		if ev, ok := o.events[ec.ID]; ok {
+			ev.mu.Lock()
+			ev.key = []byte(ec.StreamKey)
+			ev.mu.Unlock()
+			continue
+		}
+		o.events[ec.ID] = &event{id: ec.ID, key: []byte(ec.StreamKey), files: make(map[string]*file),
+			playlists: make(map[string]*playlist), changed: make(chan struct{})}
+	}
+	for id, ev := range o.events {
+		if keep[id] {
+			continue
+		}
+		delete(o.events, id)
+		ev.mu.Lock()
+		for _, f := range ev.files {
+			o.store.release(f.size)
+		}
+		ev.files, ev.playlists = map[string]*file{}, map[string]*playlist{}
+		ev.mu.Unlock()
+		o.store.dropRetiredPrefix(id + "/")
+	}
+}
+
+// Events lists the push events this origin takes, sorted.
+func (o *Origin) Events() []string {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	ids := make([]string, 0, len(o.events))
+	for id := range o.events {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Has reports whether id is a push event of this origin.
+func (o *Origin) Has(id string) bool {
+	o.mu.RLock()
+	_, ok := o.events[id]
+	o.mu.RUnlock()
+	return ok
+}
+
+func (o *Origin) event(id string) *event {
+	o.mu.RLock()
+	ev := o.events[id]
+	o.mu.RUnlock()
+	return ev
+}
+
+// authorize returns the event when token is its stream key.
+func (o *Origin) authorize(id, token string) (*event, error) {
+	ev := o.event(id)
+	if ev == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNoEvent, id)
+	}
+	ev.mu.Lock()
+	key := ev.key
+	ev.mu.Unlock()
+	if len(key) == 0 || subtle.ConstantTimeCompare(key, []byte(token)) != 1 {
+		return nil, fmt.Errorf("%w for event %q", ErrUnauthorized, id)
+	}
+	return ev, nil
+}
+
+// Get returns the published playlist or the file at path of event id; the
+// object may still be arriving (pending), in which case readers follow it.
+// It does not allocate for live files, so the node can call it per request.
+func (o *Origin) Get(id, path string) (*object.Object, error) {
+	ev := o.event(id)
+	if ev == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNoEvent, id)
+	}
+	ev.mu.Lock()
+	if p, ok := ev.playlists[path]; ok {
+		ev.mu.Unlock()
+		return p.obj, nil
+	}
+	if f, ok := ev.files[path]; ok {
+		ev.mu.Unlock()
+		return f.obj, nil
+	}
+	ev.mu.Unlock()
+	if r := o.store.getRetired(id + "/" + path); r != nil {
+		return r, nil
+	}
+	return nil, ErrNotFound
+}
+
+// notify wakes playlists waiting for a listed file to appear; ev.mu held.
+func (ev *event) notify() {
+	close(ev.changed)
+	ev.changed = make(chan struct{})
+}

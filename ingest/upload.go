@@ -1,0 +1,165 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/ringside-live/ringside/pkg/object"
+	"github.com/ringside-live/ringside/pkg/segment"
+)
+
+// Upload is one PUT from an encoder.
+type Upload struct {
+	Event string
+	Path  string // inside the event: "0/index3.ts"
+	Token string // bearer token presented
+	Body  io.Reader
+	// ContentLength is the declared length, or -1 (ffmpeg sends chunked).
+	ContentLength int64
+}
+
+// Result says what an accepted upload did.
+type Result struct {
+	Kind    segment.FileKind
+	Bytes   int64
+	Created bool // false: it replaced an existing file or playlist
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// Put takes one upload. On any error nothing of the upload is kept and what
+// was published before stays served. Errors wrap the package sentinels.
+func (o *Origin) Put(ctx context.Context, u Upload) (res Result, err error) {
+	defer func() {
+		if err != nil {
+			o.m.rejected.WithLabelValues(reasonOf(err)).Inc()
+			o.log.Warn("upload rejected", "event", u.Event, "path", u.Path, "err", err)
+		}
+	}()
+	kind, ct, err := segment.CheckPath(u.Path)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %w", ErrBadPath, err)
+	}
+	ev, err := o.authorize(u.Event, u.Token)
+	if err != nil {
+		return Result{}, err
+	}
+	limit := o.cfg.MaxBodyBytes
+	if kind == segment.KindPlaylist {
+		limit = o.cfg.MaxPlaylistBytes
+	}
+	if u.ContentLength > limit {
+		return Result{}, fmt.Errorf("%w: declared %d bytes, limit %d", ErrTooLarge, u.ContentLength, limit)
+	}
+	if kind == segment.KindPlaylist {
+		res, err = o.putPlaylist(ctx, ev, u)
+	} else {
+		res, err = o.putFile(ev, u, kind, ct)
+	}
+	if err == nil {
+		o.m.uploads.WithLabelValues(kind.String()).Inc()
+		o.m.bytes.Add(float64(res.Bytes))
+	}
+	return res, err
+}
+
+// putFile stores a segment, init segment or manifest. A new file is visible
+// as pending from the first byte; a replacement becomes visible only once
+// complete, so readers never see a half-written replacement.
+func (o *Origin) putFile(ev *event, u Upload, kind segment.FileKind, ct string) (Result, error) {
+	meta := object.Meta{Status: 200, Kind: kind, ContentType: ct, CacheControl: object.CacheControl(kind, 0), Source: "ingest"}
+	if kind == segment.KindManifest {
+		meta.CacheControl = object.CacheControl(kind, 2)
+	}
+	obj := object.New(meta, int(u.ContentLength))
+	nf := &file{obj: obj, kind: kind}
+	ev.mu.Lock()
+	cur := ev.files[u.Path]
+	replacing := cur != nil
+	if replacing && !cur.obj.Done() {
+		ev.mu.Unlock()
+		return Result{}, fmt.Errorf("%w: %s", ErrConflict, u.Path)
+	}
+	if !replacing {
+		ev.files[u.Path] = nf
+		ev.notify()
+	}
+	ev.mu.Unlock()
+
+	bw := &budgetWriter{s: o.store, o: obj, limit: o.cfg.MaxBodyBytes}
+	bufp := copyBufs.Get().(*[]byte)
+	_, err := io.CopyBuffer(bw, onlyReader{u.Body}, *bufp)
+	copyBufs.Put(bufp)
+	if err != nil {
+		obj.Fail(err)
+		o.store.release(bw.n)
+		ev.mu.Lock()
+		if f := ev.files[u.Path]; f == nf {
+			delete(ev.files, u.Path)
+		}
+		ev.mu.Unlock()
+		if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrStoreFull) {
+			return Result{}, err
+		}
+		return Result{}, fmt.Errorf("%w after %d bytes of %s: %w", ErrAborted, bw.n, u.Path, err)
+	}
+	obj.Close()
+	ev.mu.Lock()
+	nf.size, nf.done = bw.n, o.now()
+	if replacing {
+		if old := ev.files[u.Path]; old != nil {
+			nf.listed, nf.ever = old.listed, old.ever
+			o.store.release(old.size)
+		}
+		ev.files[u.Path] = nf
+		ev.notify()
+	}
+	ev.mu.Unlock()
+	return Result{Kind: kind, Bytes: bw.n, Created: !replacing}, nil
+}
+
+// onlyReader hides any WriterTo of the body so CopyBuffer goes through the
+// budget writer chunk by chunk.
+type onlyReader struct{ io.Reader }
+
+// Delete removes a file or playlist that the encoder no longer wants
+// served (ffmpeg's delete_segments). It returns ErrNotFound when there was
+// nothing to remove.
+func (o *Origin) Delete(id, path, token string) (err error) {
+	defer func() {
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			o.m.rejected.WithLabelValues(reasonOf(err)).Inc()
+		}
+	}()
+	if _, _, err := segment.CheckPath(path); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadPath, err)
+	}
+	ev, err := o.authorize(id, token)
+	if err != nil {
+		return err
+	}
+	found := false
+	ev.mu.Lock()
+	if p, ok := ev.playlists[path]; ok {
+		delete(ev.playlists, path)
+		o.unlist(ev, p.listed)
+		found = true
+	}
+	if f, ok := ev.files[path]; ok && f.obj.Done() {
+		delete(ev.files, path)
+		o.store.release(f.size)
+		found = true
+	}
+	ev.mu.Unlock()
+	if o.store.dropRetired(id + "/" + path) {
+		found = true
+	}
+	if !found {
+		return fmt.Errorf("%w: %s", ErrNotFound, path)
+	}
+	o.m.deletes.Inc()
+	return nil
+}

@@ -1,0 +1,291 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ringside-live/ringside/ingest"
+	"github.com/ringside-live/ringside/shield"
+)
+
+// Config is a node's configuration file. Every key is documented in the
+// README; unknown keys are an error.
+type Config struct {
+	Node   NodeSection   `yaml:"node"`
+	HTTP   HTTPSection   `yaml:"http"`
+	Ingest IngestSection `yaml:"ingest"`
+	Cache  CacheSection  `yaml:"cache"`
+	Events []EventConfig `yaml:"events"`
+	Log    LogSection    `yaml:"log"`
+}
+
+// NodeSection names the node and its roles.
+type NodeSection struct {
+	ID     string   `yaml:"id"`
+	Roles  []string `yaml:"roles"`
+	Region string   `yaml:"region"`
+}
+
+// HTTPSection configures the HTTP listener.
+type HTTPSection struct {
+	Listen string `yaml:"listen"`
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// IngestIdleTimeout is the longest silence allowed inside an upload
+	// body (ffmpeg opens init uploads seconds before their body).
+	IngestIdleTimeout Duration `yaml:"ingest_idle_timeout"`
+	// StreamTimeout bounds how long a response follows an object that is
+	// still arriving.
+	StreamTimeout Duration `yaml:"stream_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxConns caps concurrent connections (0: 256k).
+	MaxConns int `yaml:"max_conns"`
+}
+
+// IngestSection maps to ingest.Config.
+type IngestSection struct {
+	MaxBodyBytes     ByteSize `yaml:"max_body_bytes"`
+	MaxPlaylistBytes ByteSize `yaml:"max_playlist_bytes"`
+	LiveBytes        ByteSize `yaml:"live_bytes"`
+	RetiredBytes     ByteSize `yaml:"retired_bytes"`
+	ListedGrace      Duration `yaml:"listed_grace"`
+	OrphanTTL        Duration `yaml:"orphan_ttl"`
+}
+
+// CacheSection maps to shield.Config.
+type CacheSection struct {
+	MaxBytes       ByteSize `yaml:"max_bytes"`
+	MaxObjectBytes ByteSize `yaml:"max_object_bytes"`
+	SegmentTTL     Duration `yaml:"segment_ttl"`
+	MasterTTL      Duration `yaml:"master_ttl"`
+	NegativeTTL    Duration `yaml:"negative_ttl"`
+	StaleFor       Duration `yaml:"stale_for"`
+	FetchTimeout   Duration `yaml:"fetch_timeout"`
+}
+
+// EventConfig is one live event. Exactly one of StreamKey (push: an
+// encoder PUTs into /ingest/{id}/) and PullURL (pull: /live/{id}/{rest}
+// comes from {pull_url}/{rest}) is set.
+type EventConfig struct {
+	ID        string `yaml:"id"`
+	Title     string `yaml:"title"`
+	StreamKey string `yaml:"stream_key"`
+	// StreamKeyEnv names an environment variable holding the stream key,
+	// so keys stay out of config files.
+	StreamKeyEnv string `yaml:"stream_key_env"`
+	PullURL      string `yaml:"pull_url"`
+}
+
+// LogSection configures logging.
+type LogSection struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Roles a node can hold.
+const (
+	RoleIngest  = "ingest"
+	RoleShield  = "shield"
+	RoleEdge    = "edge"
+	RoleControl = "control"
+	RoleSteer   = "steer"
+)
+
+var knownRoles = []string{RoleIngest, RoleShield, RoleEdge, RoleControl, RoleSteer}
+
+// DefaultConfig is the embedded single-node default: every role on
+// 127.0.0.1:8080.
+func DefaultConfig() Config {
+	ic, sc := ingest.DefaultConfig(), shield.DefaultConfig()
+	host, _ := os.Hostname()
+	return Config{
+		Node: NodeSection{ID: host, Roles: []string{RoleIngest, RoleShield, RoleEdge}},
+		HTTP: HTTPSection{Listen: "127.0.0.1:8080", ReadHeaderTimeout: Duration(10 * time.Second),
+			IngestIdleTimeout: Duration(10 * time.Second), StreamTimeout: Duration(30 * time.Second),
+			IdleTimeout: Duration(90 * time.Second)},
+		Ingest: IngestSection{MaxBodyBytes: ByteSize(ic.MaxBodyBytes), MaxPlaylistBytes: ByteSize(ic.MaxPlaylistBytes),
+			LiveBytes: ByteSize(ic.LiveBytes), RetiredBytes: ByteSize(ic.RetiredBytes),
+			ListedGrace: Duration(ic.ListedGrace), OrphanTTL: Duration(ic.OrphanTTL)},
+		Cache: CacheSection{MaxBytes: ByteSize(sc.MaxBytes), MaxObjectBytes: ByteSize(sc.MaxObjectBytes),
+			SegmentTTL: Duration(sc.SegmentTTL), MasterTTL: Duration(sc.MasterTTL), NegativeTTL: Duration(sc.NegativeTTL),
+			StaleFor: Duration(sc.StaleFor), FetchTimeout: Duration(sc.FetchTimeout)},
+		Log: LogSection{Level: "info", Format: "text"},
+	}
+}
+
+// LoadConfig reads a YAML file over DefaultConfig. Unknown keys are errors.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("node: config: %w", err)
+	}
+	return ParseConfig(data)
+}
+
+// ParseConfig parses YAML over DefaultConfig and validates the result.
+func ParseConfig(data []byte) (Config, error) {
+	cfg := DefaultConfig()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("node: config: %w", err)
+	}
+	for i := range cfg.Events {
+		ev := &cfg.Events[i]
+		if ev.StreamKeyEnv != "" && ev.StreamKey == "" {
+			ev.StreamKey = os.Getenv(ev.StreamKeyEnv)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("node: config: "+format, args...)) }
+	if c.Node.ID == "" {
+		bad("node.id is required")
+	}
+	if len(c.Node.Roles) == 0 {
+		bad("node.roles: at least one role is required")
+	}
+	for _, r := range c.Node.Roles {
+		if !slices.Contains(knownRoles, r) {
+			bad("node.roles: unknown role %q (known: %s)", r, strings.Join(knownRoles, ", "))
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen %q: %v", c.HTTP.Listen, err)
+	}
+	for name, d := range map[string]Duration{"read_header_timeout": c.HTTP.ReadHeaderTimeout,
+		"ingest_idle_timeout": c.HTTP.IngestIdleTimeout, "stream_timeout": c.HTTP.StreamTimeout, "idle_timeout": c.HTTP.IdleTimeout} {
+		if d <= 0 {
+			bad("http.%s must be positive", name)
+		}
+	}
+	if err := c.ingestConfig().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.shieldConfig().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.validateEvents()...)
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format %q: want text or json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) validateEvents() []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, ev := range c.Events {
+		at := fmt.Sprintf("node: config: events[%d]", i)
+		if !idRE.MatchString(ev.ID) {
+			errs = append(errs, fmt.Errorf("%s: id %q must match %s", at, ev.ID, idRE))
+		}
+		if seen[ev.ID] {
+			errs = append(errs, fmt.Errorf("%s: duplicate id %q", at, ev.ID))
+		}
+		seen[ev.ID] = true
+		switch {
+		case ev.StreamKey != "" && ev.PullURL != "":
+			errs = append(errs, fmt.Errorf("%s (%s): set stream_key (push) or pull_url (pull), not both", at, ev.ID))
+		case ev.StreamKey == "" && ev.PullURL == "":
+			errs = append(errs, fmt.Errorf("%s (%s): needs stream_key/stream_key_env (push) or pull_url (pull)", at, ev.ID))
+		case ev.StreamKey != "" && len(ev.StreamKey) < 8:
+			errs = append(errs, fmt.Errorf("%s (%s): stream_key shorter than 8 characters", at, ev.ID))
+		case ev.PullURL != "":
+			u, err := url.Parse(ev.PullURL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("%s (%s): pull_url %q is not an http(s) URL", at, ev.ID, ev.PullURL))
+			}
+		}
+	}
+	return errs
+}
+
+func (c Config) hasRole(r string) bool { return slices.Contains(c.Node.Roles, r) }
+
+func (c Config) ingestConfig() ingest.Config {
+	return ingest.Config{MaxBodyBytes: int64(c.Ingest.MaxBodyBytes), MaxPlaylistBytes: int64(c.Ingest.MaxPlaylistBytes),
+		LiveBytes: int64(c.Ingest.LiveBytes), RetiredBytes: int64(c.Ingest.RetiredBytes),
+		ListedGrace: time.Duration(c.Ingest.ListedGrace), OrphanTTL: time.Duration(c.Ingest.OrphanTTL)}
+}
+
+func (c Config) shieldConfig() shield.Config {
+	sc := shield.DefaultConfig()
+	sc.MaxBytes, sc.MaxObjectBytes = int64(c.Cache.MaxBytes), int64(c.Cache.MaxObjectBytes)
+	sc.SegmentTTL, sc.MasterTTL = time.Duration(c.Cache.SegmentTTL), time.Duration(c.Cache.MasterTTL)
+	sc.NegativeTTL, sc.StaleFor = time.Duration(c.Cache.NegativeTTL), time.Duration(c.Cache.StaleFor)
+	sc.FetchTimeout = time.Duration(c.Cache.FetchTimeout)
+	return sc
+}
+
+// Duration is a time.Duration written as "10s", "500ms".
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration like 10s or 500ms", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// ByteSize is a size written as 1048576, "64KiB", "512MiB", "1GiB" (or KB, MB, GB as powers of 1000).
+type ByteSize int64
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(n.Value)
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a size like 1048576, 64KiB or 1GiB", n.Line, n.Value)
+	}
+	*b = ByteSize(v * mult)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (b ByteSize) MarshalYAML() (any, error) { return int64(b), nil }

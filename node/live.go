@@ -1,0 +1,191 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ringside-live/ringside/pkg/object"
+	"github.com/ringside-live/ringside/pkg/segment"
+	"github.com/ringside-live/ringside/shield"
+)
+
+var (
+	hdrCacheControl    = []byte("Cache-Control")
+	hdrContentEncoding = []byte("Content-Encoding")
+	hdrVary            = []byte("Vary")
+	hdrXCache          = []byte("X-Cache")
+	hdrAccessControl   = []byte("Access-Control-Allow-Origin")
+	valGzip            = []byte("gzip")
+	valAcceptEncoding  = []byte("Accept-Encoding")
+	valStar            = []byte("*")
+	xcacheOrigin       = []byte("ORIGIN")
+	xcacheValues       = [...][]byte{[]byte("HIT"), []byte("MISS"), []byte("COALESCED"), []byte("STALE")}
+)
+
+// serveLive answers GET and HEAD on /live/{event}/{path...}: from the local
+// ingest origin for a push event this node ingests, otherwise through the
+// cache tier. A cached hit does not allocate.
+func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		ctx.Response.Header.Set("Allow", "GET, HEAD")
+		n.liveProblem(ctx, fasthttp.StatusMethodNotAllowed, "only GET and HEAD on /live/")
+		return
+	}
+	evb, fileb, ok := splitEventPath(p[len(prefixLive):])
+	if !ok {
+		n.liveProblem(ctx, fasthttp.StatusNotFound, "want /live/{event}/{file}")
+		return
+	}
+	ev := n.event(b2s(evb))
+	if ev == nil {
+		n.liveProblem(ctx, fasthttp.StatusNotFound, "no such event: "+string(evb))
+		return
+	}
+	file := b2s(fileb)
+	kind, _, err := segment.CheckPath(file)
+	if err != nil {
+		n.liveProblem(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if ev.Push && n.ingest != nil && n.ingest.Has(ev.ID) {
+		obj, err := n.ingest.Get(ev.ID, file)
+		if err != nil {
+			n.liveProblem(ctx, fasthttp.StatusNotFound, "not found: "+string(p))
+			return
+		}
+		n.writeObject(ctx, obj, xcacheOrigin)
+		return
+	}
+	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind,
+		Hops: b2s(ctx.Request.Header.Peek(shield.HopHeader))}
+	if q := ctx.URI().QueryString(); len(q) > 0 {
+		key := segment.AppendKey(nil, b2s(p), b2s(q))
+		req.Key = b2s(key)
+		if len(key) > len(p) {
+			req.Query = b2s(key[len(p)+1:])
+		}
+	}
+	obj, out, err := n.shield.Get(ctx, req)
+	if err != nil {
+		n.upstreamProblem(ctx, err)
+		return
+	}
+	n.writeObject(ctx, obj, xcacheValues[out])
+}
+
+func (n *Node) upstreamProblem(ctx *fasthttp.RequestCtx, err error) {
+	switch {
+	case errors.Is(err, shield.ErrRegressed):
+		ctx.Response.Header.Set("Retry-After", "1")
+		n.liveProblem(ctx, fasthttp.StatusServiceUnavailable, err.Error())
+	case errors.Is(err, shield.ErrNoOrigin):
+		n.liveProblem(ctx, fasthttp.StatusNotFound, err.Error())
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		n.liveProblem(ctx, fasthttp.StatusGatewayTimeout, err.Error())
+	default:
+		n.liveProblem(ctx, fasthttp.StatusBadGateway, err.Error())
+	}
+}
+
+func (n *Node) liveProblem(ctx *fasthttp.RequestCtx, status int, detail string) {
+	problem(ctx, status, detail)
+	n.m.status(status)
+}
+
+// writeObject sends obj: a complete body straight from memory (gzip when the
+// client takes it and the object has it), a body still arriving as a
+// chunked stream that follows the writer.
+func (n *Node) writeObject(ctx *fasthttp.RequestCtx, obj *object.Object, xcache []byte) {
+	h := &ctx.Response.Header
+	h.SetContentType(obj.ContentType)
+	h.SetCanonical(hdrCacheControl, s2b(obj.CacheControl))
+	h.SetCanonical(hdrXCache, xcache)
+	h.SetCanonical(hdrAccessControl, valStar)
+	body, complete := obj.Complete()
+	if complete && obj.Status == fasthttp.StatusOK && len(ctx.Request.Header.Peek("Range")) > 0 {
+		n.writeRange(ctx, obj, body)
+		return
+	}
+	ctx.SetStatusCode(obj.Status)
+	n.m.status(obj.Status)
+	if complete {
+		if obj.Gzip != nil {
+			h.SetCanonical(hdrVary, valAcceptEncoding)
+			if ctx.Request.Header.HasAcceptEncodingBytes(valGzip) {
+				h.SetCanonical(hdrContentEncoding, valGzip)
+				body = obj.Gzip
+			}
+		}
+		n.m.bytesOut.Add(float64(len(body)))
+		if ctx.IsHead() {
+			ctx.Response.SkipBody = true
+			h.SetContentLength(len(body))
+			return
+		}
+		ctx.Response.SetBodyRaw(body)
+		return
+	}
+	if ctx.IsHead() {
+		ctx.Response.SkipBody = true
+		return
+	}
+	rctx, cancel := context.WithTimeout(n.runCtx, time.Duration(n.cfg.HTTP.StreamTimeout))
+	ctx.SetBodyStream(obj.NewReader(rctx, cancel), -1)
+}
+
+// writeRange answers a single "bytes=N-" or "bytes=N-M" range of a
+// complete object (peers resume broken fetches this way).
+func (n *Node) writeRange(ctx *fasthttp.RequestCtx, obj *object.Object, body []byte) {
+	start, end, ok := parseRange(b2s(ctx.Request.Header.Peek("Range")), len(body))
+	if !ok {
+		ctx.Response.Header.Set("Content-Range", "bytes */"+strconv.Itoa(len(body)))
+		n.liveProblem(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "unsatisfiable range")
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusPartialContent)
+	n.m.status(fasthttp.StatusPartialContent)
+	ctx.Response.Header.Set("Content-Range", "bytes "+strconv.Itoa(start)+"-"+strconv.Itoa(end-1)+"/"+strconv.Itoa(len(body)))
+	if ctx.IsHead() {
+		ctx.Response.SkipBody = true
+		ctx.Response.Header.SetContentLength(end - start)
+		return
+	}
+	ctx.Response.SetBodyRaw(body[start:end])
+}
+
+// parseRange parses one byte range against size; end is exclusive.
+func parseRange(v string, size int) (start, end int, ok bool) {
+	const pfx = "bytes="
+	if len(v) <= len(pfx) || v[:len(pfx)] != pfx {
+		return 0, 0, false
+	}
+	spec := v[len(pfx):]
+	dash := -1
+	for i := 0; i < len(spec); i++ {
+		if spec[i] == '-' {
+			dash = i
+			break
+		}
+	}
+	if dash <= 0 {
+		return 0, 0, false
+	}
+	s, err := strconv.Atoi(spec[:dash])
+	if err != nil || s < 0 || s >= size {
+		return 0, 0, false
+	}
+	e := size
+	if dash < len(spec)-1 {
+		last, err := strconv.Atoi(spec[dash+1:])
+		if err != nil || last < s {
+			return 0, 0, false
+		}
+		e = min(last+1, size)
+	}
+	return s, e, true
+}
+

@@ -1,0 +1,45 @@
+package shield
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	outcome        [4]prometheus.Counter
+	fetches        prometheus.Counter
+	upstreamErrors prometheus.Counter
+	resumes        prometheus.Counter
+	regressions    prometheus.Counter
+	bytesIn        prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, s *Shield) *metrics {
+	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ringside_cache_requests_total", Help: "Cache lookups by outcome (HIT, MISS, COALESCED, STALE).",
+	}, []string{"outcome"})
+	m := &metrics{
+		fetches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_upstream_fetches_total", Help: "Upstream fetches started (one per coalesced miss).",
+		}),
+		upstreamErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_upstream_errors_total", Help: "Upstream fetches that failed (errors, 5xx, broken bodies).",
+		}),
+		resumes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_upstream_resumes_total", Help: "Broken upstream bodies resumed with a Range request.",
+		}),
+		regressions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_playlist_regressions_total", Help: "Upstream playlists refused for going back in media sequence.",
+		}),
+		bytesIn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_upstream_bytes_total", Help: "Body bytes received from upstream.",
+		}),
+	}
+	for i := range m.outcome {
+		m.outcome[i] = outcomes.WithLabelValues(Outcome(i).String())
+	}
+	if reg != nil {
+		reg.MustRegister(outcomes, m.fetches, m.upstreamErrors, m.resumes, m.regressions, m.bytesIn,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "ringside_cache_bytes", Help: "Bytes held by the cache tier.",
+			}, func() float64 { return float64(s.cache.Bytes()) }))
+	}
+	return m
+}

@@ -1,0 +1,214 @@
+package shield
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ringside-live/ringside/pkg/bytecache"
+	"github.com/ringside-live/ringside/pkg/object"
+)
+
+// Outcome says how a Get was answered; it names the X-Cache value.
+type Outcome uint8
+
+// Outcomes of Get.
+const (
+	Hit       Outcome = iota // fresh copy in this tier
+	Miss                     // this request started the upstream fetch
+	Coalesced                // joined a fetch another request started
+	Stale                    // upstream failed, a stale copy was served
+)
+
+func (o Outcome) String() string {
+	return [...]string{"HIT", "MISS", "COALESCED", "STALE"}[o]
+}
+
+// ErrUpstream wraps upstream failures (connect errors, 5xx, timeouts) that
+// no stale copy could hide. The node answers 502.
+var ErrUpstream = errors.New("shield: upstream failed")
+
+// ErrRegressed: the upstream playlist went back in media sequence and no
+// newer copy was at hand. The node answers 503 so the player retries.
+var ErrRegressed = errors.New("shield: playlist went back in media sequence")
+
+// Deps are the collaborators of a Shield.
+type Deps struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+}
+
+// Shield is one node's cache tier. Safe for concurrent use.
+type Shield struct {
+	cfg   Config
+	fetch Fetcher
+	log   *slog.Logger
+	now   func() time.Time
+	m     *metrics
+	cache *bytecache.Cache[*entry]
+
+	mu      sync.Mutex
+	flights map[string]*flight
+	// seqs is the highest media sequence served per media playlist, so a
+	// lagging upstream never makes a playlist go back.
+	seqs map[string]uint64
+}
+
+// entry is a cached object with its freshness.
+type entry struct {
+	obj        *object.Object
+	freshUntil time.Time
+	staleUntil time.Time
+}
+
+// flight is one upstream fetch that any number of requests wait on.
+type flight struct {
+	ready chan struct{} // closed once obj or err is set
+	obj   *object.Object
+	err   error
+	// purged: a purge hit this key while fetching; the result is handed to
+	// the waiters but not stored.
+	purged bool
+}
+
+// New returns a Shield that fetches misses through f. It does no I/O.
+func New(cfg Config, f Fetcher, deps Deps) (*Shield, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c, err := bytecache.New[*entry](cfg.MaxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("shield: %w", err)
+	}
+	s := &Shield{cfg: cfg, fetch: f, log: deps.Logger, now: deps.Now, cache: c,
+		flights: make(map[string]*flight), seqs: make(map[string]uint64)}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.m = newMetrics(deps.Registerer, s)
+	return s, nil
+}
+
+// Close stops the cache.
+func (s *Shield) Close() { s.cache.Close() }
+
+// Get returns the object for r from this tier, or through one shared
+// upstream fetch. The object may still be arriving; readers follow it. ctx
+// bounds only this caller's wait for the response to start.
+func (s *Shield) Get(ctx context.Context, r Request) (*object.Object, Outcome, error) {
+	now := s.now()
+	e, _ := s.cache.Get(r.Key)
+	if e != nil && now.Before(e.freshUntil) {
+		s.m.outcome[Hit].Inc()
+		return e.obj, Hit, nil
+	}
+	f, leader := s.join(r)
+	select {
+	case <-f.ready:
+	case <-ctx.Done():
+		return nil, Miss, fmt.Errorf("shield: waiting for %s: %w", r.Key, context.Cause(ctx))
+	}
+	if f.err != nil {
+		if e != nil && s.now().Before(e.staleUntil) {
+			s.m.outcome[Stale].Inc()
+			s.log.Debug("serving stale", "key", r.Key, "err", f.err)
+			return e.obj, Stale, nil
+		}
+		return nil, Miss, f.err
+	}
+	out := Coalesced
+	if leader {
+		out = Miss
+	}
+	s.m.outcome[out].Inc()
+	return f.obj, out, nil
+}
+
+// join returns the flight for r.Key, starting one if none is running.
+func (s *Shield) join(r Request) (*flight, bool) {
+	s.mu.Lock()
+	if f, ok := s.flights[r.Key]; ok {
+		s.mu.Unlock()
+		return f, false
+	}
+	// Re-check the cache under the lock: a flight that just finished has
+	// stored its object before leaving the map.
+	if e, _ := s.cache.Get(r.Key); e != nil && s.now().Before(e.freshUntil) {
+		s.mu.Unlock()
+		f := &flight{ready: make(chan struct{}), obj: e.obj}
+		close(f.ready)
+		return f, false
+	}
+	r = r.clone()
+	f := &flight{ready: make(chan struct{})}
+	s.flights[r.Key] = f
+	s.mu.Unlock()
+	go s.run(f, r)
+	return f, true
+}
+
+// finish stores the object (unless purged or not cacheable) and removes the
+// flight; the cache is written first, so no request finds neither.
+func (s *Shield) finish(f *flight, key string, e *entry, cost int64) {
+	s.mu.Lock()
+	purged := f.purged
+	s.mu.Unlock()
+	if e != nil && !purged && cost <= s.cfg.MaxObjectBytes {
+		ttl := e.staleUntil.Sub(s.now())
+		if ttl > 0 {
+			s.cache.Set(key, e, cost, ttl)
+		}
+	}
+	s.mu.Lock()
+	if s.flights[key] == f {
+		delete(s.flights, key)
+	}
+	s.mu.Unlock()
+}
+
+// publish hands the flight's result to its waiters.
+func (f *flight) publish(obj *object.Object, err error) {
+	f.obj, f.err = obj, err
+	close(f.ready)
+}
+
+// Purge removes a key, or every key under a prefix ending in "/", from this
+// tier, and keeps running fetches for them from being stored. It returns
+// how many cached objects it removed.
+func (s *Shield) Purge(keyOrPrefix string) int {
+	prefix := strings.HasSuffix(keyOrPrefix, "/")
+	s.mu.Lock()
+	for k, f := range s.flights {
+		if k == keyOrPrefix || prefix && strings.HasPrefix(k, keyOrPrefix) {
+			f.purged = true
+		}
+	}
+	for k := range s.seqs {
+		if k == keyOrPrefix || prefix && strings.HasPrefix(k, keyOrPrefix) {
+			delete(s.seqs, k)
+		}
+	}
+	s.mu.Unlock()
+	if prefix {
+		return s.cache.DelPrefix(keyOrPrefix)
+	}
+	_, ok := s.cache.Get(keyOrPrefix)
+	s.cache.Del(keyOrPrefix)
+	if ok {
+		return 1
+	}
+	return 0
+}
+
+// Bytes is what the tier holds.
+func (s *Shield) Bytes() int64 { return s.cache.Bytes() }

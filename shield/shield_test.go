@@ -1,0 +1,317 @@
+package shield
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ringside-live/ringside/pkg/object"
+	"github.com/ringside-live/ringside/pkg/segment"
+)
+
+// fakeFetcher answers from a table; each answer may stream its body
+// through a gate so a test can hold the upstream mid-body.
+type fakeFetcher struct {
+	mu    sync.Mutex
+	calls map[string]int
+	reqs  []Request
+	// answer builds the response for the n-th call (from 1) of a key.
+	answer func(r Request, n int) (*Response, error)
+}
+
+func (f *fakeFetcher) Fetch(ctx context.Context, r Request) (*Response, error) {
+	f.mu.Lock()
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[r.Key]++
+	n := f.calls[r.Key]
+	f.reqs = append(f.reqs, r)
+	f.mu.Unlock()
+	return f.answer(r, n)
+}
+
+func (f *fakeFetcher) count(key string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[key]
+}
+
+func ok(body string) *Response {
+	return &Response{Status: 200, ContentLength: int64(len(body)), Body: io.NopCloser(strings.NewReader(body)), Source: "origin"}
+}
+
+func newTestShield(t *testing.T, f Fetcher, now func() time.Time) *Shield {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.MaxBytes = 16 << 20
+	s, err := New(cfg, f, Deps{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func seg(key string) Request {
+	return Request{Key: "/live/ev/" + key, Event: "ev", Path: key, Kind: segment.KindSegment}
+}
+
+func readAll(t *testing.T, o *object.Object) string {
+	t.Helper()
+	b, err := io.ReadAll(o.NewReader(context.Background(), nil))
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return string(b)
+}
+
+func TestCoalescingStreamsToEveryWaiter(t *testing.T) {
+	pr, pw := io.Pipe()
+	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) {
+		return &Response{Status: 200, ContentLength: -1, Body: pr, Source: "origin"}, nil
+	}}
+	s := newTestShield(t, f, nil)
+	const waiters = 200
+	var wg sync.WaitGroup
+	var firstBytes atomic.Int32
+	bodies := make([]string, waiters)
+	for i := range waiters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o, _, err := s.Get(context.Background(), seg("0/a.ts"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			r := o.NewReader(context.Background(), nil)
+			buf := make([]byte, 5)
+			var got bytes.Buffer
+			for {
+				n, err := r.Read(buf)
+				if n > 0 && got.Len() == 0 {
+					firstBytes.Add(1)
+				}
+				got.Write(buf[:n])
+				if err != nil {
+					break
+				}
+			}
+			bodies[i] = got.String()
+		}()
+	}
+	pw.Write([]byte("first"))
+	// Every waiter gets the first bytes while the upstream is still sending.
+	waitFor(t, func() bool { return firstBytes.Load() == waiters })
+	pw.Write([]byte(" second"))
+	pw.Close()
+	wg.Wait()
+	if got := f.count("/live/ev/0/a.ts"); got != 1 {
+		t.Fatalf("upstream fetches = %d, want 1", got)
+	}
+	for i, b := range bodies {
+		if b != "first second" {
+			t.Fatalf("waiter %d got %q", i, b)
+		}
+	}
+	// Now it is a hit.
+	if _, out, _ := s.Get(context.Background(), seg("0/a.ts")); out != Hit {
+		t.Fatalf("outcome after fill = %v, want HIT", out)
+	}
+}
+
+func TestWaiterLeavingDoesNotCancelFetch(t *testing.T) {
+	release := make(chan struct{})
+	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) {
+		<-release
+		return ok("payload"), nil
+	}}
+	s := newTestShield(t, f, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, _, err := s.Get(ctx, seg("1.ts")); errc <- err }()
+	waitFor(t, func() bool { return f.count("/live/ev/1.ts") == 1 })
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("leaving waiter: %v", err)
+	}
+	close(release)
+	o, _, err := s.Get(context.Background(), seg("1.ts"))
+	if err != nil || readAll(t, o) != "payload" {
+		t.Fatalf("after leave: %v", err)
+	}
+	if got := f.count("/live/ev/1.ts"); got != 1 {
+		t.Fatalf("fetches = %d, want 1 (the shared fetch survived its waiter)", got)
+	}
+}
+
+func TestStaleIfErrorAndNegative(t *testing.T) {
+	clk := newClock()
+	clock := clk.now
+	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) {
+		switch {
+		case strings.HasSuffix(r.Path, "missing.ts"):
+			return &Response{Status: 404, Body: io.NopCloser(strings.NewReader("")), Source: "origin"}, nil
+		case n == 1:
+			return ok("good copy"), nil
+		case n == 2:
+			return &Response{Status: 500, Body: io.NopCloser(strings.NewReader("boom")), Source: "origin"}, nil
+		default:
+			return nil, errors.New("connection refused")
+		}
+	}}
+	s := newTestShield(t, f, clock)
+	o, out, err := s.Get(context.Background(), seg("5.ts"))
+	if err != nil || out != Miss || readAll(t, o) != "good copy" {
+		t.Fatalf("first: %v %v", out, err)
+	}
+	clk.add(s.cfg.SegmentTTL + time.Second) // expired, within StaleFor
+	for i := range 2 {                             // 500, then a connect error
+		o, out, err = s.Get(context.Background(), seg("5.ts"))
+		if err != nil || out != Stale || readAll(t, o) != "good copy" {
+			t.Fatalf("stale #%d: %v %v", i, out, err)
+		}
+	}
+	clk.add(s.cfg.StaleFor + time.Second) // past stale
+	if _, _, err = s.Get(context.Background(), seg("5.ts")); !errors.Is(err, ErrUpstream) {
+		t.Fatalf("past stale: %v, want ErrUpstream", err)
+	}
+	for range 3 {
+		o, _, err = s.Get(context.Background(), seg("missing.ts"))
+		if err != nil || o.Status != 404 {
+			t.Fatalf("negative: %v %v", o, err)
+		}
+	}
+	if got := f.count("/live/ev/missing.ts"); got != 1 {
+		t.Fatalf("404 fetched %d times, want 1 (negative cache)", got)
+	}
+	clk.add(s.cfg.NegativeTTL + time.Millisecond)
+	s.Get(context.Background(), seg("missing.ts"))
+	if got := f.count("/live/ev/missing.ts"); got != 2 {
+		t.Fatalf("404 fetched %d times after negative TTL, want 2", got)
+	}
+}
+
+func mediaPlaylist(seq int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:%d\n", seq)
+	for i := seq; i < seq+3; i++ {
+		fmt.Fprintf(&b, "#EXTINF:2.000000,\nindex%d.ts\n", i)
+	}
+	return b.String()
+}
+
+func TestPlaylistNeverGoesBack(t *testing.T) {
+	clk := newClock()
+	seqs := []int{10, 11, 9, 12}
+	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) {
+		return ok(mediaPlaylist(seqs[n-1])), nil
+	}}
+	s := newTestShield(t, f, clk.now)
+	pl := Request{Key: "/live/ev/0/index.m3u8", Event: "ev", Path: "0/index.m3u8", Kind: segment.KindPlaylist}
+	want := []struct {
+		seq string
+		out Outcome
+	}{{"SEQUENCE:10", Miss}, {"SEQUENCE:11", Miss}, {"SEQUENCE:11", Stale}, {"SEQUENCE:12", Miss}}
+	for i, w := range want {
+		o, out, err := s.Get(context.Background(), pl)
+		if err != nil {
+			t.Fatalf("get %d: %v", i, err)
+		}
+		body := readAll(t, o)
+		if !strings.Contains(body, w.seq) || out != w.out {
+			t.Fatalf("get %d: outcome %v, body %q; want %v with %s", i, out, body[:60], w.out, w.seq)
+		}
+		if o.Gzip == nil || !strings.HasPrefix(o.CacheControl, "public, max-age=0") {
+			t.Fatalf("get %d: gzip %v, cache-control %q", i, o.Gzip != nil, o.CacheControl)
+		}
+		clk.add(time.Second) // past the 0.9 s playlist TTL
+	}
+}
+
+func TestResumeFromNextUpstream(t *testing.T) {
+	full := strings.Repeat("0123456789", 100)
+	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) {
+		if n == 1 { // dies after 300 bytes
+			return &Response{Status: 200, ContentLength: int64(len(full)),
+				Body: io.NopCloser(io.MultiReader(strings.NewReader(full[:300]), errReader{})), Source: "a"}, nil
+		}
+		if r.Offset != 300 {
+			return nil, fmt.Errorf("resume asked offset %d", r.Offset)
+		}
+		return &Response{Status: 200, Partial: true, ContentLength: int64(len(full) - 300),
+			Body: io.NopCloser(strings.NewReader(full[300:])), Source: "b"}, nil
+	}}
+	s := newTestShield(t, f, nil)
+	o, _, err := s.Get(context.Background(), seg("big.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, o); got != full {
+		t.Fatalf("resumed body differs: %d bytes", len(got))
+	}
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset by peer") }
+
+func TestPurge(t *testing.T) {
+	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) { return ok("v" + fmt.Sprint(n)), nil }}
+	s := newTestShield(t, f, nil)
+	for _, k := range []string{"1.ts", "2.ts"} {
+		s.Get(context.Background(), seg(k))
+	}
+	if n := s.Purge("/live/ev/"); n != 2 {
+		t.Fatalf("purged %d, want 2", n)
+	}
+	o, out, _ := s.Get(context.Background(), seg("1.ts"))
+	if out != Miss || readAll(t, o) != "v2" {
+		t.Fatalf("after purge: %v", out)
+	}
+}
+
+func TestOriginFetcher(t *testing.T) {
+	var got http.Header
+	srv := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		if r.URL.Path != "/base/0/x.ts" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte("bytes"))
+	})
+	f := &OriginFetcher{Client: srv.Client(), NodeID: "n2",
+		BaseURL: func(ev string) (string, bool) { return srv.URL + "/base/", ev == "ev" }}
+	resp, err := f.Fetch(context.Background(), Request{Event: "ev", Path: "0/x.ts", Hops: "n1", Offset: 2})
+	if err != nil || resp.Status != 200 {
+		t.Fatalf("fetch: %v", err)
+	}
+	resp.Body.Close()
+	if got.Get(HopHeader) != "n1,n2" || got.Get("Range") != "bytes=2-" {
+		t.Fatalf("headers: hop %q range %q", got.Get(HopHeader), got.Get("Range"))
+	}
+	if _, err := f.Fetch(context.Background(), Request{Event: "other", Path: "x.ts"}); !errors.Is(err, ErrNoOrigin) {
+		t.Fatalf("unknown event: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
