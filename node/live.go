@@ -188,4 +188,3 @@ func parseRange(v string, size int) (start, end int, ok bool) {
 	}
 	return s, e, true
 }
-
