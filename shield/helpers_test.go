@@ -24,5 +24,5 @@ func newClock() *clock {
 	return c
 }
 
-func (c *clock) now() time.Time       { return time.Unix(0, c.ns.Load()) }
+func (c *clock) now() time.Time      { return time.Unix(0, c.ns.Load()) }
 func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }

@@ -202,4 +202,3 @@ func (s *Shield) checkPlaylist(key string, body []byte) (int, error) {
 	s.seqs[base] = pl.MediaSequence
 	return pl.TargetDuration, nil
 }
-

@@ -175,7 +175,7 @@ func TestStaleIfErrorAndNegative(t *testing.T) {
 		t.Fatalf("first: %v %v", out, err)
 	}
 	clk.add(s.cfg.SegmentTTL + time.Second) // expired, within StaleFor
-	for i := range 2 {                             // 500, then a connect error
+	for i := range 2 {                      // 500, then a connect error
 		o, out, err = s.Get(context.Background(), seg("5.ts"))
 		if err != nil || out != Stale || readAll(t, o) != "good copy" {
 			t.Fatalf("stale #%d: %v %v", i, out, err)
