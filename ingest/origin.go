@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,10 @@ type Deps struct {
 	Registerer prometheus.Registerer // nil: metrics are kept but not exported
 	Now        func() time.Time      // nil: time.Now
 	Filler     Filler
+	// OnActive is called (from the upload's goroutine; it must not block)
+	// when an event receives its first accepted upload, so the node can
+	// advertise that it now originates the event.
+	OnActive func(event string)
 }
 
 // Origin holds every push event of one node.
@@ -38,6 +43,7 @@ type Origin struct {
 	m      *metrics
 	store  *store
 	filler Filler
+	active func(string)
 
 	mu     sync.RWMutex
 	events map[string]*event
@@ -46,8 +52,9 @@ type Origin struct {
 // event is the state of one push event. Its mutex guards maps only; no
 // I/O happens under it.
 type event struct {
-	id  string
-	key []byte
+	id     string
+	key    []byte
+	active atomic.Bool // has accepted at least one upload
 
 	mu        sync.Mutex
 	files     map[string]*file     // segments, init segments, manifests; complete or pending
@@ -80,7 +87,7 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		return nil, err
 	}
 	o := &Origin{cfg: cfg, log: deps.Logger, now: deps.Now, store: st, filler: deps.Filler,
-		events: make(map[string]*event)}
+		active: deps.OnActive, events: make(map[string]*event)}
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
@@ -145,6 +152,31 @@ func (o *Origin) Has(id string) bool {
 	_, ok := o.events[id]
 	o.mu.RUnlock()
 	return ok
+}
+
+// Active reports whether event id has received content here, i.e. whether
+// this node is its origin (an encoder pushes into one ingest node).
+func (o *Origin) Active(id string) bool {
+	ev := o.event(id)
+	return ev != nil && ev.active.Load()
+}
+
+// ActiveEvents lists the events that have received content here, sorted.
+func (o *Origin) ActiveEvents() []string {
+	var ids []string
+	for _, id := range o.Events() {
+		if o.Active(id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// markActive records the first accepted upload of ev.
+func (o *Origin) markActive(ev *event) {
+	if !ev.active.Swap(true) && o.active != nil {
+		o.active(ev.id)
+	}
 }
 
 func (o *Origin) event(id string) *event {

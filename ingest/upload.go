@@ -60,6 +60,7 @@ func (o *Origin) Put(ctx context.Context, u Upload) (res Result, err error) {
 		res, err = o.putFile(ev, u, kind, ct)
 	}
 	if err == nil {
+		o.markActive(ev)
 		o.m.uploads.WithLabelValues(kind.String()).Inc()
 		o.m.bytes.Add(float64(res.Bytes))
 	}

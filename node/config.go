@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -27,8 +28,42 @@ type Config struct {
 	HTTP   HTTPSection   `yaml:"http"`
 	Ingest IngestSection `yaml:"ingest"`
 	Cache  CacheSection  `yaml:"cache"`
+	Mesh   MeshSection   `yaml:"mesh"`
+	Admin  AdminSection  `yaml:"admin"`
 	Events []EventConfig `yaml:"events"`
 	Log    LogSection    `yaml:"log"`
+}
+
+// MeshSection configures gossip membership. Without bind the node runs
+// alone.
+type MeshSection struct {
+	// Bind is the gossip address (UDP and TCP), e.g. 10.0.0.5:7946.
+	Bind      string   `yaml:"bind"`
+	Advertise string   `yaml:"advertise"`
+	Seeds     []string `yaml:"seeds"`
+	// SecretKey (base64 of 16, 24 or 32 bytes) encrypts gossip; a node
+	// with another key cannot join. SecretKeyEnv names a variable holding it.
+	SecretKey    string `yaml:"secret_key"`
+	SecretKeyEnv string `yaml:"secret_key_env"`
+	// ClusterToken authenticates node-to-node calls (push fill, purge and
+	// drain fan-out). Every node of a mesh has the same one.
+	ClusterToken    string `yaml:"cluster_token"`
+	ClusterTokenEnv string `yaml:"cluster_token_env"`
+	// Profile picks gossip timings: lan (default), wan, or test
+	// (milliseconds, for in-process clusters).
+	Profile string `yaml:"profile"`
+	// PeerTimeout bounds connecting to a peer and waiting for its response
+	// headers before the next owner is tried.
+	PeerTimeout Duration `yaml:"peer_timeout"`
+	// FillTimeout bounds the push of a new segment to its shield owners
+	// before its playlist is published anyway.
+	FillTimeout Duration `yaml:"fill_timeout"`
+}
+
+// AdminSection configures the admin API (/admin/v1/ on the HTTP listener).
+type AdminSection struct {
+	Token    string `yaml:"token"`
+	TokenEnv string `yaml:"token_env"`
 }
 
 // NodeSection names the node and its roles.
@@ -36,6 +71,9 @@ type NodeSection struct {
 	ID     string   `yaml:"id"`
 	Roles  []string `yaml:"roles"`
 	Region string   `yaml:"region"`
+	// Tier of a shield: "origin" (the global origin shield, default) or
+	// "regional" (a mid-tier for the edges of its region).
+	Tier string `yaml:"tier"`
 }
 
 // HTTPSection configures the HTTP listener.
@@ -122,7 +160,8 @@ func DefaultConfig() Config {
 		Cache: CacheSection{MaxBytes: ByteSize(sc.MaxBytes), MaxObjectBytes: ByteSize(sc.MaxObjectBytes),
 			SegmentTTL: Duration(sc.SegmentTTL), MasterTTL: Duration(sc.MasterTTL), NegativeTTL: Duration(sc.NegativeTTL),
 			StaleFor: Duration(sc.StaleFor), FetchTimeout: Duration(sc.FetchTimeout)},
-		Log: LogSection{Level: "info", Format: "text"},
+		Mesh: MeshSection{Profile: "lan", PeerTimeout: Duration(2 * time.Second), FillTimeout: Duration(time.Second)},
+		Log:  LogSection{Level: "info", Format: "text"},
 	}
 }
 
@@ -145,14 +184,21 @@ func ParseConfig(data []byte) (Config, error) {
 	}
 	for i := range cfg.Events {
 		ev := &cfg.Events[i]
-		if ev.StreamKeyEnv != "" && ev.StreamKey == "" {
-			ev.StreamKey = os.Getenv(ev.StreamKeyEnv)
-		}
+		fromEnv(&ev.StreamKey, ev.StreamKeyEnv)
 	}
+	fromEnv(&cfg.Mesh.SecretKey, cfg.Mesh.SecretKeyEnv)
+	fromEnv(&cfg.Mesh.ClusterToken, cfg.Mesh.ClusterTokenEnv)
+	fromEnv(&cfg.Admin.Token, cfg.Admin.TokenEnv)
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+func fromEnv(dst *string, name string) {
+	if name != "" && *dst == "" {
+		*dst = os.Getenv(name)
+	}
 }
 
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -188,6 +234,13 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateEvents()...)
+	errs = append(errs, c.validateMesh()...)
+	if c.Node.Tier != "" && c.Node.Tier != TierOrigin && c.Node.Tier != TierRegional {
+		bad("node.tier %q: want origin or regional", c.Node.Tier)
+	}
+	if c.Node.Tier == TierRegional && c.Node.Region == "" {
+		bad("node.tier regional needs node.region")
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -226,6 +279,55 @@ func (c Config) validateEvents() []error {
 		}
 	}
 	return errs
+}
+
+// Shield tiers.
+const (
+	TierOrigin   = "origin"
+	TierRegional = "regional"
+)
+
+func (c Config) validateMesh() []error {
+	var errs []error
+	m := c.Mesh
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("node: config: mesh."+format, args...)) }
+	if m.Bind == "" {
+		if len(m.Seeds) > 0 {
+			bad("seeds need mesh.bind")
+		}
+		return errs
+	}
+	if _, err := m.secretKey(); err != nil {
+		bad("secret_key: %v", err)
+	}
+	if m.ClusterToken == "" {
+		bad("cluster_token (or cluster_token_env) is required with mesh.bind")
+	} else if len(m.ClusterToken) < 16 {
+		bad("cluster_token shorter than 16 characters")
+	}
+	switch m.Profile {
+	case "lan", "wan", "test":
+	default:
+		bad("profile %q: want lan, wan or test", m.Profile)
+	}
+	if m.PeerTimeout <= 0 || m.FillTimeout <= 0 {
+		bad("peer_timeout and fill_timeout must be positive")
+	}
+	return errs
+}
+
+func (m MeshSection) secretKey() ([]byte, error) {
+	if m.SecretKey == "" {
+		return nil, nil
+	}
+	k, err := base64.StdEncoding.DecodeString(m.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("not base64: %w", err)
+	}
+	if n := len(k); n != 16 && n != 24 && n != 32 {
+		return nil, fmt.Errorf("decodes to %d bytes, want 16, 24 or 32", n)
+	}
+	return k, nil
 }
 
 func (c Config) hasRole(r string) bool { return slices.Contains(c.Node.Roles, r) }

@@ -31,6 +31,10 @@ func (n *Node) newServer() *fasthttp.Server {
 				n.serveLive(ctx, p)
 			case bytes.HasPrefix(p, prefixIngest):
 				n.serveIngest(ctx, p)
+			case bytes.HasPrefix(p, prefixAdmin):
+				n.serveAdmin(ctx, p)
+			case bytes.HasPrefix(p, prefixInternal):
+				n.serveInternal(ctx, p)
 			case bytes.Equal(p, pathMetrics):
 				metrics(ctx)
 			case bytes.Equal(p, pathHealthz):

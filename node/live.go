@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -30,6 +31,9 @@ var (
 // ingest origin for a push event this node ingests, otherwise through the
 // cache tier. A cached hit does not allocate.
 func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
+	if n.deps.Observe != nil {
+		defer n.observe(ctx, p)
+	}
 	if !ctx.IsGet() && !ctx.IsHead() {
 		ctx.Response.Header.Set("Allow", "GET, HEAD")
 		n.liveProblem(ctx, fasthttp.StatusMethodNotAllowed, "only GET and HEAD on /live/")
@@ -51,7 +55,12 @@ func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 		n.liveProblem(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	if ev.Push && n.ingest != nil && n.ingest.Has(ev.ID) {
+	hops := ctx.Request.Header.Peek(shield.HopHeader)
+	if len(hops) > 0 && hopsContain(hops, n.cfg.Node.ID) {
+		n.liveProblem(ctx, fasthttp.StatusLoopDetected, "request looped back to "+n.cfg.Node.ID+" via "+string(hops))
+		return
+	}
+	if ev.Push && n.ingest != nil && n.ingest.Active(ev.ID) {
 		obj, err := n.ingest.Get(ev.ID, file)
 		if err != nil {
 			n.liveProblem(ctx, fasthttp.StatusNotFound, "not found: "+string(p))
@@ -60,8 +69,7 @@ func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 		n.writeObject(ctx, obj, xcacheOrigin)
 		return
 	}
-	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind,
-		Hops: b2s(ctx.Request.Header.Peek(shield.HopHeader))}
+	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind, Hops: b2s(hops)}
 	if q := ctx.URI().QueryString(); len(q) > 0 {
 		key := segment.AppendKey(nil, b2s(p), b2s(q))
 		req.Key = b2s(key)
@@ -77,12 +85,33 @@ func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 	n.writeObject(ctx, obj, xcacheValues[out])
 }
 
+func (n *Node) observe(ctx *fasthttp.RequestCtx, p []byte) {
+	n.deps.Observe(Access{Path: string(p), Status: ctx.Response.StatusCode(),
+		XCache: string(ctx.Response.Header.Peek("X-Cache")), Hops: string(ctx.Request.Header.Peek(shield.HopHeader)),
+		Elapsed: time.Since(ctx.Time())})
+}
+
+// hopsContain reports whether id is one of the comma-separated hops.
+func hopsContain(hops []byte, id string) bool {
+	for len(hops) > 0 {
+		i := bytes.IndexByte(hops, ',')
+		if i < 0 {
+			return b2s(hops) == id
+		}
+		if b2s(hops[:i]) == id {
+			return true
+		}
+		hops = hops[i+1:]
+	}
+	return false
+}
+
 func (n *Node) upstreamProblem(ctx *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.Is(err, shield.ErrRegressed):
 		ctx.Response.Header.Set("Retry-After", "1")
 		n.liveProblem(ctx, fasthttp.StatusServiceUnavailable, err.Error())
-	case errors.Is(err, shield.ErrNoOrigin):
+	case errors.Is(err, shield.ErrNoOrigin), errors.Is(err, errNoIngest):
 		n.liveProblem(ctx, fasthttp.StatusNotFound, err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		n.liveProblem(ctx, fasthttp.StatusGatewayTimeout, err.Error())

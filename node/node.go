@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,30 +15,54 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/ringside-live/ringside/ingest"
+	"github.com/ringside-live/ringside/mesh"
 	"github.com/ringside-live/ringside/shield"
 )
 
 // Deps are the collaborators of a Node.
 type Deps struct {
 	Logger *slog.Logger
+	// GossipFilter, for tests, drops gossip to and from addresses for which
+	// it returns false (simulated partitions).
+	GossipFilter func(remoteAddr string) bool
+	// Observe, if set, is called after every /live response; it is how an
+	// access log or a test sees each request. It must not block.
+	Observe func(Access)
+}
+
+// Access describes one answered /live request.
+type Access struct {
+	Path    string
+	Status  int
+	XCache  string
+	Hops    string // the incoming hop header: which nodes it came through
+	Elapsed time.Duration
 }
 
 // Node is one running Ringside node.
 type Node struct {
 	cfg    Config
+	deps   Deps
 	log    *slog.Logger
 	reg    *prometheus.Registry
 	m      *httpMetrics
 	ingest *ingest.Origin // nil without the ingest role
 	shield *shield.Shield
+	up     *meshFetcher
 	events atomic.Pointer[eventTable]
 	srv    *fasthttp.Server
+
+	mesh    atomic.Pointer[mesh.Mesh]
+	topo    atomic.Pointer[topology]
+	drained atomic.Bool
+	conns   *trackingListener
 
 	ready chan struct{}
 	addr  atomic.Pointer[string]
 	// runCtx ends when Run is asked to stop; uploads use it, not the
 	// request, so shutdown interrupts waits inside ingest.
 	runCtx context.Context
+	kill   context.CancelFunc
 }
 
 // eventTable is the immutable set of events; replaced whole on change.
@@ -58,23 +82,24 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: deps.Logger, reg: prometheus.NewRegistry(), ready: make(chan struct{}),
-		runCtx: context.Background()}
+	n := &Node{cfg: cfg, deps: deps, log: deps.Logger, reg: prometheus.NewRegistry(), ready: make(chan struct{}),
+		runCtx: context.Background(), kill: func() {}}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
 	}
 	n.log = n.log.With("node", cfg.Node.ID)
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.m = newHTTPMetrics(n.reg)
+	n.up = newMeshFetcher(n)
 	if cfg.hasRole(RoleIngest) {
-		o, err := ingest.New(cfg.ingestConfig(), ingest.Deps{Logger: n.log.With("component", "ingest"), Registerer: n.reg})
+		o, err := ingest.New(cfg.ingestConfig(), ingest.Deps{Logger: n.log.With("component", "ingest"),
+			Registerer: n.reg, Filler: n.up, OnActive: n.advertiseEvents})
 		if err != nil {
 			return nil, err
 		}
 		n.ingest = o
 	}
-	fetcher := &shield.OriginFetcher{Client: upstreamClient(), BaseURL: n.pullURL, NodeID: cfg.Node.ID}
-	sh, err := shield.New(cfg.shieldConfig(), fetcher, shield.Deps{Logger: n.log.With("component", "shield"), Registerer: n.reg})
+	sh, err := shield.New(cfg.shieldConfig(), n.up, shield.Deps{Logger: n.log.With("component", "shield"), Registerer: n.reg})
 	if err != nil {
 		return nil, err
 	}
@@ -82,17 +107,6 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	n.SetEvents(cfg.Events)
 	n.srv = n.newServer()
 	return n, nil
-}
-
-// upstreamClient is tuned for many concurrent fetches to few hosts.
-func upstreamClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = 1024
-	tr.MaxIdleConnsPerHost = 256
-	tr.IdleConnTimeout = 90 * time.Second
-	tr.ResponseHeaderTimeout = 10 * time.Second
-	tr.DisableCompression = true
-	return &http.Client{Transport: tr}
 }
 
 // SetEvents replaces the node's events (from the config now, from the
@@ -122,7 +136,8 @@ func (n *Node) pullURL(id string) (string, bool) {
 	return ev.PullURL, true
 }
 
-// Ready is closed once the HTTP listener is bound.
+// Ready is closed once the HTTP listener is bound and the node has joined
+// (or started) its mesh.
 func (n *Node) Ready() <-chan struct{} { return n.ready }
 
 // HTTPAddr is the bound HTTP address (valid after Ready).
@@ -136,33 +151,44 @@ func (n *Node) HTTPAddr() string {
 // ID is the node's id.
 func (n *Node) ID() string { return n.cfg.Node.ID }
 
-// Run serves until ctx ends, then shuts down gracefully: it stops
-// accepting, lets running requests finish (bounded), and releases stores.
+// Run serves until ctx ends, then shuts down gracefully: it leaves the
+// mesh, stops accepting, lets running requests finish (bounded), and
+// releases its stores.
 func (n *Node) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", n.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("node: listen %s: %w", n.cfg.HTTP.Listen, err)
 	}
+	n.conns = &trackingListener{Listener: ln, conns: map[net.Conn]struct{}{}}
 	addr := ln.Addr().String()
 	n.addr.Store(&addr)
-	runCtx, cancelRun := context.WithCancel(context.Background())
+	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
-	n.runCtx = runCtx
+	n.runCtx, n.kill = runCtx, cancelRun
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if err := n.runMesh(runCtx, &wg); err != nil {
+		ln.Close()
+		return err
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); n.publishLoad(runCtx) }()
 	close(n.ready)
-	n.log.Info("listening", "http", addr, "roles", n.cfg.Node.Roles)
+	n.log.Info("listening", "http", addr, "gossip", n.GossipAddr(), "roles", n.cfg.Node.Roles)
 	errc := make(chan error, 1)
-	go func() { errc <- n.srv.Serve(ln) }()
+	go func() { errc <- n.srv.Serve(n.conns) }()
 	select {
 	case err = <-errc:
-	case <-ctx.Done():
-		cancelRun()
+	case <-runCtx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err = n.srv.ShutdownWithContext(sctx)
 		cancel()
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = nil // connections left open by idle clients
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed) {
+			err = nil // connections left open by idle clients, or killed
 		}
 	}
+	cancelRun()
+	wg.Wait()
 	n.shield.Close()
 	if n.ingest != nil {
 		n.ingest.Close()
@@ -171,4 +197,32 @@ func (n *Node) Run(ctx context.Context) error {
 		return fmt.Errorf("node: serve: %w", err)
 	}
 	return nil
+}
+
+// publishLoad advertises the node's load (open connections over its
+// connection limit) when it moved by more than 5 points.
+func (n *Node) publishLoad(ctx context.Context) {
+	m := n.mesh.Load()
+	if m == nil {
+		return
+	}
+	limit := float64(n.srv.Concurrency)
+	if limit <= 0 {
+		limit = fasthttp.DefaultConcurrency
+	}
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	last := 0.0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		load := min(float64(n.srv.GetOpenConnectionsCount())/limit, 1)
+		if load-last > 0.05 || last-load > 0.05 {
+			last = load
+			m.UpdateMeta(ctx, func(meta *mesh.Meta) { meta.Load = load })
+		}
+	}
 }

@@ -9,6 +9,7 @@ type metrics struct {
 	resumes        prometheus.Counter
 	regressions    prometheus.Counter
 	bytesIn        prometheus.Counter
+	fills          prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, s *Shield) *metrics {
@@ -31,12 +32,15 @@ func newMetrics(reg prometheus.Registerer, s *Shield) *metrics {
 		bytesIn: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_upstream_bytes_total", Help: "Body bytes received from upstream.",
 		}),
+		fills: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_cache_push_fills_total", Help: "Objects pushed into this tier by ingest nodes.",
+		}),
 	}
 	for i := range m.outcome {
 		m.outcome[i] = outcomes.WithLabelValues(Outcome(i).String())
 	}
 	if reg != nil {
-		reg.MustRegister(outcomes, m.fetches, m.upstreamErrors, m.resumes, m.regressions, m.bytesIn,
+		reg.MustRegister(outcomes, m.fills, m.fetches, m.upstreamErrors, m.resumes, m.regressions, m.bytesIn,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "ringside_cache_bytes", Help: "Bytes held by the cache tier.",
 			}, func() float64 { return float64(s.cache.Bytes()) }))

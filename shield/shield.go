@@ -190,7 +190,10 @@ func (s *Shield) Purge(keyOrPrefix string) int {
 	s.mu.Lock()
 	for k, f := range s.flights {
 		if k == keyOrPrefix || prefix && strings.HasPrefix(k, keyOrPrefix) {
+			// The running fetch still serves its waiters but is not
+			// stored, and new requests start a fresh one.
 			f.purged = true
+			delete(s.flights, k)
 		}
 	}
 	for k := range s.seqs {
@@ -212,3 +215,16 @@ func (s *Shield) Purge(keyOrPrefix string) int {
 
 // Bytes is what the tier holds.
 func (s *Shield) Bytes() int64 { return s.cache.Bytes() }
+
+// Store puts a complete object pushed by an ingest node (push fill) into
+// this tier, fresh for its kind's TTL, so the first player request for it
+// is a hit.
+func (s *Shield) Store(r Request, obj *object.Object) {
+	body, ok := obj.Complete()
+	if !ok || int64(len(body)) > s.cfg.MaxObjectBytes {
+		return
+	}
+	fresh := s.now().Add(s.cfg.SegmentTTL)
+	s.cache.Set(r.Key, &entry{obj: obj, freshUntil: fresh, staleUntil: fresh.Add(s.cfg.StaleFor)}, int64(len(body)), s.cfg.SegmentTTL+s.cfg.StaleFor)
+	s.m.fills.Inc()
+}

@@ -269,7 +269,8 @@ func TestPurge(t *testing.T) {
 	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) { return ok("v" + fmt.Sprint(n)), nil }}
 	s := newTestShield(t, f, nil)
 	for _, k := range []string{"1.ts", "2.ts"} {
-		s.Get(context.Background(), seg(k))
+		o, _, _ := s.Get(context.Background(), seg(k))
+		readAll(t, o)
 	}
 	if n := s.Purge("/live/ev/"); n != 2 {
 		t.Fatalf("purged %d, want 2", n)

@@ -1,0 +1,82 @@
+package node
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ringside-live/ringside/pkg/object"
+	"github.com/ringside-live/ringside/pkg/segment"
+	"github.com/ringside-live/ringside/shield"
+)
+
+// Node-to-node routes, authenticated by the mesh's cluster token.
+const (
+	prefixInternalFill = "/internal/v1/fill/"
+	hdrClusterToken    = "X-Ringside-Cluster-Token"
+)
+
+var prefixInternal = []byte("/internal/v1/")
+
+func (n *Node) serveInternal(ctx *fasthttp.RequestCtx, p []byte) {
+	if !tokenOK(string(ctx.Request.Header.Peek(hdrClusterToken)), n.cfg.Mesh.ClusterToken) {
+		problem(ctx, fasthttp.StatusUnauthorized, "missing or wrong cluster token")
+		ctx.SetConnectionClose()
+		return
+	}
+	switch path := string(p); {
+	case strings.HasPrefix(path, prefixInternalFill) && ctx.IsPut():
+		n.internalFill(ctx, path[len(prefixInternalFill):])
+	case path == "/internal/v1/purge" && ctx.IsPost():
+		var req purgeRequest
+		if err := strictJSON(ctx.PostBody(), &req); err != nil || (req.Key == "") == (req.Prefix == "") {
+			problem(ctx, fasthttp.StatusBadRequest, "want {\"key\"} or {\"prefix\"}")
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, map[string]int{"purged": n.shield.Purge(req.Key + req.Prefix)})
+	case path == "/internal/v1/drain" && ctx.IsPost():
+		var req struct {
+			Drain bool `json:"drain"`
+		}
+		if err := strictJSON(ctx.PostBody(), &req); err != nil {
+			problem(ctx, fasthttp.StatusBadRequest, err.Error())
+			return
+		}
+		if err := n.setDrain(ctx, req.Drain); err != nil {
+			problem(ctx, fasthttp.StatusInternalServerError, err.Error())
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": n.cfg.Node.ID, "drain": req.Drain})
+	default:
+		problem(ctx, fasthttp.StatusNotFound, "no such internal route")
+	}
+}
+
+// internalFill stores a segment pushed by an ingest node.
+func (n *Node) internalFill(ctx *fasthttp.RequestCtx, rest string) {
+	event, file, ok := strings.Cut(rest, "/")
+	kind, ct, err := segment.CheckPath(file)
+	if !ok || err != nil || n.event(event) == nil {
+		problem(ctx, fasthttp.StatusBadRequest, "bad fill path "+rest)
+		return
+	}
+	limit := n.cfg.Cache.MaxObjectBytes
+	body := &idleReader{ctx: ctx, r: ctx.RequestBodyStream(), idle: time.Duration(n.cfg.HTTP.IngestIdleTimeout)}
+	var buf bytes.Buffer
+	if cl := ctx.Request.Header.ContentLength(); cl > 0 && int64(cl) <= int64(limit) {
+		buf.Grow(cl)
+	}
+	if _, err := io.Copy(&buf, io.LimitReader(body, int64(limit)+1)); err != nil || int64(buf.Len()) > int64(limit) {
+		problem(ctx, fasthttp.StatusBadRequest, "fill body unreadable or too large")
+		ctx.SetConnectionClose()
+		return
+	}
+	obj := object.NewComplete(object.Meta{Status: fasthttp.StatusOK, Kind: kind, ContentType: ct,
+		CacheControl: object.CacheControl(kind, 0), Source: "fill"}, buf.Bytes())
+	n.shield.Store(shield.Request{Key: "/live/" + rest, Event: event, Path: file, Kind: kind}, obj)
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
