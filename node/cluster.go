@@ -206,3 +206,22 @@ func (c *trackedConn) Close() error {
 	})
 	return c.Conn.Close()
 }
+
+// Member is a mesh member as the node sees it.
+type Member = mesh.Member
+
+// Members returns the node's current view of the mesh.
+func (n *Node) Members() []Member { return n.members() }
+
+// Owner returns the node that owns key in the nearest shield tier of this
+// node ("" when there is no shield), for operators and tests.
+func (n *Node) Owner(key string) string {
+	t := n.topo.Load()
+	if t == nil {
+		return ""
+	}
+	if tiers := t.tiers(); len(tiers) > 0 {
+		return tiers[0].Owner(key)
+	}
+	return ""
+}

@@ -64,23 +64,21 @@ func (t *topology) tiers() []*rendezvous.Ring {
 	return out
 }
 
-// peers returns, in the order to try them, the nodes to fetch key from:
-// the owners of the tiers above this node's own position (the owner first,
-// then the rest of that tier in rendezvous order, then the next tier), never
-// this node nor a node the request already went through. An empty list
-// means: go to the origin.
+// peers returns, in the order to try them, the nodes to fetch key from.
+// In each shield tier, nearest first, the candidates are the members ranked
+// above this node for the key (all of them when this node is not in the
+// tier), owner first: a request only ever moves to a higher-ranked node, so
+// failover can never loop, and when every node above it is down this node
+// is the effective owner and climbs to the next tier. Nodes the request
+// already went through are skipped. An empty list means: go to the origin.
 func (t *topology) peers(key string, hops []string, max int) []string {
-	tiers := t.tiers()
-	start := 0
-	for i, ring := range tiers {
-		if ring.Owner(key) == t.self {
-			start = i + 1
-		}
-	}
 	var out []string
-	for _, ring := range tiers[start:] {
+	for _, ring := range t.tiers() {
 		for _, id := range ring.Ranked(key, nil) {
-			if id == t.self || slices.Contains(hops, id) || slices.Contains(out, id) {
+			if id == t.self {
+				break
+			}
+			if slices.Contains(hops, id) || slices.Contains(out, id) {
 				continue
 			}
 			out = append(out, id)

@@ -1,0 +1,206 @@
+// Package nodetest starts N real Ringside nodes in one test process, on
+// 127.0.0.1 with ephemeral ports and millisecond gossip timings, joined into
+// one mesh. It offers Kill (a crash: no leave, connections cut) and
+// Partition (gossip dropped between groups) for failure tests.
+package nodetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ringside-live/ringside/node"
+)
+
+// Tokens every cluster uses.
+const (
+	ClusterToken = "nodetest-cluster-token"
+	AdminToken   = "nodetest-admin-token"
+)
+
+// Options shape a cluster.
+type Options struct {
+	N      int
+	Events []node.EventConfig
+	// Configure, if set, adjusts node i's configuration.
+	Configure func(i int, c *node.Config)
+	// Observe, if set, sees every /live response of node i.
+	Observe func(i int, a node.Access)
+}
+
+// Cluster is a running set of nodes.
+type Cluster struct {
+	t     testing.TB
+	Nodes []*node.Node
+
+	mu      sync.Mutex
+	stop    []context.CancelFunc
+	done    []chan error
+	dead    []bool
+	blocked []map[string]bool // per node: gossip addresses it must not hear
+}
+
+// Start runs opts.N nodes; node 0 is the seed of the others. It returns
+// once every node sees all N members. Nodes stop when the test ends.
+func Start(t testing.TB, opts Options) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t}
+	seed := ""
+	for i := range opts.N {
+		cfg := node.DefaultConfig()
+		cfg.Node.ID = fmt.Sprintf("n%d", i)
+		cfg.Node.Roles = []string{node.RoleEdge, node.RoleShield}
+		cfg.HTTP.Listen = "127.0.0.1:0"
+		cfg.Ingest.ListedGrace = node.Duration(3 * time.Second)
+		cfg.Mesh.Bind, cfg.Mesh.Profile, cfg.Mesh.ClusterToken = "127.0.0.1:0", "test", ClusterToken
+		cfg.Mesh.PeerTimeout = node.Duration(time.Second)
+		if seed != "" {
+			cfg.Mesh.Seeds = []string{seed}
+		}
+		cfg.Admin.Token = AdminToken
+		cfg.Events = opts.Events
+		if opts.Configure != nil {
+			opts.Configure(i, &cfg)
+		}
+		n := c.start(i, cfg, opts.Observe)
+		if i == 0 {
+			seed = n.GossipAddr()
+		}
+	}
+	t.Cleanup(c.stopAll)
+	c.WaitFor("all members joined", 20*time.Second, func() bool {
+		for _, n := range c.Live() {
+			if len(n.Members()) != opts.N {
+				return false
+			}
+		}
+		return true
+	})
+	return c
+}
+
+func (c *Cluster) start(i int, cfg node.Config, observe func(int, node.Access)) *node.Node {
+	c.t.Helper()
+	c.mu.Lock()
+	c.blocked = append(c.blocked, map[string]bool{})
+	c.mu.Unlock()
+	deps := node.Deps{GossipFilter: func(addr string) bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return !c.blocked[i][addr]
+	}}
+	if observe != nil {
+		deps.Observe = func(a node.Access) { observe(i, a) }
+	}
+	n, err := node.New(cfg, deps)
+	if err != nil {
+		c.t.Fatalf("nodetest: node %d: %v", i, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	select {
+	case <-n.Ready():
+	case err := <-done:
+		cancel()
+		c.t.Fatalf("nodetest: node %d did not start: %v", i, err)
+	}
+	c.mu.Lock()
+	c.Nodes = append(c.Nodes, n)
+	c.stop = append(c.stop, cancel)
+	c.done = append(c.done, done)
+	c.dead = append(c.dead, false)
+	c.mu.Unlock()
+	return n
+}
+
+// URL is node i's HTTP base URL.
+func (c *Cluster) URL(i int) string { return "http://" + c.Nodes[i].HTTPAddr() }
+
+// Live returns the nodes not killed or stopped.
+func (c *Cluster) Live() []*node.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*node.Node
+	for i, n := range c.Nodes {
+		if !c.dead[i] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Kill crashes node i: no leave message, open connections cut.
+func (c *Cluster) Kill(i int) {
+	c.mu.Lock()
+	c.dead[i] = true
+	c.mu.Unlock()
+	c.Nodes[i].Kill()
+	<-c.done[i]
+}
+
+// Stop shuts node i down gracefully (it leaves the mesh).
+func (c *Cluster) Stop(i int) {
+	c.mu.Lock()
+	c.dead[i] = true
+	c.mu.Unlock()
+	c.stop[i]()
+	if err := <-c.done[i]; err != nil {
+		c.t.Errorf("nodetest: node %d: %v", i, err)
+	}
+}
+
+// Partition drops gossip between every pair of nodes in different groups.
+func (c *Cluster) Partition(groups ...[]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	group := map[int]int{}
+	for g, members := range groups {
+		for _, i := range members {
+			group[i] = g
+		}
+	}
+	for i := range c.Nodes {
+		for j, n := range c.Nodes {
+			if group[i] != group[j] {
+				c.blocked[i][n.GossipAddr()] = true
+			}
+		}
+	}
+}
+
+// Heal removes every partition.
+func (c *Cluster) Heal() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.blocked {
+		c.blocked[i] = map[string]bool{}
+	}
+}
+
+// WaitFor polls cond until it holds or limit passes (then the test fails).
+func (c *Cluster) WaitFor(what string, limit time.Duration, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("nodetest: %s: not within %v", what, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (c *Cluster) stopAll() {
+	for i := range c.Nodes {
+		c.mu.Lock()
+		dead := c.dead[i]
+		c.dead[i] = true
+		c.mu.Unlock()
+		if !dead {
+			c.stop[i]()
+			<-c.done[i]
+		}
+	}
+}
