@@ -49,7 +49,7 @@ type Config struct {
 // DefaultConfig is a cheap 2-rung ladder: 480p and 240p at 15 fps,
 // ultrafast, 2 s segments, 6 in the playlist.
 func DefaultConfig() Config {
-	return Config{FFmpeg: "ffmpeg", Ladder: []Rung{{854, 480, 1200}, {426, 240, 400}}, FPS: 15, Preset: "ultrafast",
+	return Config{FFmpeg: "ffmpeg", Ladder: []Rung{{Width: 854, Height: 480, VideoKbps: 1200}, {Width: 426, Height: 240, VideoKbps: 400}}, FPS: 15, Preset: "ultrafast",
 		SegmentSeconds: 2, ListSize: 6, Persistent: true}
 }
 

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from the command's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{nil, 2, "usage"},
+		{[]string{"fly"}, 2, `unknown command "fly"`},
+		{[]string{"node"}, 1, "--config FILE is required"},
+		{[]string{"node", "--config", "/nonexistent.yaml"}, 1, "no such file"},
+		{[]string{"node", "--nope"}, 1, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		var out, errb syncBuffer
+		if code := run(context.Background(), tt.args, &out, &errb); code != tt.code || !strings.Contains(errb.String(), tt.msg) {
+			t.Errorf("run %v = %d, stderr %q; want %d with %q", tt.args, code, errb.String(), tt.code, tt.msg)
+		}
+	}
+	var out syncBuffer
+	if run(context.Background(), []string{"version"}, &out, io.Discard) != 0 || !strings.Contains(out.String(), "ringside") {
+		t.Error("version")
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitHTTP(t *testing.T, url string, limit time.Duration, want func(*http.Response, string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want(resp, string(b)) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not as expected within %v", url, limit)
+}
+
+func TestNodeCommand(t *testing.T) {
+	addr := freeAddr(t)
+	cfg := filepath.Join(t.TempDir(), "node.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("node: {id: cli}\nhttp: {listen: %q}\nlog: {level: warn}\n", addr)), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var errb syncBuffer
+	go func() { done <- run(ctx, []string{"node", "--config", cfg}, io.Discard, &errb) }()
+	waitHTTP(t, "http://"+addr+"/healthz", 10*time.Second, func(r *http.Response, b string) bool {
+		return r.StatusCode == 200 && strings.Contains(b, `"cli"`)
+	})
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+}
+
+// TestDemoCommand is what `make run` does: one node and a real ffmpeg; the
+// printed master playlist URL plays.
+func TestDemoCommand(t *testing.T) {
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out, errb syncBuffer
+	go func() { done <- run(ctx, []string{"demo", "--http", addr, "--log-level", "warn"}, &out, &errb) }()
+	master := "http://" + addr + "/live/demo/master.m3u8"
+	waitHTTP(t, master, 30*time.Second, func(r *http.Response, b string) bool {
+		return r.StatusCode == 200 && strings.Count(b, "#EXT-X-STREAM-INF") == 2
+	})
+	waitHTTP(t, "http://"+addr+"/live/demo/1/index.m3u8", 10*time.Second, func(r *http.Response, b string) bool {
+		return r.StatusCode == 200 && strings.Contains(b, ".ts")
+	})
+	if !strings.Contains(out.String(), master) {
+		t.Fatalf("demo did not print %s:\n%s", master, out.String())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("demo exit %d: %s", code, errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("demo did not stop within 20 s of Ctrl-C")
+	}
+}

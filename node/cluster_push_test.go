@@ -1,0 +1,243 @@
+package node_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ringside-live/ringside/encoder"
+	"github.com/ringside-live/ringside/node"
+	"github.com/ringside-live/ringside/node/nodetest"
+	"github.com/ringside-live/ringside/pkg/segment"
+)
+
+// TestPushFillWithFFmpeg: a real ffmpeg pushes into an ingest node; players
+// on two edge/shield nodes follow the live edge. Push fill puts every new
+// segment on its shield owner before the playlist lists it, so the ingest
+// node is asked for each segment at most once (in practice never).
+func TestPushFillWithFFmpeg(t *testing.T) {
+	const key = "push-fill-stream-key"
+	var mu sync.Mutex
+	fromIngest := map[string]int{} // segment path -> requests the ingest node served to peers
+	c := nodetest.Start(t, nodetest.Options{N: 3,
+		Events: []node.EventConfig{{ID: "fight", StreamKey: key}},
+		Configure: func(i int, cfg *node.Config) {
+			if i == 0 {
+				cfg.Node.Roles = []string{node.RoleIngest}
+			}
+		},
+		Observe: func(i int, a node.Access) {
+			if i == 0 && strings.HasSuffix(a.Path, ".ts") {
+				mu.Lock()
+				fromIngest[a.Path]++
+				mu.Unlock()
+			}
+		},
+	})
+	ecfg := encoder.DefaultConfig()
+	ecfg.IngestBase, ecfg.StreamKey = c.URL(0)+"/ingest/fight", key
+	ecfg.Ladder = []encoder.Rung{{Width: 426, Height: 240, VideoKbps: 300}, {Width: 256, Height: 144, VideoKbps: 150}}
+	ecfg.SegmentSeconds, ecfg.ListSize = 1, 4
+	ctx, cancel := context.WithCancel(context.Background())
+	encDone := make(chan error, 1)
+	go func() { encDone <- encoder.Run(ctx, ecfg) }()
+	defer func() {
+		cancel()
+		if err := <-encDone; err != nil {
+			t.Errorf("encoder: %v", err)
+		}
+	}()
+	var wg sync.WaitGroup
+	var errs sync.Map
+	fetched := map[string]bool{}
+	var fmu sync.Mutex
+	deadline := time.Now().Add(40 * time.Second)
+	for p := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			base := c.URL(1+p%2) + "/live/fight/" + []string{"0", "1"}[p/2] + "/"
+			seen := map[string]bool{}
+			for time.Now().Before(deadline) {
+				pl, err := fetchPlaylist(base + "index.m3u8")
+				if err != nil || pl == nil {
+					time.Sleep(200 * time.Millisecond)
+					continue
+				}
+				for _, s := range pl.Segments {
+					if seen[s.URI] {
+						continue
+					}
+					seen[s.URI] = true
+					if st := status(base + s.URI); st != 200 {
+						errs.Store(base+s.URI, st)
+					}
+					fmu.Lock()
+					fetched[base+s.URI] = true
+					fmu.Unlock()
+				}
+				if pl.MediaSequence >= 4 {
+					return
+				}
+				time.Sleep(300 * time.Millisecond)
+			}
+			errs.Store(base, "live edge did not reach media sequence 4")
+		}()
+	}
+	wg.Wait()
+	errs.Range(func(k, v any) bool { t.Errorf("player: %v: %v", k, v); return true })
+	mu.Lock()
+	defer mu.Unlock()
+	total := 0
+	for path, n := range fromIngest {
+		total += n
+		if n > 1 {
+			t.Errorf("ingest node served %s %d times, want at most 1", path, n)
+		}
+	}
+	fmu.Lock()
+	t.Logf("players fetched %d segments; the ingest node served %d segment requests", len(fetched), total)
+	fmu.Unlock()
+	m := body(t, c.URL(0)+"/metrics")
+	if !regexp.MustCompile(`ringside_push_fills_total\{result="ok"\} [1-9]`).MatchString(m) {
+		t.Errorf("no successful push fills in metrics")
+	}
+}
+
+func fetchPlaylist(url string) (*segment.MediaPlaylist, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		return nil, err
+	}
+	return segment.ParseMedia(b)
+}
+
+func status(url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		return -1
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func body(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestWrongGossipKeyCannotJoin: a node with another secret key never
+// becomes a member.
+func TestWrongGossipKeyCannotJoin(t *testing.T) {
+	keyA := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
+	c := nodetest.Start(t, nodetest.Options{N: 2, Configure: func(i int, cfg *node.Config) { cfg.Mesh.SecretKey = keyA }})
+	cfg := node.DefaultConfig()
+	cfg.Node.ID, cfg.HTTP.Listen = "intruder", "127.0.0.1:0"
+	cfg.Mesh.Bind, cfg.Mesh.Profile, cfg.Mesh.ClusterToken = "127.0.0.1:0", "test", nodetest.ClusterToken
+	cfg.Mesh.Seeds = []string{c.Nodes[0].GossipAddr()}
+	cfg.Mesh.SecretKey = base64.StdEncoding.EncodeToString([]byte("fedcba9876543210"))
+	n, err := node.New(cfg, node.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-n.Ready()
+	// Give gossip many rounds (test timings are milliseconds) to let it in.
+	time.Sleep(time.Second)
+	for i, m := range c.Nodes {
+		if got := len(m.Members()); got != 2 {
+			t.Fatalf("node %d lists %d members, want 2", i, got)
+		}
+	}
+	if got := len(n.Members()); got != 1 {
+		t.Fatalf("intruder lists %d members, want only itself", got)
+	}
+}
+
+func TestAdminAPI(t *testing.T) {
+	origin := newGatedOrigin(t, []byte("segment-bytes"), 0)
+	close(origin.gate)
+	c := pullCluster(t, 3, origin.URL, nil)
+	base := c.URL(0) + "/admin/v1/"
+	// Auth.
+	for _, tok := range []string{"", "wrong"} {
+		req, _ := http.NewRequest("GET", base+"nodes", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Fatalf("token %q: %d, want 401", tok, resp.StatusCode)
+		}
+	}
+	var nodes struct {
+		Nodes []struct {
+			ID    string   `json:"id"`
+			Roles []string `json:"roles"`
+			HTTP  string   `json:"http"`
+			State string   `json:"state"`
+			Drain bool     `json:"drain"`
+		} `json:"nodes"`
+	}
+	if err := json.Unmarshal([]byte(admin(t, "GET", base+"nodes", "", 200)), &nodes); err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes.Nodes) != 3 || nodes.Nodes[0].State != "alive" || nodes.Nodes[0].HTTP == "" {
+		t.Fatalf("nodes: %+v", nodes)
+	}
+	admin(t, "POST", base+"nodes/nope/drain", "", 404)
+	admin(t, "POST", base+"nodes/n1/explode", "", 404)
+	for _, bad := range []string{`{}`, `{"key":"/etc/passwd"}`, `{"prefix":"/live/x"}`, `{"event":"Bad Event"}`,
+		`{"key":"/live/a/b.ts","event":"a"}`, `{"nope":1}`, `not json`} {
+		if out := admin(t, "POST", base+"purge", bad, 400); !strings.Contains(out, "purge") {
+			t.Fatalf("purge %s: %s", bad, out)
+		}
+	}
+	// Fill every node's cache, purge the event everywhere, refetch.
+	for i := range c.Nodes {
+		if st := status(c.URL(i) + "/live/fight/0/a.ts"); st != 200 {
+			t.Fatalf("fill node %d: %d", i, st)
+		}
+	}
+	before := origin.requests("/0/a.ts")
+	out := admin(t, "POST", base+"purge", `{"event":"fight"}`, 200)
+	var pr struct {
+		Purged int `json:"purged"`
+	}
+	json.Unmarshal([]byte(out), &pr)
+	if pr.Purged < 1 {
+		t.Fatalf("purge: %s", out)
+	}
+	for i := range c.Nodes {
+		status(c.URL(i) + "/live/fight/0/a.ts")
+	}
+	if after := origin.requests("/0/a.ts"); after != before+1 {
+		t.Fatalf("origin requests %d -> %d after purge, want one refetch", before, after)
+	}
+}
