@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 
 	"github.com/ringside-live/ringside/encoder"
@@ -32,6 +33,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Node.ID = "demo"
 	cfg.HTTP.Listen = *httpAddr
 	cfg.Events = []node.EventConfig{{ID: "demo", Title: "Ringside demo event", StreamKey: streamKey}}
+	cfg.Admin.Token = os.Getenv("RINGSIDE_TOKEN")
+	if cfg.Admin.Token == "" {
+		tok := make([]byte, 16)
+		rand.Read(tok)
+		cfg.Admin.Token = hex.EncodeToString(tok)
+	}
 	log := newLogger(stderr, *logLevel, "text")
 	n, err := node.New(cfg, node.Deps{Logger: log})
 	if err != nil {
@@ -52,7 +59,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ecfg.IngestBase, ecfg.StreamKey = base+"/ingest/demo", streamKey
 	encErr := make(chan error, 1)
 	go func() { encErr <- encoder.Run(ctx, ecfg) }()
-	printURLs(stdout, n.HTTPAddr())
+	printURLs(stdout, n.HTTPAddr(), cfg.Admin.Token)
 	select {
 	case <-ctx.Done():
 	case err = <-encErr:
@@ -76,7 +83,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return <-nodeErr
 }
 
-func printURLs(w io.Writer, addr string) {
+func printURLs(w io.Writer, addr, adminToken string) {
 	host, port, _ := net.SplitHostPort(addr)
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
@@ -93,7 +100,8 @@ after about 3 seconds.
   variants: %[1]s/live/demo/0/index.m3u8   %[1]s/live/demo/1/index.m3u8
   metrics:  %[1]s/metrics
   health:   %[1]s/healthz
+  admin:    curl -H 'Authorization: Bearer %[2]s' %[1]s/admin/v1/nodes
 
 Ctrl-C stops the encoder and the node.
-`, base)
+`, base, adminToken)
 }
