@@ -75,18 +75,57 @@ func (n *Node) runMesh(ctx context.Context, wg *sync.WaitGroup) error {
 		return fmt.Errorf("node: mesh: %w", err)
 	}
 	n.rebuild()
+	events, unsubscribe := m.Subscribe(256)
 	go func() {
 		defer wg.Done()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-m.Changed():
-				n.rebuild()
-			}
-		}
+		defer unsubscribe()
+		n.watchMesh(ctx, m, events)
 	}()
 	return nil
+}
+
+// watchMesh keeps the topology current and reconnects to members that
+// failed (not those that left): after a partition heals, memberlist alone
+// would never talk to a member it declared dead again.
+func (n *Node) watchMesh(ctx context.Context, m *mesh.Mesh, events <-chan mesh.Event) {
+	interval := 10 * time.Second
+	switch n.cfg.Mesh.Profile {
+	case "test":
+		interval = 100 * time.Millisecond
+	case "wan":
+		interval = 30 * time.Second
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	failed := map[string]string{} // node id -> gossip address
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.Changed():
+			n.rebuild()
+		case ev := <-events:
+			switch ev.Type {
+			case mesh.EventFail:
+				failed[ev.Member.ID] = ev.Member.GossipAddr
+			case mesh.EventJoin, mesh.EventLeave:
+				delete(failed, ev.Member.ID)
+			}
+		case <-tick.C:
+			if len(failed) == 0 {
+				continue
+			}
+			addrs := make([]string, 0, len(failed))
+			for _, a := range failed {
+				addrs = append(addrs, a)
+			}
+			jctx, cancel := context.WithTimeout(ctx, interval)
+			if err := m.Join(jctx, addrs); err == nil {
+				n.log.Info("reconnected to failed members", "addrs", addrs)
+			}
+			cancel()
+		}
+	}
 }
 
 // advertiseEvents gossips the events this node now originates.

@@ -241,3 +241,30 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("origin requests %d -> %d after purge, want one refetch", before, after)
 	}
 }
+
+// TestPartitionAndHeal: a node cut off by a partition drops out of the
+// others' view (its keys move), requests keep working on both sides, and
+// the mesh is whole again once the partition heals.
+func TestPartitionAndHeal(t *testing.T) {
+	origin := newGatedOrigin(t, []byte("bytes"), 0)
+	close(origin.gate)
+	c := pullCluster(t, 3, origin.URL, nil)
+	c.Partition([]int{0, 1}, []int{2})
+	c.WaitFor("partition seen", 15*time.Second, func() bool {
+		return len(c.Nodes[0].Members()) == 2 && len(c.Nodes[1].Members()) == 2 && len(c.Nodes[2].Members()) == 1
+	})
+	for i := range c.Nodes {
+		if st := status(c.URL(i) + "/live/fight/0/p.ts"); st != 200 {
+			t.Fatalf("node %d during partition: %d", i, st)
+		}
+	}
+	c.Heal()
+	c.WaitFor("healed", 20*time.Second, func() bool {
+		for _, n := range c.Nodes {
+			if len(n.Members()) != 3 {
+				return false
+			}
+		}
+		return true
+	})
+}
