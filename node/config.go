@@ -290,7 +290,9 @@ const (
 func (c Config) validateMesh() []error {
 	var errs []error
 	m := c.Mesh
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("node: config: mesh."+format, args...)) }
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("node: config: mesh."+format, args...))
+	}
 	if m.Bind == "" {
 		if len(m.Seeds) > 0 {
 			bad("seeds need mesh.bind")

@@ -79,4 +79,3 @@ func (n *Node) internalFill(ctx *fasthttp.RequestCtx, rest string) {
 	n.shield.Store(shield.Request{Key: "/live/" + rest, Event: event, Path: file, Kind: kind}, obj)
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
-

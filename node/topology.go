@@ -15,7 +15,7 @@ type topology struct {
 	self     string
 	region   string
 	members  []mesh.Member
-	addr     map[string]string          // node id -> HTTP host:port
+	addr     map[string]string           // node id -> HTTP host:port
 	regional map[string]*rendezvous.Ring // region -> its regional shields
 	origin   *rendezvous.Ring            // the origin-shield tier
 	ingest   map[string]*rendezvous.Ring // event -> nodes ingesting it
