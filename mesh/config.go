@@ -67,11 +67,14 @@ func DefaultConfig() Config {
 func TestConfig() Config {
 	return Config{
 		BindAddr:         "127.0.0.1:0",
+		// Fast, but tolerant of a busy 2-core machine running the race
+		// detector: a probe that misses 25 ms under load must not make a
+		// healthy member flap.
 		GossipInterval:   20 * time.Millisecond,
-		ProbeInterval:    50 * time.Millisecond,
-		ProbeTimeout:     25 * time.Millisecond,
+		ProbeInterval:    100 * time.Millisecond,
+		ProbeTimeout:     80 * time.Millisecond,
 		PushPullInterval: time.Second,
-		SuspicionMult:    4,
+		SuspicionMult:    6,
 		CoalescePeriod:   20 * time.Millisecond,
 		JoinRetry:        50 * time.Millisecond,
 		BroadcastTimeout: 500 * time.Millisecond,
