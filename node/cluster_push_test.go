@@ -268,3 +268,43 @@ func TestPartitionAndHeal(t *testing.T) {
 		return true
 	})
 }
+
+// TestRegionalTier: an edge in a region with a regional shield goes edge ->
+// regional shield -> origin shield -> origin, and the hop header shows each
+// tier.
+func TestRegionalTier(t *testing.T) {
+	origin := newGatedOrigin(t, []byte("tiered"), 0)
+	close(origin.gate)
+	var mu sync.Mutex
+	hops := map[int][]string{}
+	c := nodetest.Start(t, nodetest.Options{N: 3,
+		Events: []node.EventConfig{{ID: "fight", PullURL: origin.URL}},
+		Configure: func(i int, cfg *node.Config) {
+			cfg.Node.Region = "eu"
+			switch i {
+			case 0:
+				cfg.Node.Roles = []string{node.RoleEdge}
+			case 1:
+				cfg.Node.Roles, cfg.Node.Tier = []string{node.RoleShield}, node.TierRegional
+			case 2:
+				cfg.Node.Roles, cfg.Node.Tier = []string{node.RoleShield}, node.TierOrigin
+			}
+		},
+		Observe: func(i int, a node.Access) {
+			mu.Lock()
+			hops[i] = append(hops[i], a.Hops)
+			mu.Unlock()
+		},
+	})
+	if st := status(c.URL(0) + "/live/fight/0/r.ts"); st != 200 {
+		t.Fatalf("GET through the tiers: %d", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(hops[1]) != 1 || hops[1][0] != "n0" || len(hops[2]) != 1 || hops[2][0] != "n0,n1" {
+		t.Fatalf("hops seen: regional %v, origin shield %v; want [n0] and [n0,n1]", hops[1], hops[2])
+	}
+	if got := origin.requests("/0/r.ts"); got != 1 {
+		t.Fatalf("origin requests %d", got)
+	}
+}

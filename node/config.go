@@ -131,6 +131,9 @@ type EventConfig struct {
 type LogSection struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
 	Format string `yaml:"format"` // text or json
+	// Access logs every /live response (path, status, X-Cache, the hops it
+	// came through, duration) at info level.
+	Access bool `yaml:"access"`
 }
 
 // Roles a node can hold.

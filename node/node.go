@@ -88,6 +88,12 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		n.log = slog.New(slog.DiscardHandler)
 	}
 	n.log = n.log.With("node", cfg.Node.ID)
+	if cfg.Log.Access && n.deps.Observe == nil {
+		access := n.log.With("component", "access")
+		n.deps.Observe = func(a Access) {
+			access.Info("request", "path", a.Path, "status", a.Status, "cache", a.XCache, "hops", a.Hops, "elapsed", a.Elapsed)
+		}
+	}
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.m = newHTTPMetrics(n.reg)
 	n.up = newMeshFetcher(n)

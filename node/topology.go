@@ -55,7 +55,9 @@ func newTopology(self, region string, members []mesh.Member) *topology {
 // first: its region's regional shields (if any), then the origin shields.
 func (t *topology) tiers() []*rendezvous.Ring {
 	var out []*rendezvous.Ring
-	if r := t.regional[t.region]; r != nil && r.Len() > 0 {
+	// Requests only climb: an origin shield never asks a regional one.
+	inOrigin := slices.Contains(t.origin.Members(), t.self)
+	if r := t.regional[t.region]; r != nil && r.Len() > 0 && !inOrigin {
 		out = append(out, r)
 	}
 	if t.origin.Len() > 0 {
