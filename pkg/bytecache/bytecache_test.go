@@ -59,10 +59,10 @@ func BenchmarkGetHit(b *testing.B) {
 	c, _ := New[[]byte](1 << 20)
 	defer c.Close()
 	c.Set("/live/ev/0/index12.ts", make([]byte, 1000), 1000, 0)
-	key := []byte("/live/ev/0/index12.ts")
+	key := "/live/ev/0/index12.ts"
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := c.Get(string(key)); !ok {
+		if _, ok := c.Get(key); !ok {
 			b.Fatal("miss")
 		}
 	}
