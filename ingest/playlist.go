@@ -169,6 +169,8 @@ func (o *Origin) publishMedia(ev *event, p string, pl *segment.MediaPlaylist, li
 		CacheControl: object.CacheControl(segment.KindPlaylist, pl.TargetDuration),
 		Gzip:         object.Compress(data), Source: "ingest",
 	}, data)
+	var retired []retiree
+	defer func() { o.retireAll(retired) }() // after ev.mu is released
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	prev := ev.playlists[p]
@@ -182,16 +184,30 @@ func (o *Origin) publishMedia(ev *event, p string, pl *segment.MediaPlaylist, li
 		}
 	}
 	if prev != nil {
-		o.unlist(ev, prev.listed)
+		retired = o.unlist(ev, prev.listed, retired)
 	}
 	ev.playlists[p] = &playlist{media: pl, obj: obj, listed: listed}
-	o.sweepOrphans(ev)
+	retired = o.sweepOrphans(ev, retired)
 	o.m.published.WithLabelValues("media").Inc()
 	return Result{Kind: segment.KindPlaylist, Bytes: int64(len(data)), Created: prev == nil}, nil
 }
 
-// unlist drops one listing from each path; ev.mu held.
-func (o *Origin) unlist(ev *event, paths []string) {
+// retiree is a file that left the live window, to be moved to the retired
+// cache once the event lock is released.
+type retiree struct {
+	key string
+	obj *object.Object
+}
+
+func (o *Origin) retireAll(rs []retiree) {
+	for _, r := range rs {
+		o.store.retire(r.key, r.obj)
+	}
+}
+
+// unlist drops one listing from each path and appends the files that left
+// the window to out; ev.mu held.
+func (o *Origin) unlist(ev *event, paths []string, out []retiree) []retiree {
 	for _, lp := range paths {
 		f := ev.files[lp]
 		if f == nil {
@@ -201,15 +217,16 @@ func (o *Origin) unlist(ev *event, paths []string) {
 		if f.listed <= 0 && !f.done.IsZero() {
 			delete(ev.files, lp)
 			o.store.release(f.size)
-			o.store.retire(ev.id+"/"+lp, f.obj)
+			out = append(out, retiree{ev.id + "/" + lp, f.obj})
 		}
 	}
+	return out
 }
 
 // sweepOrphans retires files that left the window while still arriving,
 // and drops complete segments that no playlist ever listed once they are
 // older than OrphanTTL; ev.mu held.
-func (o *Origin) sweepOrphans(ev *event) {
+func (o *Origin) sweepOrphans(ev *event, out []retiree) []retiree {
 	cutoff := o.now().Add(-o.cfg.OrphanTTL)
 	for p, f := range ev.files {
 		if f.listed > 0 || f.done.IsZero() {
@@ -219,12 +236,13 @@ func (o *Origin) sweepOrphans(ev *event) {
 		case f.ever:
 			delete(ev.files, p)
 			o.store.release(f.size)
-			o.store.retire(ev.id+"/"+p, f.obj)
+			out = append(out, retiree{ev.id + "/" + p, f.obj})
 		case f.kind == segment.KindSegment && f.done.Before(cutoff):
 			delete(ev.files, p)
 			o.store.release(f.size)
 		}
 	}
+	return out
 }
 
 func (o *Origin) publishMaster(ev *event, p, dir string, data []byte) (Result, error) {

@@ -143,10 +143,11 @@ func (o *Origin) Delete(id, path, token string) (err error) {
 		return err
 	}
 	found := false
+	var retired []retiree
 	ev.mu.Lock()
 	if p, ok := ev.playlists[path]; ok {
 		delete(ev.playlists, path)
-		o.unlist(ev, p.listed)
+		retired = o.unlist(ev, p.listed, retired)
 		found = true
 	}
 	if f, ok := ev.files[path]; ok && f.obj.Done() {
@@ -155,6 +156,7 @@ func (o *Origin) Delete(id, path, token string) (err error) {
 		found = true
 	}
 	ev.mu.Unlock()
+	o.retireAll(retired)
 	if o.store.dropRetired(id + "/" + path) {
 		found = true
 	}
