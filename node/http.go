@@ -2,6 +2,8 @@ package node
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/pprof"
 	"time"
 	"unsafe"
 
@@ -15,10 +17,18 @@ var (
 	prefixIngest = []byte("/ingest/")
 	pathMetrics  = []byte("/metrics")
 	pathHealthz  = []byte("/healthz")
+	prefixPprof  = []byte("/debug/pprof/")
 )
 
 func (n *Node) newServer() *fasthttp.Server {
 	metrics := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
+	pprofMux := http.NewServeMux()
+	pprofMux.HandleFunc("/debug/pprof/", pprof.Index)
+	pprofMux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	pprofMux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	pprofMux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	pprofMux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	profiles := fasthttpadaptor.NewFastHTTPHandler(pprofMux)
 	return &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			p := ctx.Path()
@@ -35,6 +45,12 @@ func (n *Node) newServer() *fasthttp.Server {
 				n.serveAdmin(ctx, p)
 			case bytes.HasPrefix(p, prefixInternal):
 				n.serveInternal(ctx, p)
+			case bytes.HasPrefix(p, prefixPprof):
+				if !tokenOK(bearer(ctx.Request.Header.Peek("Authorization")), n.cfg.Admin.Token) {
+					problem(ctx, fasthttp.StatusUnauthorized, "profiles need the admin token")
+					return
+				}
+				profiles(ctx)
 			case bytes.Equal(p, pathMetrics):
 				metrics(ctx)
 			case bytes.Equal(p, pathHealthz):

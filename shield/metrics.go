@@ -10,6 +10,7 @@ type metrics struct {
 	regressions    prometheus.Counter
 	bytesIn        prometheus.Counter
 	fills          prometheus.Counter
+	refreshes      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, s *Shield) *metrics {
@@ -32,6 +33,9 @@ func newMetrics(reg prometheus.Registerer, s *Shield) *metrics {
 		bytesIn: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_upstream_bytes_total", Help: "Body bytes received from upstream.",
 		}),
+		refreshes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_playlist_refreshes_total", Help: "Playlists refetched ahead of expiry while the fresh copy was served.",
+		}),
 		fills: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_cache_push_fills_total", Help: "Objects pushed into this tier by ingest nodes.",
 		}),
@@ -40,7 +44,7 @@ func newMetrics(reg prometheus.Registerer, s *Shield) *metrics {
 		m.outcome[i] = outcomes.WithLabelValues(Outcome(i).String())
 	}
 	if reg != nil {
-		reg.MustRegister(outcomes, m.fills, m.fetches, m.upstreamErrors, m.resumes, m.regressions, m.bytesIn,
+		reg.MustRegister(outcomes, m.fills, m.refreshes, m.fetches, m.upstreamErrors, m.resumes, m.regressions, m.bytesIn,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "ringside_cache_bytes", Help: "Bytes held by the cache tier.",
 			}, func() float64 { return float64(s.cache.Bytes()) }))

@@ -169,8 +169,11 @@ func (s *Shield) fillPlaylist(ctx context.Context, f *flight, r Request, resp *R
 	obj := object.NewComplete(object.Meta{Status: http.StatusOK, Kind: r.Kind, ContentType: ct,
 		CacheControl: object.CacheControl(r.Kind, td), Gzip: object.Compress(body), Source: resp.Source}, body)
 	now := s.now()
-	s.finish(f, r.Key, &entry{obj: obj, freshUntil: now.Add(ttl), staleUntil: now.Add(ttl + s.cfg.StaleFor)},
-		int64(len(body)+len(obj.Gzip)))
+	e := &entry{obj: obj, freshUntil: now.Add(ttl), staleUntil: now.Add(ttl + s.cfg.StaleFor)}
+	if r.Kind == segment.KindPlaylist && td > 0 {
+		e.refreshAt = now.Add(ttl / 2)
+	}
+	s.finish(f, r.Key, e, int64(len(body)+len(obj.Gzip)))
 	f.publish(obj, nil)
 }
 

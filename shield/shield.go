@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,6 +67,12 @@ type entry struct {
 	obj        *object.Object
 	freshUntil time.Time
 	staleUntil time.Time
+	// refreshAt (playlists only): a hit after this starts a background
+	// refetch while the current copy is still served, so no player waits
+	// for the origin when a playlist expires (nginx's "use_stale updating"
+	// without ever serving an expired playlist).
+	refreshAt  time.Time
+	refreshing atomic.Bool
 }
 
 // flight is one upstream fetch that any number of requests wait on.
@@ -109,6 +116,10 @@ func (s *Shield) Get(ctx context.Context, r Request) (*object.Object, Outcome, e
 	now := s.now()
 	e, _ := s.cache.Get(r.Key)
 	if e != nil && now.Before(e.freshUntil) {
+		if !e.refreshAt.IsZero() && now.After(e.refreshAt) && e.refreshing.CompareAndSwap(false, true) {
+			s.m.refreshes.Inc()
+			s.join(r)
+		}
 		s.m.outcome[Hit].Inc()
 		return e.obj, Hit, nil
 	}
@@ -142,8 +153,9 @@ func (s *Shield) join(r Request) (*flight, bool) {
 		return f, false
 	}
 	// Re-check the cache under the lock: a flight that just finished has
-	// stored its object before leaving the map.
-	if e, _ := s.cache.Get(r.Key); e != nil && s.now().Before(e.freshUntil) {
+	// stored its object before leaving the map. (A refresh-ahead fetch
+	// starts while the entry is fresh, so it skips this.)
+	if e, _ := s.cache.Get(r.Key); e != nil && s.now().Before(e.freshUntil) && (e.refreshAt.IsZero() || s.now().Before(e.refreshAt)) {
 		s.mu.Unlock()
 		f := &flight{ready: make(chan struct{}), obj: e.obj}
 		close(f.ready)

@@ -316,3 +316,36 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// A playlist requested in the second half of its freshness is refetched in
+// the background while the fresh copy is served: nobody waits on expiry.
+func TestPlaylistRefreshAhead(t *testing.T) {
+	clk := newClock()
+	release := make(chan struct{})
+	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) {
+		if n == 2 {
+			<-release
+		}
+		return ok(mediaPlaylist(10 + n)), nil
+	}}
+	s := newTestShield(t, f, clk.now)
+	pl := Request{Key: "/live/ev/0/index.m3u8", Event: "ev", Path: "0/index.m3u8", Kind: segment.KindPlaylist}
+	s.Get(context.Background(), pl)                // fetch 1: sequence 11, fresh for 0.9 s
+	clk.add(600 * time.Millisecond)                // past refreshAt (0.45 s), still fresh
+	o, out, err := s.Get(context.Background(), pl) // served at once, refresh starts
+	if err != nil || out != Hit || !strings.Contains(readAll(t, o), "SEQUENCE:11") {
+		t.Fatalf("refresh-ahead hit: %v %v", out, err)
+	}
+	waitFor(t, func() bool { return f.count(pl.Key) == 2 })
+	if _, out, _ := s.Get(context.Background(), pl); out != Hit {
+		t.Fatalf("while refreshing: %v, want HIT", out)
+	}
+	close(release)
+	waitFor(t, func() bool {
+		o, _, _ := s.Get(context.Background(), pl)
+		return strings.Contains(readAll(t, o), "SEQUENCE:12")
+	})
+	if got := f.count(pl.Key); got != 2 {
+		t.Fatalf("fetches = %d, want 2", got)
+	}
+}
