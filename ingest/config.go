@@ -66,6 +66,7 @@ func (c Config) Validate() error {
 // EventConfig is what ingest needs to know of a push event.
 type EventConfig struct {
 	ID string
-	// StreamKey is the bearer token the encoder must present.
-	StreamKey string
+	// StreamKeys are the bearer tokens an encoder may present; any one is
+	// accepted, so a key can be rotated without cutting the encoder off.
+	StreamKeys []string
 }

@@ -53,7 +53,7 @@ type Origin struct {
 // I/O happens under it.
 type event struct {
 	id     string
-	key    []byte
+	keys   [][]byte
 	active atomic.Bool // has accepted at least one upload
 
 	mu        sync.Mutex
@@ -112,11 +112,11 @@ func (o *Origin) SetEvents(evs []EventConfig) {
 		keep[ec.ID] = true
 		if ev, ok := o.events[ec.ID]; ok {
 			ev.mu.Lock()
-			ev.key = []byte(ec.StreamKey)
+			ev.keys = keyBytes(ec.StreamKeys)
 			ev.mu.Unlock()
 			continue
 		}
-		o.events[ec.ID] = &event{id: ec.ID, key: []byte(ec.StreamKey), files: make(map[string]*file),
+		o.events[ec.ID] = &event{id: ec.ID, keys: keyBytes(ec.StreamKeys), files: make(map[string]*file),
 			playlists: make(map[string]*playlist), changed: make(chan struct{})}
 	}
 	for id, ev := range o.events {
@@ -193,12 +193,26 @@ func (o *Origin) authorize(id, token string) (*event, error) {
 		return nil, fmt.Errorf("%w: %q", ErrNoEvent, id)
 	}
 	ev.mu.Lock()
-	key := ev.key
+	keys := ev.keys
 	ev.mu.Unlock()
-	if len(key) == 0 || subtle.ConstantTimeCompare(key, []byte(token)) != 1 {
+	ok := 0
+	for _, k := range keys {
+		ok |= subtle.ConstantTimeCompare(k, []byte(token))
+	}
+	if ok != 1 || token == "" {
 		return nil, fmt.Errorf("%w for event %q", ErrUnauthorized, id)
 	}
 	return ev, nil
+}
+
+func keyBytes(keys []string) [][]byte {
+	out := make([][]byte, 0, len(keys))
+	for _, k := range keys {
+		if k != "" {
+			out = append(out, []byte(k))
+		}
+	}
+	return out
 }
 
 // Get returns the published playlist or the file at path of event id; the

@@ -28,7 +28,7 @@ func newOrigin(t *testing.T, mod func(*Config)) *Origin {
 		t.Fatal(err)
 	}
 	t.Cleanup(o.Close)
-	o.SetEvents([]EventConfig{{ID: "ev", StreamKey: key}})
+	o.SetEvents([]EventConfig{{ID: "ev", StreamKeys: []string{key}}})
 	return o
 }
 
@@ -242,7 +242,7 @@ func TestMasterAndGzip(t *testing.T) {
 func TestSetEventsDropsRemoved(t *testing.T) {
 	o := newOrigin(t, nil)
 	put(o, "0/a.ts", "aaaa")
-	o.SetEvents([]EventConfig{{ID: "other", StreamKey: key}})
+	o.SetEvents([]EventConfig{{ID: "other", StreamKeys: []string{key}}})
 	if _, err := o.Get("ev", "0/a.ts"); !errors.Is(err, ErrNoEvent) {
 		t.Fatalf("removed event still served: %v", err)
 	}

@@ -62,28 +62,31 @@ func (p purgeRequest) target() (string, error) {
 	return p.Key + p.Prefix, nil
 }
 
-// serveAdmin answers the operator's API; every call needs the admin token.
+// serveAdmin answers the operator's API. The admin token may do
+// everything; the read-only token may only read (403 on a write).
 func (n *Node) serveAdmin(ctx *fasthttp.RequestCtx, p []byte) {
 	if n.cfg.Admin.Token == "" {
 		problem(ctx, fasthttp.StatusNotFound, "the admin API is disabled: set admin.token")
 		return
 	}
-	if !tokenOK(bearer(ctx.Request.Header.Peek("Authorization")), n.cfg.Admin.Token) {
+	tok := bearer(ctx.Request.Header.Peek("Authorization"))
+	full := tokenOK(tok, n.cfg.Admin.Token)
+	if !full && !tokenOK(tok, n.cfg.Admin.ReadOnlyToken) {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="ringside-admin"`)
 		problem(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin token")
 		return
 	}
 	rest := string(p[len(prefixAdmin):])
+	route, params, pathKnown := matchAdmin(string(ctx.Method()), rest)
 	switch {
-	case rest == "nodes" && ctx.IsGet():
-		n.adminNodes(ctx)
-	case strings.HasPrefix(rest, "nodes/") && ctx.IsPost():
-		id, action, _ := strings.Cut(strings.TrimPrefix(rest, "nodes/"), "/")
-		n.adminDrain(ctx, id, action)
-	case rest == "purge" && ctx.IsPost():
-		n.adminPurge(ctx)
-	default:
+	case route == nil && pathKnown:
+		problem(ctx, fasthttp.StatusMethodNotAllowed, string(ctx.Method())+" is not allowed on /admin/v1/"+rest)
+	case route == nil:
 		problem(ctx, fasthttp.StatusNotFound, "no such admin route: "+string(ctx.Method())+" /admin/v1/"+rest)
+	case route.write && !full:
+		problem(ctx, fasthttp.StatusForbidden, "the read-only token cannot "+string(ctx.Method())+" /admin/v1/"+rest)
+	default:
+		route.handle(n, ctx, params)
 	}
 }
 
@@ -91,22 +94,21 @@ func tokenOK(got, want string) bool {
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-func (n *Node) adminNodes(ctx *fasthttp.RequestCtx) {
+func (n *Node) adminNodes2(ctx *fasthttp.RequestCtx, _ params) {
 	var out []nodeView
 	for _, m := range n.members() {
 		out = append(out, nodeView{ID: m.ID, Roles: m.Roles, Tier: m.Tier, Region: m.Region, HTTP: m.HTTPAddr,
 			Gossip: m.GossipAddr, State: m.State.String(), Load: m.Load, Drain: m.Drain, Events: m.Events,
 			Self: m.ID == n.cfg.Node.ID})
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"nodes": out})
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"self": n.cfg.Node.ID, "config_version": n.docVersion.Load(),
+		"control_leader": n.leaderID(), "nodes": out})
 }
 
-func (n *Node) adminDrain(ctx *fasthttp.RequestCtx, id, action string) {
-	if action != "drain" && action != "undrain" {
-		problem(ctx, fasthttp.StatusNotFound, "want POST /admin/v1/nodes/{id}/drain or /undrain")
-		return
-	}
-	drain := action == "drain"
+// adminDrainGossip drains a node through gossip alone (no control plane):
+// the flag lasts until the node restarts.
+func (n *Node) adminDrainGossip(ctx *fasthttp.RequestCtx, id string, drain bool) {
+	action := map[bool]string{true: "drain", false: "undrain"}[drain]
 	if id == n.cfg.Node.ID {
 		if err := n.setDrain(ctx, drain); err != nil {
 			problem(ctx, fasthttp.StatusInternalServerError, err.Error())

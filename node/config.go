@@ -24,14 +24,15 @@ import (
 // Config is a node's configuration file. Every key is documented in the
 // README; unknown keys are an error.
 type Config struct {
-	Node   NodeSection   `yaml:"node"`
-	HTTP   HTTPSection   `yaml:"http"`
-	Ingest IngestSection `yaml:"ingest"`
-	Cache  CacheSection  `yaml:"cache"`
-	Mesh   MeshSection   `yaml:"mesh"`
-	Admin  AdminSection  `yaml:"admin"`
-	Events []EventConfig `yaml:"events"`
-	Log    LogSection    `yaml:"log"`
+	Node    NodeSection    `yaml:"node"`
+	HTTP    HTTPSection    `yaml:"http"`
+	Ingest  IngestSection  `yaml:"ingest"`
+	Cache   CacheSection   `yaml:"cache"`
+	Mesh    MeshSection    `yaml:"mesh"`
+	Admin   AdminSection   `yaml:"admin"`
+	Control ControlSection `yaml:"control"`
+	Events  []EventConfig  `yaml:"events"`
+	Log     LogSection     `yaml:"log"`
 }
 
 // MeshSection configures gossip membership. Without bind the node runs
@@ -64,6 +65,33 @@ type MeshSection struct {
 type AdminSection struct {
 	Token    string `yaml:"token"`
 	TokenEnv string `yaml:"token_env"`
+	// ReadOnlyToken may read (GET) but not write (403).
+	ReadOnlyToken    string `yaml:"read_only_token"`
+	ReadOnlyTokenEnv string `yaml:"read_only_token_env"`
+}
+
+// ControlSection configures the control plane: the Raft group of the nodes
+// with the control role, and every other node's followed copy.
+type ControlSection struct {
+	// DataDir holds the Raft log and snapshots (control role) or the last
+	// known configuration (every other node), so a node restarts with it
+	// even when the control plane is unreachable. Empty: no control plane;
+	// the static events are the configuration.
+	DataDir string `yaml:"data_dir"`
+	// RaftBind is the Raft transport address (control role only).
+	RaftBind  string `yaml:"raft_bind"`
+	Advertise string `yaml:"advertise"`
+	// Bootstrap lists the initial voters (id = node id, addr = raft
+	// address), used only on the very first start of a fresh data_dir.
+	Bootstrap []PeerConfig `yaml:"bootstrap"`
+	// Profile picks Raft timings: lan (default) or test.
+	Profile string `yaml:"profile"`
+}
+
+// PeerConfig is one initial Raft voter.
+type PeerConfig struct {
+	ID   string `yaml:"id"`
+	Addr string `yaml:"addr"`
 }
 
 // NodeSection names the node and its roles.
@@ -192,6 +220,7 @@ func ParseConfig(data []byte) (Config, error) {
 	fromEnv(&cfg.Mesh.SecretKey, cfg.Mesh.SecretKeyEnv)
 	fromEnv(&cfg.Mesh.ClusterToken, cfg.Mesh.ClusterTokenEnv)
 	fromEnv(&cfg.Admin.Token, cfg.Admin.TokenEnv)
+	fromEnv(&cfg.Admin.ReadOnlyToken, cfg.Admin.ReadOnlyTokenEnv)
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -238,6 +267,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.validateEvents()...)
 	errs = append(errs, c.validateMesh()...)
+	errs = append(errs, c.validateControl()...)
 	if c.Node.Tier != "" && c.Node.Tier != TierOrigin && c.Node.Tier != TierRegional {
 		bad("node.tier %q: want origin or regional", c.Node.Tier)
 	}
@@ -272,8 +302,8 @@ func (c Config) validateEvents() []error {
 			errs = append(errs, fmt.Errorf("%s (%s): set stream_key (push) or pull_url (pull), not both", at, ev.ID))
 		case ev.StreamKey == "" && ev.PullURL == "":
 			errs = append(errs, fmt.Errorf("%s (%s): needs stream_key/stream_key_env (push) or pull_url (pull)", at, ev.ID))
-		case ev.StreamKey != "" && len(ev.StreamKey) < 8:
-			errs = append(errs, fmt.Errorf("%s (%s): stream_key shorter than 8 characters", at, ev.ID))
+		case ev.StreamKey != "" && len(ev.StreamKey) < 16:
+			errs = append(errs, fmt.Errorf("%s (%s): stream_key shorter than 16 characters", at, ev.ID))
 		case ev.PullURL != "":
 			u, err := url.Parse(ev.PullURL)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -317,6 +347,35 @@ func (c Config) validateMesh() []error {
 	}
 	if m.PeerTimeout <= 0 || m.FillTimeout <= 0 {
 		bad("peer_timeout and fill_timeout must be positive")
+	}
+	return errs
+}
+
+func (c Config) validateControl() []error {
+	var errs []error
+	cc := c.Control
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("node: config: control."+format, args...))
+	}
+	if cc.Profile != "" && cc.Profile != "lan" && cc.Profile != "test" {
+		bad("profile %q: want lan or test", cc.Profile)
+	}
+	if !c.hasRole(RoleControl) {
+		if cc.RaftBind != "" || len(cc.Bootstrap) > 0 {
+			bad("raft_bind and bootstrap need the control role")
+		}
+		return errs
+	}
+	if cc.DataDir == "" {
+		bad("data_dir is required with the control role")
+	}
+	if _, _, err := net.SplitHostPort(cc.RaftBind); err != nil {
+		bad("raft_bind %q: %v", cc.RaftBind, err)
+	}
+	for i, p := range cc.Bootstrap {
+		if p.ID == "" {
+			bad("bootstrap[%d]: id is required", i)
+		}
 	}
 	return errs
 }

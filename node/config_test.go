@@ -51,7 +51,7 @@ events:
   - {id: ok, stream_key: long-enough-key, pull_url: "http://x"}
   - {id: ok2}
   - {id: ok3, pull_url: "ftp://x"}
-log: {level: loud}`, []string{"unknown role \"wizard\"", "http.listen", "Bad Id", "shorter than 8",
+log: {level: loud}`, []string{"unknown role \"wizard\"", "http.listen", "Bad Id", "shorter than 16",
 			"not both", "needs stream_key", "not an http(s) URL", "log.level"}},
 		{"mesh", "mesh: {bind: '127.0.0.1:7946', secret_key: 'abc', profile: fast}", []string{"secret_key", "cluster_token", "profile"}},
 		{"seeds without bind", "mesh: {seeds: ['1.2.3.4:7946']}", []string{"seeds need mesh.bind"}},

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-const testKey = "test-stream-key"
+const testKey = "test-stream-key-16"
 
 func pushNode(t *testing.T) (*Node, string) {
 	n := startNode(t, func(c *Config) {

@@ -2,12 +2,15 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
 	"github.com/ringside-live/ringside/shield"
@@ -37,6 +40,8 @@ func (n *Node) serveInternal(ctx *fasthttp.RequestCtx, p []byte) {
 			return
 		}
 		writeJSON(ctx, fasthttp.StatusOK, map[string]int{"purged": n.shield.Purge(req.Key + req.Prefix)})
+	case path == "/internal/v1/config" && ctx.IsGet():
+		n.internalConfig(ctx)
 	case path == "/internal/v1/drain" && ctx.IsPost():
 		var req struct {
 			Drain bool `json:"drain"`
@@ -53,6 +58,34 @@ func (n *Node) serveInternal(ctx *fasthttp.RequestCtx, p []byte) {
 	default:
 		problem(ctx, fasthttp.StatusNotFound, "no such internal route")
 	}
+}
+
+// internalConfig answers a follower's long poll: the document once it is
+// newer than ?after=, or 304 after configPollWait.
+func (n *Node) internalConfig(ctx *fasthttp.RequestCtx) {
+	if n.store == nil {
+		problem(ctx, fasthttp.StatusServiceUnavailable, "this node is not a control voter")
+		return
+	}
+	after, err := strconv.ParseUint(string(ctx.QueryArgs().Peek("after")), 10, 64)
+	if err != nil && len(ctx.QueryArgs().Peek("after")) > 0 {
+		problem(ctx, fasthttp.StatusBadRequest, "after must be a version number")
+		return
+	}
+	wctx, cancel := context.WithTimeout(n.runCtx, configPollWait)
+	defer cancel()
+	doc, err := n.store.WaitVersion(wctx, after)
+	if err != nil {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return
+	}
+	body, err := control.EncodeDocument(doc)
+	if err != nil {
+		problem(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
 }
 
 // internalFill stores a segment pushed by an ingest node.

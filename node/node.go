@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/valyala/fasthttp"
 
+	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/ingest"
 	"github.com/ringside-live/ringside/mesh"
 	"github.com/ringside-live/ringside/shield"
@@ -52,6 +53,10 @@ type Node struct {
 	events atomic.Pointer[eventTable]
 	srv    *fasthttp.Server
 
+	store      *control.Store // with the control role and a data_dir
+	cfgSrc     configSource   // store or follower; nil: static config only
+	docVersion atomic.Uint64  // version of the document being served
+
 	mesh    atomic.Pointer[mesh.Mesh]
 	topo    atomic.Pointer[topology]
 	drained atomic.Bool
@@ -71,10 +76,13 @@ type eventTable struct {
 }
 
 type eventInfo struct {
-	ID      string
-	Title   string
-	Push    bool
-	PullURL string
+	ID           string
+	Title        string
+	Push         bool
+	StreamKeys   []string
+	PullURL      string
+	State        string // scheduled, rehearsal, live, ended ("" for static config)
+	RequireToken bool
 }
 
 // New builds a node from cfg. It does no I/O.
@@ -115,15 +123,28 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	return n, nil
 }
 
-// SetEvents replaces the node's events (from the config now, from the
-// control plane later).
+// SetEvents replaces the node's events with static ones (the config file's
+// events: section, served until a control plane publishes a document).
 func (n *Node) SetEvents(evs []EventConfig) {
+	infos := make([]eventInfo, 0, len(evs))
+	for _, ev := range evs {
+		info := eventInfo{ID: ev.ID, Title: ev.Title, Push: ev.StreamKey != "", PullURL: ev.PullURL}
+		if ev.StreamKey != "" {
+			info.StreamKeys = []string{ev.StreamKey}
+		}
+		infos = append(infos, info)
+	}
+	n.setEvents(infos)
+}
+
+func (n *Node) setEvents(evs []eventInfo) {
 	t := &eventTable{byID: make(map[string]*eventInfo, len(evs))}
 	var push []ingest.EventConfig
-	for _, ev := range evs {
-		t.byID[ev.ID] = &eventInfo{ID: ev.ID, Title: ev.Title, Push: ev.StreamKey != "", PullURL: ev.PullURL}
-		if ev.StreamKey != "" {
-			push = append(push, ingest.EventConfig{ID: ev.ID, StreamKey: ev.StreamKey})
+	for i := range evs {
+		ev := &evs[i]
+		t.byID[ev.ID] = ev
+		if ev.Push {
+			push = append(push, ingest.EventConfig{ID: ev.ID, StreamKeys: ev.StreamKeys})
 		}
 	}
 	n.events.Store(t)
@@ -174,6 +195,10 @@ func (n *Node) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if err := n.runMesh(runCtx, &wg); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := n.runControl(runCtx, &wg); err != nil {
 		ln.Close()
 		return err
 	}

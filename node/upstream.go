@@ -28,9 +28,11 @@ var errNoIngest = errors.New("node: no reachable node ingests event")
 // the origin: the nodes ingesting a push event, or a pull event's URL. It
 // also pushes new segments to their owners (ingest.Filler).
 type meshFetcher struct {
-	n      *Node
-	peer   *http.Client // short connect and header timeouts: a dead owner is skipped fast
-	origin *shield.OriginFetcher
+	n    *Node
+	peer *http.Client // short connect and header timeouts: a dead owner is skipped fast
+	// longPoll has no header timeout: a voter holds config polls open.
+	longPoll *http.Client
+	origin   *shield.OriginFetcher
 
 	fetches *prometheus.CounterVec // by tier and result
 	fills   *prometheus.CounterVec // by result
@@ -38,8 +40,9 @@ type meshFetcher struct {
 
 func newMeshFetcher(n *Node) *meshFetcher {
 	f := &meshFetcher{n: n,
-		peer:   httpClient(time.Duration(n.cfg.Mesh.PeerTimeout)),
-		origin: &shield.OriginFetcher{Client: httpClient(10 * time.Second), BaseURL: n.pullURL, NodeID: n.cfg.Node.ID},
+		peer:     httpClient(time.Duration(n.cfg.Mesh.PeerTimeout)),
+		longPoll: httpClient(0),
+		origin:   &shield.OriginFetcher{Client: httpClient(10 * time.Second), BaseURL: n.pullURL, NodeID: n.cfg.Node.ID},
 		fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ringside_upstream_requests_total",
 			Help: "Requests to the next tier up, by tier (shield, ingest, origin) and result (ok, error).",
@@ -59,6 +62,9 @@ func httpClient(headerTimeout time.Duration) *http.Client {
 	tr.MaxIdleConnsPerHost = 256
 	tr.IdleConnTimeout = 90 * time.Second
 	tr.ResponseHeaderTimeout = headerTimeout
+	if headerTimeout == 0 {
+		tr.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
 	tr.DisableCompression = true
 	return &http.Client{Transport: tr}
 }

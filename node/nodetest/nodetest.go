@@ -7,6 +7,7 @@ package nodetest
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -16,9 +17,22 @@ import (
 
 // Tokens every cluster uses.
 const (
-	ClusterToken = "nodetest-cluster-token"
-	AdminToken   = "nodetest-admin-token"
+	ClusterToken  = "nodetest-cluster-token"
+	AdminToken    = "nodetest-admin-token"
+	ReadOnlyToken = "nodetest-read-only-token"
 )
+
+// freeAddr returns a loopback address with a port free right now (Raft
+// voters must know each other's addresses before they start).
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
 
 // Options shape a cluster.
 type Options struct {
@@ -28,12 +42,18 @@ type Options struct {
 	Configure func(i int, c *node.Config)
 	// Observe, if set, sees every /live response of node i.
 	Observe func(i int, a node.Access)
+	// Voters gives the first Voters nodes the control role: a Raft group
+	// bootstrapped among them. With Voters > 0 every node has a data
+	// directory (Raft state, or the followed configuration).
+	Voters int
 }
 
 // Cluster is a running set of nodes.
 type Cluster struct {
-	t     testing.TB
-	Nodes []*node.Node
+	t       testing.TB
+	Nodes   []*node.Node
+	cfgs    []node.Config
+	observe func(int, node.Access)
 
 	mu      sync.Mutex
 	stop    []context.CancelFunc
@@ -46,8 +66,12 @@ type Cluster struct {
 // once every node sees all N members. Nodes stop when the test ends.
 func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t}
+	c := &Cluster{t: t, observe: opts.Observe}
 	seed := ""
+	var peers []node.PeerConfig
+	for i := range opts.Voters {
+		peers = append(peers, node.PeerConfig{ID: fmt.Sprintf("n%d", i), Addr: freeAddr(t)})
+	}
 	for i := range opts.N {
 		cfg := node.DefaultConfig()
 		cfg.Node.ID = fmt.Sprintf("n%d", i)
@@ -59,12 +83,19 @@ func Start(t testing.TB, opts Options) *Cluster {
 		if seed != "" {
 			cfg.Mesh.Seeds = []string{seed}
 		}
-		cfg.Admin.Token = AdminToken
+		cfg.Admin.Token, cfg.Admin.ReadOnlyToken = AdminToken, ReadOnlyToken
 		cfg.Events = opts.Events
+		if opts.Voters > 0 {
+			cfg.Control.DataDir, cfg.Control.Profile = t.TempDir(), "test"
+			if i < opts.Voters {
+				cfg.Node.Roles = append(cfg.Node.Roles, node.RoleControl)
+				cfg.Control.RaftBind, cfg.Control.Bootstrap = peers[i].Addr, peers
+			}
+		}
 		if opts.Configure != nil {
 			opts.Configure(i, &cfg)
 		}
-		n := c.start(i, cfg, opts.Observe)
+		n := c.start(i, cfg)
 		if i == 0 {
 			seed = n.GossipAddr()
 		}
@@ -81,10 +112,13 @@ func Start(t testing.TB, opts Options) *Cluster {
 	return c
 }
 
-func (c *Cluster) start(i int, cfg node.Config, observe func(int, node.Access)) *node.Node {
+func (c *Cluster) start(i int, cfg node.Config) *node.Node {
 	c.t.Helper()
+	observe := c.observe
 	c.mu.Lock()
-	c.blocked = append(c.blocked, map[string]bool{})
+	if i == len(c.blocked) {
+		c.blocked = append(c.blocked, map[string]bool{})
+	}
 	c.mu.Unlock()
 	deps := node.Deps{GossipFilter: func(addr string) bool {
 		c.mu.Lock()
@@ -108,10 +142,12 @@ func (c *Cluster) start(i int, cfg node.Config, observe func(int, node.Access)) 
 		c.t.Fatalf("nodetest: node %d did not start: %v", i, err)
 	}
 	c.mu.Lock()
-	c.Nodes = append(c.Nodes, n)
-	c.stop = append(c.stop, cancel)
-	c.done = append(c.done, done)
-	c.dead = append(c.dead, false)
+	if i == len(c.Nodes) {
+		c.Nodes, c.cfgs = append(c.Nodes, n), append(c.cfgs, cfg)
+		c.stop, c.done, c.dead = append(c.stop, cancel), append(c.done, done), append(c.dead, false)
+	} else {
+		c.Nodes[i], c.stop[i], c.done[i], c.dead[i] = n, cancel, done, false
+	}
 	c.mu.Unlock()
 	return n
 }
@@ -150,6 +186,21 @@ func (c *Cluster) Stop(i int) {
 	if err := <-c.done[i]; err != nil {
 		c.t.Errorf("nodetest: node %d: %v", i, err)
 	}
+}
+
+// Restart starts node i again (after Kill or Stop) with its configuration
+// and data directory, joining through the first live node.
+func (c *Cluster) Restart(i int) *node.Node {
+	c.t.Helper()
+	cfg := c.cfgs[i]
+	cfg.Mesh.Seeds = nil
+	for _, n := range c.Live() {
+		if n != c.Nodes[i] {
+			cfg.Mesh.Seeds = []string{n.GossipAddr()}
+			break
+		}
+	}
+	return c.start(i, cfg)
 }
 
 // Partition drops gossip between every pair of nodes in different groups.

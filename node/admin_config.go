@@ -1,0 +1,435 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ringside-live/ringside/control"
+)
+
+// Admin writes change the Raft-held document. A write on a node that is not
+// the leader is forwarded to the leader (through a control node when this
+// node is not one); hdrForwarded counts the hops so forwarding cannot loop.
+const (
+	hdrForwarded   = "X-Ringside-Forwarded"
+	hdrIdempotency = "Idempotency-Key"
+	maxForwards    = 2
+)
+
+// doc returns the document this node serves, or nil without a control plane.
+func (n *Node) doc() *control.Document {
+	if n.cfgSrc == nil {
+		return nil
+	}
+	return n.cfgSrc.Current()
+}
+
+func (n *Node) leaderID() string {
+	if n.store == nil {
+		return ""
+	}
+	id, _ := n.store.Leader()
+	return id
+}
+
+// needDoc answers 503 when the node has no control plane.
+func (n *Node) needDoc(ctx *fasthttp.RequestCtx) *control.Document {
+	d := n.doc()
+	if d == nil {
+		problem(ctx, fasthttp.StatusServiceUnavailable, "no control plane on this node: set control.data_dir")
+	}
+	return d
+}
+
+func setETag(ctx *fasthttp.RequestCtx, version uint64) {
+	ctx.Response.Header.Set("ETag", `"`+strconv.FormatUint(version, 10)+`"`)
+}
+
+func (n *Node) adminConfig(ctx *fasthttp.RequestCtx, _ params) {
+	d := n.needDoc(ctx)
+	if d == nil {
+		return
+	}
+	setETag(ctx, d.Version)
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"version": d.Version, "updated_at": d.UpdatedAt, "leader": n.leaderID(), "document": redact(d)})
+}
+
+func (n *Node) adminHistory(ctx *fasthttp.RequestCtx, _ params) {
+	if n.store == nil {
+		n.forwardToControl(ctx)
+		return
+	}
+	limit, err := strconv.Atoi(string(ctx.QueryArgs().Peek("limit")))
+	if err != nil || limit <= 0 {
+		limit = 100
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"version": n.store.Current().Version, "changes": n.store.History(limit)})
+}
+
+// redact hides secrets (signing key material) from admin reads.
+func redact(d *control.Document) map[string]any {
+	keys := map[string]any{}
+	if d.Signing.Current != nil {
+		keys["current"] = map[string]string{"id": d.Signing.Current.ID}
+	}
+	if d.Signing.Previous != nil {
+		keys["previous"] = map[string]string{"id": d.Signing.Previous.ID}
+	}
+	return map[string]any{"events": d.Events, "regions": d.Regions, "cdns": d.CDNs, "nodes": d.Nodes, "signing_keys": keys}
+}
+
+func (n *Node) adminListEvents(ctx *fasthttp.RequestCtx, _ params) {
+	d := n.needDoc(ctx)
+	if d == nil {
+		return
+	}
+	out := make([]control.Event, 0, len(d.Events))
+	for _, ev := range d.Events {
+		out = append(out, ev)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	setETag(ctx, d.Version)
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"version": d.Version, "events": out})
+}
+
+func (n *Node) adminGetEvent(ctx *fasthttp.RequestCtx, p params) {
+	d := n.needDoc(ctx)
+	if d == nil {
+		return
+	}
+	ev, ok := d.Events[p["id"]]
+	if !ok {
+		problem(ctx, fasthttp.StatusNotFound, "no event "+p["id"])
+		return
+	}
+	setETag(ctx, d.Version)
+	writeJSON(ctx, fasthttp.StatusOK, ev)
+}
+
+func (n *Node) adminCreateEvent(ctx *fasthttp.RequestCtx, _ params) {
+	var ev control.Event
+	if !decodeBody(ctx, &ev) {
+		return
+	}
+	if d := n.doc(); d != nil {
+		if _, exists := d.Events[ev.ID]; exists && ev.ID != "" {
+			problem(ctx, fasthttp.StatusConflict, "event "+ev.ID+" exists; PUT /admin/v1/events/"+ev.ID+" replaces it")
+			return
+		}
+	}
+	if ev.State == "" {
+		ev.State = control.StateScheduled
+	}
+	n.write(ctx, control.CmdPutEvent, ev, func(d *control.Document) any { return d.Events[ev.ID] })
+}
+
+func (n *Node) adminPutEvent(ctx *fasthttp.RequestCtx, p params) {
+	var ev control.Event
+	if !decodeBody(ctx, &ev) {
+		return
+	}
+	if ev.ID == "" {
+		ev.ID = p["id"]
+	}
+	if ev.ID != p["id"] {
+		fieldProblem(ctx, fasthttp.StatusUnprocessableEntity, "the body's id differs from the path", "id", "must be "+p["id"])
+		return
+	}
+	n.write(ctx, control.CmdPutEvent, ev, func(d *control.Document) any { return d.Events[ev.ID] })
+}
+
+func (n *Node) adminDeleteEvent(ctx *fasthttp.RequestCtx, p params) {
+	n.write(ctx, control.CmdDeleteEvent, control.EventRef{ID: p["id"]}, nil)
+}
+
+func (n *Node) adminEventState(ctx *fasthttp.RequestCtx, p params) {
+	var a control.EventStateArgs
+	if !decodeBody(ctx, &a) {
+		return
+	}
+	a.ID = p["id"]
+	n.write(ctx, control.CmdSetEventState, a, func(d *control.Document) any { return d.Events[a.ID] })
+}
+
+func (n *Node) adminListRegions(ctx *fasthttp.RequestCtx, _ params) {
+	d := n.needDoc(ctx)
+	if d == nil {
+		return
+	}
+	out := make([]control.Region, 0, len(d.Regions))
+	for _, r := range d.Regions {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	setETag(ctx, d.Version)
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"version": d.Version, "regions": out})
+}
+
+func (n *Node) adminPutRegion(ctx *fasthttp.RequestCtx, p params) {
+	var r control.Region
+	if !decodeBody(ctx, &r) {
+		return
+	}
+	if r.Name == "" {
+		r.Name = p["name"]
+	}
+	if r.Name != p["name"] {
+		fieldProblem(ctx, fasthttp.StatusUnprocessableEntity, "the body's name differs from the path", "name", "must be "+p["name"])
+		return
+	}
+	n.write(ctx, control.CmdPutRegion, r, func(d *control.Document) any { return d.Regions[r.Name] })
+}
+
+func (n *Node) adminDeleteRegion(ctx *fasthttp.RequestCtx, p params) {
+	n.write(ctx, control.CmdDeleteRegion, control.RegionRef{Name: p["name"]}, nil)
+}
+
+func (n *Node) adminListCDNs(ctx *fasthttp.RequestCtx, _ params) {
+	d := n.needDoc(ctx)
+	if d == nil {
+		return
+	}
+	out := make([]control.CDN, 0, len(d.CDNs))
+	for _, c := range d.CDNs {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	setETag(ctx, d.Version)
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"version": d.Version, "cdns": out})
+}
+
+func (n *Node) adminPutCDN(ctx *fasthttp.RequestCtx, p params) {
+	var c control.CDN
+	if !decodeBody(ctx, &c) {
+		return
+	}
+	if c.ID == "" {
+		c.ID = p["id"]
+	}
+	if c.ID != p["id"] {
+		fieldProblem(ctx, fasthttp.StatusUnprocessableEntity, "the body's id differs from the path", "id", "must be "+p["id"])
+		return
+	}
+	n.write(ctx, control.CmdPutCDN, c, func(d *control.Document) any { return d.CDNs[c.ID] })
+}
+
+func (n *Node) adminDeleteCDN(ctx *fasthttp.RequestCtx, p params) {
+	n.write(ctx, control.CmdDeleteCDN, control.CDNRef{ID: p["id"]}, nil)
+}
+
+func (n *Node) adminCDNWeight(ctx *fasthttp.RequestCtx, p params) {
+	var a control.CDNWeightArgs
+	if !decodeBody(ctx, &a) {
+		return
+	}
+	a.ID = p["id"]
+	n.write(ctx, control.CmdSetCDNWeight, a, func(d *control.Document) any { return d.CDNs[a.ID] })
+}
+
+func (n *Node) adminCDNState(ctx *fasthttp.RequestCtx, p params) {
+	var a control.CDNStateArgs
+	if !decodeBody(ctx, &a) {
+		return
+	}
+	a.ID = p["id"]
+	n.write(ctx, control.CmdSetCDNState, a, func(d *control.Document) any { return d.CDNs[a.ID] })
+}
+
+// adminRotateKey makes a fresh random playback-token key current; the
+// old one stays valid as previous. Key material is never returned.
+func (n *Node) adminRotateKey(ctx *fasthttp.RequestCtx, _ params) {
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	key := control.SigningKey{ID: "k" + strconv.FormatInt(time.Now().UnixMilli(), 36), Secret: secret}
+	n.write(ctx, control.CmdRotateSigningKey, key, func(d *control.Document) any { return redact(d)["signing_keys"] })
+}
+
+// adminDrainPersisted drains or undrains a node in the Raft document (it
+// survives restarts); without a control plane, through gossip alone.
+func (n *Node) adminDrainPersisted(ctx *fasthttp.RequestCtx, id string, drain bool) {
+	if n.cfgSrc == nil {
+		n.adminDrainGossip(ctx, id, drain)
+		return
+	}
+	known := false
+	for _, m := range n.members() {
+		known = known || m.ID == id
+	}
+	if d := n.doc(); !known && d != nil {
+		_, known = d.Nodes[id]
+	}
+	if !known {
+		problem(ctx, fasthttp.StatusNotFound, "no member with id "+id)
+		return
+	}
+	n.write(ctx, control.CmdSetNodeDrain, control.NodeDrainArgs{NodeID: id, Drain: drain},
+		func(d *control.Document) any { return map[string]any{"id": id, "drain": d.Nodes[id].Drain} })
+}
+
+// decodeBody reads a strict JSON body (unknown fields are an error).
+func decodeBody(ctx *fasthttp.RequestCtx, v any) bool {
+	if err := strictJSON(ctx.PostBody(), v); err != nil {
+		problem(ctx, fasthttp.StatusBadRequest, err.Error())
+		return false
+	}
+	return true
+}
+
+// write applies one command with the request's If-Match and
+// Idempotency-Key, here when this node leads, otherwise on the leader.
+func (n *Node) write(ctx *fasthttp.RequestCtx, typ string, payload any, show func(*control.Document) any) {
+	if n.cfgSrc == nil {
+		problem(ctx, fasthttp.StatusServiceUnavailable, "no control plane on this node: set control.data_dir")
+		return
+	}
+	if n.store == nil {
+		n.forwardToControl(ctx)
+		return
+	}
+	cmd, err := control.NewCommand(typ, payload)
+	if err != nil {
+		problem(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if m := strings.Trim(string(ctx.Request.Header.Peek("If-Match")), `"W/ `); m != "" && m != "*" {
+		v, err := strconv.ParseUint(m, 10, 64)
+		if err != nil || v == 0 {
+			problem(ctx, fasthttp.StatusBadRequest, "If-Match must be a config version such as \"42\"")
+			return
+		}
+		cmd.Expect = v
+	}
+	cmd.IdempotencyKey = string(ctx.Request.Header.Peek(hdrIdempotency))
+	cmd.Actor = "admin@" + n.cfg.Node.ID
+	res, err := n.store.Apply(ctx, cmd)
+	var nl *control.NotLeaderError
+	if errors.As(err, &nl) {
+		n.forwardTo(ctx, nl.LeaderID)
+		return
+	}
+	if err != nil {
+		commandProblem(ctx, err)
+		return
+	}
+	setETag(ctx, res.Version)
+	out := map[string]any{"version": res.Version, "duplicate": res.Duplicate}
+	if show != nil && res.Doc != nil {
+		out["result"] = show(res.Doc)
+	}
+	writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
+// commandProblem maps control errors to statuses.
+func commandProblem(ctx *fasthttp.RequestCtx, err error) {
+	var ve *control.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		fields := make([]fieldError, 0, len(ve.Errs))
+		for _, f := range ve.Errs {
+			fields = append(fields, fieldError{Field: f.Field, Message: f.Message})
+		}
+		fieldsProblem(ctx, fasthttp.StatusUnprocessableEntity, err.Error(), fields)
+	case errors.Is(err, control.ErrConflict):
+		problem(ctx, fasthttp.StatusPreconditionFailed, err.Error())
+	case errors.Is(err, control.ErrNotFound):
+		problem(ctx, fasthttp.StatusNotFound, err.Error())
+	case errors.Is(err, control.ErrIllegalTransition):
+		problem(ctx, fasthttp.StatusConflict, err.Error())
+	case errors.Is(err, control.ErrIdempotencyMismatch), errors.Is(err, control.ErrInvalid):
+		problem(ctx, fasthttp.StatusUnprocessableEntity, err.Error())
+	case errors.Is(err, control.ErrNotLeader), errors.Is(err, context.DeadlineExceeded):
+		ctx.Response.Header.Set("Retry-After", "1")
+		problem(ctx, fasthttp.StatusServiceUnavailable, err.Error())
+	default:
+		problem(ctx, fasthttp.StatusInternalServerError, err.Error())
+	}
+}
+
+// forwardToControl sends the request to a control node (which forwards to
+// its leader if it is not the leader).
+func (n *Node) forwardToControl(ctx *fasthttp.RequestCtx) {
+	voters := n.controlMembers()
+	if len(voters) == 0 {
+		ctx.Response.Header.Set("Retry-After", "1")
+		problem(ctx, fasthttp.StatusServiceUnavailable, "no control node reachable in the mesh")
+		return
+	}
+	n.forwardTo(ctx, voters[mrand.IntN(len(voters))].ID)
+}
+
+// forwardTo relays the admin request to node id and its answer back.
+func (n *Node) forwardTo(ctx *fasthttp.RequestCtx, id string) {
+	hops, _ := strconv.Atoi(string(ctx.Request.Header.Peek(hdrForwarded)))
+	addr := ""
+	if t := n.topo.Load(); t != nil {
+		addr = t.addr[id]
+	}
+	if id == "" || addr == "" || hops >= maxForwards {
+		ctx.Response.Header.Set("Retry-After", "1")
+		problem(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("no reachable control leader (leader %q, %d forwards)", id, hops))
+		return
+	}
+	rctx, cancel := context.WithTimeout(n.runCtx, 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(rctx, string(ctx.Method()), "http://"+addr+string(ctx.RequestURI()), bytes.NewReader(ctx.PostBody()))
+	for _, h := range []string{"Authorization", "Content-Type", "If-Match", hdrIdempotency} {
+		if v := ctx.Request.Header.Peek(h); len(v) > 0 {
+			req.Header.Set(h, string(v))
+		}
+	}
+	req.Header.Set(hdrForwarded, strconv.Itoa(hops+1))
+	resp, err := n.up.peer.Do(req)
+	if err != nil {
+		ctx.Response.Header.Set("Retry-After", "1")
+		problem(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("forwarding to %s: %v", id, err))
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	ctx.SetStatusCode(resp.StatusCode)
+	for _, h := range []string{"Content-Type", "ETag", "Retry-After", "Cache-Control"} {
+		if v := resp.Header.Get(h); v != "" {
+			ctx.Response.Header.Set(h, v)
+		}
+	}
+	ctx.Response.Header.Set("X-Ringside-Served-By", id)
+	ctx.SetBody(body)
+}
+
+type fieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func fieldProblem(ctx *fasthttp.RequestCtx, status int, detail, field, msg string) {
+	fieldsProblem(ctx, status, detail, []fieldError{{field, msg}})
+}
+
+// fieldsProblem is a problem+json answer that names the wrong fields.
+func fieldsProblem(ctx *fasthttp.RequestCtx, status int, detail string, fields []fieldError) {
+	body, _ := json.Marshal(struct {
+		Type   string       `json:"type"`
+		Title  string       `json:"title"`
+		Status int          `json:"status"`
+		Detail string       `json:"detail"`
+		Errors []fieldError `json:"errors"`
+	}{"about:blank", fasthttp.StatusMessage(status), status, detail, fields})
+	ctx.Response.Reset()
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/problem+json")
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetBody(body)
+}

@@ -1,0 +1,231 @@
+package node_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringside-live/ringside/node"
+	"github.com/ringside-live/ringside/node/nodetest"
+)
+
+type apiResult struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func call(t *testing.T, method, url, token, body string, hdr ...string) apiResult {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := apiResult{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	json.Unmarshal(raw, &r.body)
+	return r
+}
+
+func version(t *testing.T, c *nodetest.Cluster, i int) float64 {
+	r := call(t, "GET", c.URL(i)+"/admin/v1/config", nodetest.AdminToken, "")
+	v, _ := r.body["version"].(float64)
+	return v
+}
+
+func hasRegion(t *testing.T, c *nodetest.Cluster, i int, name string) bool {
+	r := call(t, "GET", c.URL(i)+"/admin/v1/regions", nodetest.AdminToken, "")
+	return strings.Contains(r.raw, `"name": "`+name+`"`)
+}
+
+// TestControlPlane: three voters and an edge. Writes go through any node
+// (the edge and followers forward to the leader); every node sees each
+// change; killing the leader elects another and writes resume without
+// losing an acknowledged one; the killed node catches up on restart.
+func TestControlPlane(t *testing.T) {
+	c := nodetest.Start(t, nodetest.Options{N: 4, Voters: 3,
+		Events: []node.EventConfig{{ID: "fight", PullURL: "http://127.0.0.1:9/"}}})
+	c.WaitFor("seeded everywhere", 20*time.Second, func() bool {
+		for i := range c.Nodes {
+			if version(t, c, i) < 1 {
+				return false
+			}
+		}
+		return true
+	})
+	var acked []string
+	for i := range c.Nodes { // through every node, the edge (n3) included
+		name := fmt.Sprintf("region-%d", i)
+		r := call(t, "PUT", c.URL(i)+"/admin/v1/regions/"+name, nodetest.AdminToken, `{"cidrs":["10.`+fmt.Sprint(i)+`.0.0/16"]}`)
+		if r.status != 200 {
+			t.Fatalf("write through n%d: %d %s", i, r.status, r.raw)
+		}
+		acked = append(acked, name)
+		start := time.Now()
+		c.WaitFor("change seen everywhere", 10*time.Second, func() bool {
+			for j := range c.Nodes {
+				if !hasRegion(t, c, j, name) {
+					return false
+				}
+			}
+			return true
+		})
+		t.Logf("write through n%d seen by every node after %v", i, time.Since(start).Round(time.Millisecond))
+	}
+	leader, _ := call(t, "GET", c.URL(0)+"/admin/v1/nodes", nodetest.AdminToken, "").body["control_leader"].(string)
+	victim := int(leader[1] - '0')
+	c.Kill(victim)
+	survivor := (victim + 1) % 3
+	c.WaitFor("writes resume under a new leader", 30*time.Second, func() bool {
+		r := call(t, "PUT", c.URL(survivor)+"/admin/v1/regions/after-failover", nodetest.AdminToken, `{"cidrs":["10.99.0.0/16"]}`)
+		return r.status == 200
+	})
+	acked = append(acked, "after-failover")
+	for _, i := range []int{survivor, 3} {
+		for _, name := range acked {
+			c.WaitFor(fmt.Sprintf("n%d has %s", i, name), 10*time.Second, func() bool { return hasRegion(t, c, i, name) })
+		}
+	}
+	c.Restart(victim)
+	c.WaitFor("restarted voter catches up", 30*time.Second, func() bool { return hasRegion(t, c, victim, "after-failover") })
+}
+
+// TestAdminWritePaths: auth, validation with field names, idempotency,
+// optimistic concurrency, illegal transitions.
+func TestAdminWritePaths(t *testing.T) {
+	c := nodetest.Start(t, nodetest.Options{N: 1, Voters: 1})
+	base := c.URL(0) + "/admin/v1/"
+	c.WaitFor("a leader", 10*time.Second, func() bool {
+		return call(t, "PUT", base+"regions/eu", nodetest.AdminToken, `{"cidrs":["192.0.2.0/24"]}`).status == 200
+	})
+	tests := []struct {
+		name, method, path, token, body string
+		hdr                             []string
+		status                          int
+		want                            string
+	}{
+		{"no token", "GET", "events", "", "", nil, 401, "admin token"},
+		{"read-only reads", "GET", "events", nodetest.ReadOnlyToken, "", nil, 200, "events"},
+		{"read-only cannot write", "PUT", "regions/us", nodetest.ReadOnlyToken, `{"cidrs":["198.51.100.0/24"]}`, nil, 403, "read-only"},
+		{"unknown route", "GET", "wombats", nodetest.AdminToken, "", nil, 404, "no such admin route"},
+		{"wrong method", "DELETE", "events", nodetest.AdminToken, "", nil, 405, "not allowed"},
+		{"unknown field", "POST", "events", nodetest.AdminToken, `{"id":"x","colour":"red"}`, nil, 400, "colour"},
+		{"not json", "POST", "events", nodetest.AdminToken, `{`, nil, 400, "JSON"},
+		{"push and pull", "POST", "events", nodetest.AdminToken,
+			`{"id":"bad","pull_url":"http://o/","stream_keys":["0123456789abcdef"]}`, nil, 422, "events[bad]"},
+		{"unknown region", "POST", "events", nodetest.AdminToken,
+			`{"id":"e1","pull_url":"http://o/","blackout_regions":["mars"]}`, nil, 422, "blackout_regions"},
+		{"path/body mismatch", "PUT", "events/a", nodetest.AdminToken, `{"id":"b","pull_url":"http://o/"}`, nil, 422, "must be a"},
+		{"missing event", "GET", "events/nope", nodetest.AdminToken, "", nil, 404, "nope"},
+		{"create", "POST", "events", nodetest.AdminToken, `{"id":"final","pull_url":"http://o/"}`, nil, 200, "final"},
+		{"create twice", "POST", "events", nodetest.AdminToken, `{"id":"final","pull_url":"http://o/"}`, nil, 409, "exists"},
+		{"illegal transition", "POST", "events/final/state", nodetest.AdminToken, `{"state":"live"}`, nil, 200, "live"},
+		{"live to scheduled", "POST", "events/final/state", nodetest.AdminToken, `{"state":"scheduled"}`, nil, 409, "scheduled"},
+		{"stale If-Match", "PUT", "regions/eu", nodetest.AdminToken, `{"cidrs":["192.0.2.0/25"]}`, []string{"If-Match", `"1"`}, 412, "version"},
+		{"bad If-Match", "PUT", "regions/eu", nodetest.AdminToken, `{"cidrs":["192.0.2.0/25"]}`, []string{"If-Match", `"x"`}, 400, "If-Match"},
+		{"weight out of range", "PUT", "cdns/akam", nodetest.AdminToken, `{"hostname":"a.example.net","weight":5000,"state":"active"}`, nil, 422, "weight"},
+		{"delete unknown cdn", "DELETE", "cdns/nope", nodetest.AdminToken, "", nil, 404, "nope"},
+		{"drain unknown node", "POST", "nodes/nope/drain", nodetest.AdminToken, "", nil, 404, "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := call(t, tt.method, base+tt.path, tt.token, tt.body, tt.hdr...)
+			if r.status != tt.status || !strings.Contains(r.raw, tt.want) {
+				t.Fatalf("%d %s; want %d mentioning %q", r.status, r.raw, tt.status, tt.want)
+			}
+			if r.status >= 400 && r.header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("error content type %q", r.header.Get("Content-Type"))
+			}
+		})
+	}
+	// A duplicate Idempotency-Key applies once.
+	first := call(t, "PUT", base+"regions/apac", nodetest.AdminToken, `{"cidrs":["203.0.113.0/24"]}`, "Idempotency-Key", "k-1")
+	again := call(t, "PUT", base+"regions/apac", nodetest.AdminToken, `{"cidrs":["203.0.113.0/24"]}`, "Idempotency-Key", "k-1")
+	if first.status != 200 || again.status != 200 || first.body["version"] != again.body["version"] || again.body["duplicate"] != true {
+		t.Fatalf("idempotency: %s / %s", first.raw, again.raw)
+	}
+	// If-Match with the current version succeeds and bumps the ETag.
+	cur := call(t, "GET", base+"config", nodetest.AdminToken, "")
+	r := call(t, "PUT", base+"regions/eu", nodetest.AdminToken, `{"cidrs":["192.0.2.0/25"]}`, "If-Match", cur.header.Get("ETag"))
+	if r.status != 200 || r.header.Get("ETag") == cur.header.Get("ETag") {
+		t.Fatalf("If-Match current: %d %s", r.status, r.raw)
+	}
+}
+
+// TestEdgeKeepsServingWithoutControlPlane: an edge cut off from every voter
+// serves the event with its last configuration and picks up changes when
+// the control plane comes back.
+func TestEdgeKeepsServingWithoutControlPlane(t *testing.T) {
+	origin := newGatedOrigin(t, []byte("bytes"), 0)
+	close(origin.gate)
+	c := nodetest.Start(t, nodetest.Options{N: 2, Voters: 1,
+		Events: []node.EventConfig{{ID: "fight", PullURL: origin.URL}}})
+	c.WaitFor("edge follows", 20*time.Second, func() bool { return version(t, c, 1) >= 1 })
+	c.Partition([]int{0}, []int{1})
+	c.WaitFor("edge cut off", 15*time.Second, func() bool { return len(c.Nodes[1].Members()) == 1 })
+	if r := call(t, "PUT", c.URL(0)+"/admin/v1/events/encore", nodetest.AdminToken, `{"id":"encore","pull_url":"`+origin.URL+`","state":"live"}`); r.status != 200 {
+		t.Fatalf("write on the voter: %d %s", r.status, r.raw)
+	}
+	if st := status(c.URL(1) + "/live/fight/0/a.ts"); st != 200 {
+		t.Fatalf("edge stopped serving its last configuration: %d", st)
+	}
+	if st := status(c.URL(1) + "/live/encore/0/a.ts"); st != 404 {
+		t.Fatalf("cut-off edge knows a change it cannot have seen: %d", st)
+	}
+	if w := call(t, "PUT", c.URL(1)+"/admin/v1/regions/x", nodetest.AdminToken, `{"cidrs":["10.0.0.0/8"]}`); w.status != 503 {
+		t.Fatalf("write on a cut-off edge: %d, want 503", w.status)
+	}
+	c.Heal()
+	c.WaitFor("edge picks up the change", 30*time.Second, func() bool { return status(c.URL(1)+"/live/encore/0/a.ts") == 200 })
+}
+
+// TestOpenAPIMatchesRoutes: every documented operation is routed, and
+// every routed operation is documented.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	c := nodetest.Start(t, nodetest.Options{N: 1})
+	raw, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := call(t, "GET", c.URL(0)+"/admin/v1/openapi.json", nodetest.ReadOnlyToken, "")
+	if served.raw != string(raw) {
+		t.Fatal("served openapi.json differs from the file")
+	}
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			m := strings.ToUpper(method)
+			documented[m+" "+path] = true
+			concrete := strings.NewReplacer("{id}", "x1", "{name}", "x1").Replace(path)
+			r := call(t, m, c.URL(0)+concrete, nodetest.AdminToken, "{}")
+			if r.status == 404 && strings.Contains(r.raw, "no such admin route") || r.status == 405 {
+				t.Errorf("documented %s %s is not routed: %d %s", m, path, r.status, r.raw)
+			}
+		}
+	}
+	for _, op := range node.AdminOperations() {
+		if !documented[op] {
+			t.Errorf("routed %s is not in openapi.json", op)
+		}
+	}
+}
