@@ -63,6 +63,10 @@ type MeshSection struct {
 
 // AdminSection configures the admin API (/admin/v1/ on the HTTP listener).
 type AdminSection struct {
+	// Listen, when set, serves the admin API (and /debug/pprof, /metrics,
+	// /healthz) on its own address instead of the HTTP listener, e.g. a
+	// management network.
+	Listen   string `yaml:"listen"`
 	Token    string `yaml:"token"`
 	TokenEnv string `yaml:"token_env"`
 	// ReadOnlyToken may read (GET) but not write (403).
@@ -268,6 +272,11 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateEvents()...)
 	errs = append(errs, c.validateMesh()...)
 	errs = append(errs, c.validateControl()...)
+	if c.Admin.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
+			bad("admin.listen %q: %v", c.Admin.Listen, err)
+		}
+	}
 	if c.Node.Tier != "" && c.Node.Tier != TierOrigin && c.Node.Tier != TierRegional {
 		bad("node.tier %q: want origin or regional", c.Node.Tier)
 	}

@@ -20,7 +20,15 @@ var (
 	prefixPprof  = []byte("/debug/pprof/")
 )
 
-func (n *Node) newServer() *fasthttp.Server {
+// Listener modes: everything on one listener, or the public routes and the
+// operator routes (admin API, profiles) on separate ones.
+const (
+	serveAll = iota
+	servePublic
+	serveAdmin
+)
+
+func (n *Node) newServer(mode int) *fasthttp.Server {
 	metrics := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
 	pprofMux := http.NewServeMux()
 	pprofMux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -36,7 +44,12 @@ func (n *Node) newServer() *fasthttp.Server {
 				problem(ctx, fasthttp.StatusBadRequest, "path not allowed: no '..', '//', '%' or '\\' in request paths")
 				return
 			}
+			operator := bytes.HasPrefix(p, prefixAdmin) || bytes.HasPrefix(p, prefixPprof)
 			switch {
+			case mode == servePublic && operator:
+				problem(ctx, fasthttp.StatusNotFound, "the admin API listens on admin.listen, not here")
+			case mode == serveAdmin && !operator && !bytes.Equal(p, pathMetrics) && !bytes.Equal(p, pathHealthz):
+				problem(ctx, fasthttp.StatusNotFound, "only /admin/v1/, /debug/pprof/, /metrics and /healthz here")
 			case bytes.HasPrefix(p, prefixLive):
 				n.serveLive(ctx, p)
 			case bytes.HasPrefix(p, prefixIngest):

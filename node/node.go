@@ -52,6 +52,9 @@ type Node struct {
 	up     *meshFetcher
 	events atomic.Pointer[eventTable]
 	srv    *fasthttp.Server
+	// adminSrv serves the operator routes on admin.listen, when set.
+	adminSrv  *fasthttp.Server
+	adminAddr atomic.Pointer[string]
 
 	store      *control.Store // with the control role and a data_dir
 	cfgSrc     configSource   // store or follower; nil: static config only
@@ -119,7 +122,11 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	n.shield = sh
 	n.SetEvents(cfg.Events)
-	n.srv = n.newServer()
+	if cfg.Admin.Listen == "" {
+		n.srv = n.newServer(serveAll)
+	} else {
+		n.srv, n.adminSrv = n.newServer(servePublic), n.newServer(serveAdmin)
+	}
 	return n, nil
 }
 
@@ -175,6 +182,15 @@ func (n *Node) HTTPAddr() string {
 	return ""
 }
 
+// AdminAddr is the bound admin listener ("" when the admin API shares the
+// HTTP listener).
+func (n *Node) AdminAddr() string {
+	if p := n.adminAddr.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
 // ID is the node's id.
 func (n *Node) ID() string { return n.cfg.Node.ID }
 
@@ -189,30 +205,51 @@ func (n *Node) Run(ctx context.Context) error {
 	n.conns = &trackingListener{Listener: ln, conns: map[net.Conn]struct{}{}}
 	addr := ln.Addr().String()
 	n.addr.Store(&addr)
+	var adminLn net.Listener
+	if n.adminSrv != nil {
+		if adminLn, err = net.Listen("tcp", n.cfg.Admin.Listen); err != nil {
+			ln.Close()
+			return fmt.Errorf("node: listen %s (admin): %w", n.cfg.Admin.Listen, err)
+		}
+		a := adminLn.Addr().String()
+		n.adminAddr.Store(&a)
+	}
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	n.runCtx, n.kill = runCtx, cancelRun
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if err := n.runMesh(runCtx, &wg); err != nil {
+	closeAll := func() {
 		ln.Close()
+		if adminLn != nil {
+			adminLn.Close()
+		}
+	}
+	if err := n.runMesh(runCtx, &wg); err != nil {
+		closeAll()
 		return err
 	}
 	if err := n.runControl(runCtx, &wg); err != nil {
-		ln.Close()
+		closeAll()
 		return err
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); n.publishLoad(runCtx) }()
 	close(n.ready)
 	n.log.Info("listening", "http", addr, "gossip", n.GossipAddr(), "roles", n.cfg.Node.Roles)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- n.srv.Serve(n.conns) }()
+	if n.adminSrv != nil {
+		go func() { errc <- n.adminSrv.Serve(adminLn) }()
+	}
 	select {
 	case err = <-errc:
 	case <-runCtx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err = n.srv.ShutdownWithContext(sctx)
+		if n.adminSrv != nil {
+			n.adminSrv.ShutdownWithContext(sctx)
+		}
 		cancel()
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed) {
 			err = nil // connections left open by idle clients, or killed

@@ -17,7 +17,9 @@ import (
 
 const usage = `usage:
   ringside node --config FILE     run a node from its YAML configuration
-  ringside demo --http ADDR       one node with a demo event fed by a local ffmpeg
+  ringside demo --http ADDR [--admin ADDR]
+                                  one node with a demo event fed by a local ffmpeg
+  ringside ctl COMMAND            the operator's CLI over the admin API (ringside ctl for help)
   ringside version
 `
 
@@ -41,6 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runNode(ctx, args[1:], stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], stdout, stderr)
+	case "ctl":
+		return runCtl(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ringside", version)
 		return 0

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"text/tabwriter"
+)
+
+type eventRow struct {
+	ID         string   `json:"id"`
+	Title      string   `json:"title"`
+	State      string   `json:"state"`
+	PullURL    string   `json:"pull_url"`
+	StreamKeys []string `json:"stream_keys"`
+}
+
+func (c *ctl) events(args []string) error {
+	if len(args) == 0 {
+		return usageErr("events list | get ID | create | update ID -f FILE | set-state ID STATE")
+	}
+	switch sub, rest := args[0], args[1:]; {
+	case sub == "list" && len(rest) == 0:
+		var a struct {
+			Version uint64            `json:"version"`
+			Events  []json.RawMessage `json:"events"`
+		}
+		if err := c.do("GET", "events", nil, &a); err != nil {
+			return err
+		}
+		return c.emit(a.Events, func(w *tabwriter.Writer) {
+			fmt.Fprintln(w, "ID\tSTATE\tORIGIN\tTITLE")
+			for _, raw := range a.Events {
+				var e eventRow
+				json.Unmarshal(raw, &e)
+				origin := e.PullURL
+				if len(e.StreamKeys) > 0 {
+					origin = fmt.Sprintf("push (%d keys)", len(e.StreamKeys))
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.ID, e.State, origin, orDash(e.Title))
+			}
+		})
+	case sub == "get" && len(rest) == 1:
+		var ev json.RawMessage
+		if err := c.do("GET", "events/"+rest[0], nil, &ev); err != nil {
+			return err
+		}
+		c.output = "json" // an event reads best as JSON
+		return c.emit(ev, nil)
+	case sub == "create":
+		ev, err := eventFromFlags(rest, "")
+		if err != nil {
+			return err
+		}
+		return c.write("POST", "events", ev, "event created")
+	case sub == "update" && len(rest) >= 1:
+		ev, err := eventFromFlags(rest[1:], rest[0])
+		if err != nil {
+			return err
+		}
+		return c.write("PUT", "events/"+rest[0], ev, "event "+rest[0]+" updated")
+	case sub == "set-state" && len(rest) == 2:
+		return c.write("POST", "events/"+rest[0]+"/state", map[string]string{"state": rest[1]}, "event "+rest[0]+" is now "+rest[1])
+	}
+	return usageErr("events list | get ID | create | update ID -f FILE | set-state ID STATE")
+}
+
+// eventFromFlags reads an event from -f FILE (JSON, "-" for stdin) or from
+// --id/--title/--pull-url/--stream-key.
+func eventFromFlags(args []string, id string) (map[string]any, error) {
+	fs := flag.NewFlagSet("event", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	file := fs.String("f", "", "")
+	fid := fs.String("id", id, "")
+	title := fs.String("title", "", "")
+	pull := fs.String("pull-url", "", "")
+	key := fs.String("stream-key", "", "")
+	state := fs.String("state", "", "")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return nil, usageErr("event: -f FILE, or --id ID [--title T] [--state S] (--pull-url URL | --stream-key KEY)")
+	}
+	if *file != "" {
+		var b []byte
+		var err error
+		if *file == "-" {
+			b, err = io.ReadAll(os.Stdin)
+		} else {
+			b, err = os.ReadFile(*file)
+		}
+		if err != nil {
+			return nil, usageErr("event file: %v", err)
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(b, &ev); err != nil {
+			return nil, usageErr("event file %s: not JSON: %v", *file, err)
+		}
+		return ev, nil
+	}
+	if *fid == "" {
+		return nil, usageErr("event: --id is required without -f")
+	}
+	ev := map[string]any{"id": *fid}
+	for k, v := range map[string]string{"title": *title, "pull_url": *pull, "state": *state} {
+		if v != "" {
+			ev[k] = v
+		}
+	}
+	if *key != "" {
+		ev["stream_keys"] = []string{*key}
+	}
+	return ev, nil
+}
+
+func (c *ctl) cdns(args []string) error {
+	switch {
+	case len(args) == 1 && args[0] == "list":
+		var a struct {
+			CDNs []struct {
+				ID       string `json:"id"`
+				Hostname string `json:"hostname"`
+				Weight   int    `json:"weight"`
+				Capacity int64  `json:"capacity_mbps"`
+				State    string `json:"state"`
+			} `json:"cdns"`
+		}
+		if err := c.do("GET", "cdns", nil, &a); err != nil {
+			return err
+		}
+		return c.emit(a.CDNs, func(w *tabwriter.Writer) {
+			fmt.Fprintln(w, "ID\tHOSTNAME\tWEIGHT\tCAPACITY_MBPS\tSTATE")
+			for _, x := range a.CDNs {
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\n", x.ID, x.Hostname, x.Weight, x.Capacity, x.State)
+			}
+		})
+	case len(args) == 3 && args[0] == "set-weight":
+		n, err := strconv.Atoi(args[2])
+		if err != nil {
+			return usageErr("cdns set-weight ID N: %q is not a number", args[2])
+		}
+		return c.write("POST", "cdns/"+args[1]+"/weight", map[string]int{"weight": n}, "cdn "+args[1]+" weight "+args[2])
+	case len(args) == 2 && (args[0] == "drain" || args[0] == "undrain"):
+		state := map[string]string{"drain": "draining", "undrain": "active"}[args[0]]
+		return c.write("POST", "cdns/"+args[1]+"/state", map[string]string{"state": state}, "cdn "+args[1]+" is "+state)
+	}
+	return usageErr("cdns list | set-weight ID N | drain ID | undrain ID")
+}
+

@@ -1,0 +1,42 @@
+// Package control holds Ringside's event configuration in Raft: one
+// versioned Document (events, regions, CDNs, node drain flags, playback
+// signing keys) changed only by typed Commands.
+//
+// Three kinds of node read it:
+//
+//   - voters (the control role) run a Store: a hashicorp/raft member with a
+//     bbolt log, file snapshots and a TCP transport. Writes go through the
+//     leader (Store.Apply); every voter applies them in the same order.
+//   - every other node runs a Follower, which long-polls a voter and keeps a
+//     local copy on disk, so edges never count towards quorum and a node
+//     serves its last known configuration while the control plane is away.
+//   - readers on any node take Current (one atomic load, no allocation) and
+//     Watch or WaitVersion for changes. A published *Document is immutable:
+//     never modify it or anything it points to.
+//
+// The FSM dispatches commands from a table (see the Cmd* constants). A
+// command is applied to a copy of the document, the whole copy is validated,
+// and only then is it swapped in: a command applies completely or not at
+// all, and each applied command adds 1 to Version. Idempotency keys of the
+// last IdempotencyKeys applied commands and the last HistoryLen changes are
+// part of the replicated state and of snapshots.
+//
+// Errors (sentinels, with the HTTP status the admin API should use):
+//
+//   - ErrNotLeader (forward to the leader, or 421): the store is not the
+//     leader; errors.As gives a *NotLeaderError with the leader's id and
+//     Raft address.
+//   - ErrConflict (412): Command.Expect (If-Match) is not the current
+//     Version, or a seed found a non-empty document.
+//   - ErrInvalid (422): the command or the document it would produce breaks
+//     a rule; errors.As gives a *ValidationError listing each field, e.g.
+//     "events[fight].pull_url".
+//   - ErrNotFound (404): the event, region, CDN or key named does not exist.
+//   - ErrIllegalTransition (409): an event state change the state machine
+//     forbids (scheduled -> rehearsal | live | ended, rehearsal ->
+//     scheduled | live | ended, live -> ended; ended is final).
+//   - ErrIdempotencyMismatch (422): an idempotency key reused for a
+//     different command.
+//
+// Raft types never leave this package.
+package control

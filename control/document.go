@@ -1,0 +1,287 @@
+package control
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Document is the whole event configuration at one version. Every node reads
+// it; only Commands change it.
+//
+// A *Document handed out by Store, Follower, Result or DecodeDocument is
+// shared by every reader and never changes once published: treat it and
+// everything reachable from it (maps, slices, keys, secrets) as read-only. A
+// change is a new Document with a higher Version. The maps are never nil.
+type Document struct {
+	// Version counts applied commands: 0 is the empty document, each applied
+	// command adds exactly 1.
+	Version uint64 `json:"version"`
+	// UpdatedAt is when the leader accepted the command that made this
+	// version (the leader's clock, UTC).
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+
+	Events  map[string]Event     `json:"events"`  // by Event.ID
+	Regions map[string]Region    `json:"regions"` // by Region.Name
+	CDNs    map[string]CDN       `json:"cdns"`    // by CDN.ID
+	Nodes   map[string]NodeFlags `json:"nodes"`   // by mesh node id; absent = no flags
+	Signing SigningKeys          `json:"signing"`
+}
+
+// EventState is where an event is in its life.
+type EventState string
+
+// Event states. Legal transitions: scheduled -> rehearsal | live | ended,
+// rehearsal -> scheduled | live | ended, live -> ended. Ended is final.
+const (
+	StateScheduled EventState = "scheduled"
+	StateRehearsal EventState = "rehearsal"
+	StateLive      EventState = "live"
+	StateEnded     EventState = "ended"
+)
+
+// CanBecome reports whether an event in state s may move to state to.
+// Staying in the same state is not a transition.
+func (s EventState) CanBecome(to EventState) bool {
+	switch s {
+	case StateScheduled:
+		return to == StateRehearsal || to == StateLive || to == StateEnded
+	case StateRehearsal:
+		return to == StateScheduled || to == StateLive || to == StateEnded
+	case StateLive:
+		return to == StateEnded
+	}
+	return false
+}
+
+func (s EventState) valid() bool {
+	switch s {
+	case StateScheduled, StateRehearsal, StateLive, StateEnded:
+		return true
+	}
+	return false
+}
+
+// Event is one live event. Exactly one of StreamKeys (push: an encoder PUTs
+// into /ingest/{id}/) and PullURL (pull: the origin fetches from it) is set.
+type Event struct {
+	ID    string     `json:"id"` // [a-z0-9][a-z0-9_-]{0,62}: it is a path element
+	Title string     `json:"title,omitempty"`
+	State EventState `json:"state"`
+	// Start and End are the advertised schedule (UTC); informational, the
+	// State is what serves. Either may be zero.
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
+	// StreamKeys authenticate pushes: any one of them is accepted, so a key
+	// can be rotated without cutting the encoder off.
+	StreamKeys []string    `json:"stream_keys,omitempty"`
+	PullURL    string      `json:"pull_url,omitempty"`
+	Renditions []Rendition `json:"renditions,omitempty"`
+	// DVRWindow is how far behind live a player may seek; 0 = live window only.
+	DVRWindow       Duration   `json:"dvr_window,omitzero"`
+	LowLatency      LowLatency `json:"low_latency"`
+	AllowedRegions  []string   `json:"allowed_regions,omitempty"`  // empty = everywhere
+	BlackoutRegions []string   `json:"blackout_regions,omitempty"` // refused even if allowed
+	RequireToken    bool       `json:"require_token"`              // playback needs a signed token
+}
+
+// Rendition is one variant of an event's ladder.
+type Rendition struct {
+	Name      string `json:"name"` // path element: [A-Za-z0-9][A-Za-z0-9._-]{0,62}
+	Bandwidth int64  `json:"bandwidth"`
+	Width     int    `json:"width,omitempty"`
+	Height    int    `json:"height,omitempty"`
+	Codecs    string `json:"codecs,omitempty"` // RFC 6381, e.g. "avc1.64001f,mp4a.40.2"
+}
+
+// LowLatency holds the LL-HLS settings of an event.
+type LowLatency struct {
+	Enabled    bool     `json:"enabled"`
+	PartTarget Duration `json:"part_target,omitzero"` // required when Enabled
+}
+
+// Region is a named set of client networks, used by allow and blackout rules
+// and by steering.
+type Region struct {
+	Name  string         `json:"name"`
+	CIDRs []netip.Prefix `json:"cidrs"` // masked prefixes, at least one
+}
+
+// CDNState is whether steering may send players to a CDN.
+type CDNState string
+
+// CDN states: active takes new sessions, draining keeps its sessions but
+// takes no new ones, disabled takes nothing.
+const (
+	CDNActive   CDNState = "active"
+	CDNDraining CDNState = "draining"
+	CDNDisabled CDNState = "disabled"
+)
+
+func (s CDNState) valid() bool {
+	return s == CDNActive || s == CDNDraining || s == CDNDisabled
+}
+
+// CDN is a third-party CDN (or a clone of the mesh itself) that steering may
+// send players to.
+type CDN struct {
+	ID           string   `json:"id"`
+	Hostname     string   `json:"hostname"`           // DNS name players resolve
+	BaseURL      string   `json:"base_url,omitempty"` // http(s) prefix for redirects and pathways
+	Weight       int      `json:"weight"`             // 0..1000 share among active CDNs
+	CapacityMbps int64    `json:"capacity_mbps"`      // 0 = unknown
+	State        CDNState `json:"state"`
+	// Clone marks a pathway that is a clone of the mesh (HLS content
+	// steering PATHWAY-CLONES) rather than a separate CDN.
+	Clone bool `json:"clone"`
+}
+
+// NodeFlags are the operator's flags for one mesh node.
+type NodeFlags struct {
+	Drain bool `json:"drain"` // stop owning keys, finish what it serves
+}
+
+// SigningKey signs playback tokens. Secret is at least 32 bytes (base64 in
+// JSON).
+type SigningKey struct {
+	ID     string `json:"id"`
+	Secret []byte `json:"secret,omitempty"`
+}
+
+// SigningKeys holds the token keys: tokens are signed with Current and
+// accepted under Current or Previous, so a rotation does not cut off the
+// tokens already handed out.
+type SigningKeys struct {
+	Current  *SigningKey `json:"current,omitempty"`
+	Previous *SigningKey `json:"previous,omitempty"`
+}
+
+// Redacted returns a copy of d without secrets, for showing the document to
+// someone who may read the configuration but not push or sign: stream keys
+// become "redacted", signing secrets are dropped (key ids stay).
+func (d *Document) Redacted() *Document {
+	c := d.clone()
+	for id, ev := range c.Events {
+		if len(ev.StreamKeys) > 0 {
+			ev.StreamKeys = slices.Repeat([]string{"redacted"}, len(ev.StreamKeys))
+			c.Events[id] = ev
+		}
+	}
+	for _, k := range []**SigningKey{&c.Signing.Current, &c.Signing.Previous} {
+		if *k != nil {
+			*k = &SigningKey{ID: (*k).ID}
+		}
+	}
+	return c
+}
+
+// emptyDocument is version 0: no command applied yet.
+func emptyDocument() *Document {
+	return &Document{
+		Events:  map[string]Event{},
+		Regions: map[string]Region{},
+		CDNs:    map[string]CDN{},
+		Nodes:   map[string]NodeFlags{},
+	}
+}
+
+// clone copies the maps of d so that a command can change entries without
+// touching the published document. Values are copied; slices and key
+// pointers inside them are shared, so commands replace values whole and
+// never write into a slice or a key they did not allocate.
+func (d *Document) clone() *Document {
+	c := *d
+	c.Events = cloneMap(d.Events)
+	c.Regions = cloneMap(d.Regions)
+	c.CDNs = cloneMap(d.CDNs)
+	c.Nodes = cloneMap(d.Nodes)
+	return &c
+}
+
+func cloneMap[V any](m map[string]V) map[string]V {
+	c := make(map[string]V, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// normalize gives every document one in-memory form, so that a document
+// rebuilt from a snapshot or from JSON is deeply equal to the one built by
+// applying commands: non-nil maps, nil empty slices, UTC times.
+func (d *Document) normalize() {
+	if d.Events == nil {
+		d.Events = map[string]Event{}
+	}
+	if d.Regions == nil {
+		d.Regions = map[string]Region{}
+	}
+	if d.CDNs == nil {
+		d.CDNs = map[string]CDN{}
+	}
+	if d.Nodes == nil {
+		d.Nodes = map[string]NodeFlags{}
+	}
+	d.UpdatedAt = d.UpdatedAt.UTC()
+	for k, ev := range d.Events {
+		d.Events[k] = ev.normalized()
+	}
+	for k, r := range d.Regions {
+		d.Regions[k] = r.normalized()
+	}
+}
+
+func (ev Event) normalized() Event {
+	ev.Start, ev.End = ev.Start.UTC(), ev.End.UTC()
+	ev.StreamKeys = nilIfEmpty(ev.StreamKeys)
+	ev.Renditions = nilIfEmpty(ev.Renditions)
+	ev.AllowedRegions = nilIfEmpty(ev.AllowedRegions)
+	ev.BlackoutRegions = nilIfEmpty(ev.BlackoutRegions)
+	return ev
+}
+
+func (r Region) normalized() Region {
+	r.CIDRs = nilIfEmpty(r.CIDRs)
+	return r
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// Duration is a time.Duration that reads and writes JSON as a Go duration
+// string ("30m", "1h30m", "500ms"). Convert with time.Duration(d).
+type Duration time.Duration
+
+// String formats d like time.Duration does, without trailing zero units
+// ("30m" rather than "30m0s").
+func (d Duration) String() string {
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) {
+	return []byte(d.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("duration %q: want a Go duration such as \"30m\" or \"1.5s\"", b)
+	}
+	*d = Duration(v)
+	return nil
+}

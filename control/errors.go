@@ -1,0 +1,90 @@
+package control
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinels; see the package documentation for how the admin API maps them.
+var (
+	// ErrNotLeader: this store cannot accept writes; the error is a
+	// *NotLeaderError naming the leader when one is known.
+	ErrNotLeader = errors.New("control: not the leader")
+	// ErrConflict: the command's Expect did not match the document's Version
+	// (or seed met a document that is not empty).
+	ErrConflict = errors.New("control: version conflict")
+	// ErrInvalid: the command or the document it would produce is invalid;
+	// a *ValidationError names the fields.
+	ErrInvalid = errors.New("control: invalid")
+	// ErrNotFound: the command names an event, region, CDN or key that does
+	// not exist.
+	ErrNotFound = errors.New("control: not found")
+	// ErrIllegalTransition: an event state change the state machine forbids.
+	ErrIllegalTransition = errors.New("control: illegal state transition")
+	// ErrIdempotencyMismatch: an idempotency key already used by a different
+	// command (another type or payload).
+	ErrIdempotencyMismatch = errors.New("control: idempotency key reused for a different command")
+)
+
+// FieldError is one problem with one field. Field is a path into the
+// document or the command, e.g. "events[fight].pull_url",
+// "regions[eu].cidrs[1]", "payload".
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e FieldError) String() string { return e.Field + ": " + e.Message }
+
+// ValidationError lists every invalid field of a command or document. It
+// wraps ErrInvalid.
+type ValidationError struct {
+	Errs []FieldError `json:"errors"`
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Errs))
+	for i, fe := range e.Errs {
+		parts[i] = fe.String()
+	}
+	return "control: invalid: " + strings.Join(parts, "; ")
+}
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+// invalid builds a one-field ValidationError.
+func invalid(field, format string, args ...any) error {
+	return &ValidationError{Errs: []FieldError{{Field: field, Message: fmt.Sprintf(format, args...)}}}
+}
+
+// NotLeaderError is returned by writes on a store that is not the leader. It
+// wraps ErrNotLeader. LeaderID is the leader's node id (the mesh node id, so
+// the admin API can find its HTTP address), LeaderAddr its Raft address; both
+// are empty while no leader is known.
+type NotLeaderError struct {
+	LeaderID   string
+	LeaderAddr string
+	// InFlight is set when leadership was lost while the command was being
+	// committed: it may or may not have been applied. Retrying with the same
+	// IdempotencyKey is safe.
+	InFlight bool
+}
+
+func (e *NotLeaderError) Error() string {
+	var b strings.Builder
+	b.WriteString("control: not the leader")
+	if e.InFlight {
+		b.WriteString(" (leadership lost while committing; outcome unknown)")
+	}
+	if e.LeaderID == "" && e.LeaderAddr == "" {
+		b.WriteString("; no leader known")
+	} else {
+		fmt.Fprintf(&b, "; leader is %s at %s", e.LeaderID, e.LeaderAddr)
+	}
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, ErrNotLeader) true.
+func (e *NotLeaderError) Unwrap() error { return ErrNotLeader }

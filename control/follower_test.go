@@ -1,0 +1,165 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeControl is the voter a follower long-polls: a board of documents and
+// a switch that makes every fetch fail.
+type fakeControl struct {
+	t       *testing.T
+	st      *state
+	board   *board
+	failing atomic.Bool
+	fetches atomic.Int64
+}
+
+func newFakeControl(t *testing.T) *fakeControl {
+	st := newState()
+	return &fakeControl{t: t, st: st, board: newBoard(st.doc)}
+}
+
+// apply changes the control plane's document.
+func (f *fakeControl) apply(c Command) {
+	f.t.Helper()
+	res, err := f.st.apply(entry{Cmd: c, At: t0})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.board.publish(res.Doc)
+}
+
+// fetch behaves like the node's HTTP long-poll: it answers with a newer
+// document, or nothing after a short poll.
+func (f *fakeControl) fetch(ctx context.Context, after uint64) (*Document, error) {
+	f.fetches.Add(1)
+	if f.failing.Load() {
+		return nil, errors.New("connection refused")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	doc, err := f.board.waitVersion(ctx, after)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, nil
+	}
+	return doc, err
+}
+
+func startFollower(t *testing.T, cfg FollowerConfig) (*Follower, func()) {
+	t.Helper()
+	cfg.MinBackoff, cfg.MaxBackoff = time.Millisecond, 10*time.Millisecond
+	f, err := NewFollower(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	return f, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+}
+
+func TestFollowerPersistsAndServesWhileUnreachable(t *testing.T) {
+	ctl := newFakeControl(t)
+	path := filepath.Join(t.TempDir(), "control.json")
+	ctl.apply(cmd(t, CmdSeed, seedDoc()))
+
+	f, stop := startFollower(t, FollowerConfig{Path: path, Fetch: ctl.fetch})
+	waitFor(t, 5*time.Second, "version 1", func() bool { return f.Current().Version == 1 })
+	watch := f.Watch()
+	ctl.apply(cmd(t, CmdSetEventState, EventStateArgs{ID: "fight", State: StateLive}))
+	select {
+	case <-watch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("watch not closed on a new version")
+	}
+	waitFor(t, 5*time.Second, "version 2", func() bool { return f.Current().Version == 2 })
+	stop()
+	onDisk, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := DecodeDocument(onDisk); err != nil || !reflect.DeepEqual(d, ctl.board.current()) {
+		t.Fatalf("persisted copy: %v\n%+v\n%+v", err, d, ctl.board.current())
+	}
+
+	// The control plane is unreachable: a restarted node serves its copy.
+	ctl.failing.Store(true)
+	f, stop = startFollower(t, FollowerConfig{Path: path, Fetch: ctl.fetch})
+	defer stop()
+	waitFor(t, 5*time.Second, "the persisted document", func() bool { return f.Current().Version == 2 })
+	if !reflect.DeepEqual(f.Current(), ctl.board.current()) {
+		t.Fatal("persisted document differs")
+	}
+	n := ctl.fetches.Load()
+	waitFor(t, 5*time.Second, "retries", func() bool { return ctl.fetches.Load() >= n+3 })
+
+	// Reachable again: it catches up.
+	ctl.apply(cmd(t, CmdPutEvent, pushEvent("late")))
+	ctl.failing.Store(false)
+	ctx := testCtx(t, 5*time.Second)
+	d, err := f.WaitVersion(ctx, 2)
+	if err != nil || d.Version != 3 || d.Events["late"].ID != "late" {
+		t.Fatalf("after recovery: %v %+v", err, d)
+	}
+	waitFor(t, 5*time.Second, "the new version on disk", func() bool {
+		b, _ := os.ReadFile(path)
+		d, err := DecodeDocument(b)
+		return err == nil && d.Version == 3
+	})
+	if leftovers, _ := filepath.Glob(path + ".tmp*"); len(leftovers) > 0 {
+		t.Errorf("temp files left: %v", leftovers)
+	}
+}
+
+func TestFollowerIgnoresBadCopy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.json")
+	if err := os.WriteFile(path, []byte(`{"version":7,"events":{"x":{"id":"y"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctl := newFakeControl(t)
+	ctl.apply(cmd(t, CmdPutEvent, pushEvent("a")))
+	f, stop := startFollower(t, FollowerConfig{Path: path, Fetch: ctl.fetch})
+	defer stop()
+	waitFor(t, 5*time.Second, "the control plane's version", func() bool { return f.Current().Version == 1 })
+}
+
+func TestNewFollowerNeedsFetch(t *testing.T) {
+	if _, err := NewFollower(FollowerConfig{}, nil); err == nil {
+		t.Fatal("no error without Fetch")
+	}
+}
+
+func TestDecodeDocument(t *testing.T) {
+	st := newState()
+	applyAll(t, st, cmd(t, CmdSeed, seedDoc()))
+	b, err := EncodeDocument(st.doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := DecodeDocument(b)
+	if err != nil || !reflect.DeepEqual(d, st.doc) {
+		t.Fatalf("round trip: %v", err)
+	}
+	if _, err := DecodeDocument([]byte(`{"version":1,"future_field":true}`)); err != nil {
+		t.Fatalf("unknown field: %v", err)
+	}
+	_, err = DecodeDocument([]byte(`{"version":1,"cdns":{"a":{"id":"a","hostname":"a.example","weight":2000,"state":"active"}}}`))
+	if !errors.Is(err, ErrInvalid) || !reflect.DeepEqual(fieldsOf(err), []string{"cdns[a].weight"}) {
+		t.Fatalf("invalid document: %v", err)
+	}
+	if _, err := DecodeDocument([]byte(`[`)); err == nil {
+		t.Fatal("garbage decoded")
+	}
+}

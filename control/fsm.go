@@ -1,0 +1,223 @@
+package control
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Sizes of the replicated memory. They are part of the state machine: every
+// voter must use the same numbers.
+const (
+	// IdempotencyKeys is how many applied idempotency keys are remembered
+	// (oldest forgotten first).
+	IdempotencyKeys = 10000
+	// HistoryLen is how many applied changes History keeps.
+	HistoryLen = 1000
+)
+
+// Change is one applied command, for the audit history.
+type Change struct {
+	Version uint64    `json:"version"`
+	At      time.Time `json:"at"`
+	Type    string    `json:"type"`
+	Actor   string    `json:"actor,omitempty"`
+	Summary string    `json:"summary"`
+}
+
+// entry is the content of one Raft log entry: the command and the leader's
+// clock when it accepted it (so every replica stamps the same UpdatedAt).
+type entry struct {
+	Cmd Command   `json:"cmd"`
+	At  time.Time `json:"at"`
+}
+
+// idemRecord remembers one applied idempotency key.
+type idemRecord struct {
+	Key     string `json:"key"`
+	Digest  string `json:"digest"` // of type and payload, see commandDigest
+	Version uint64 `json:"version"`
+}
+
+// state is the replicated state: the document plus what makes retries and
+// audits work. Only the FSM goroutine changes it.
+type state struct {
+	doc     *Document
+	idem    map[string]idemRecord
+	order   []string // idempotency keys, oldest first
+	history []Change // oldest first
+	maxIdem int
+	maxHist int
+}
+
+func newState() *state {
+	return &state{doc: emptyDocument(), idem: map[string]idemRecord{},
+		maxIdem: IdempotencyKeys, maxHist: HistoryLen}
+}
+
+// apply runs one command: duplicate check, Expect check, the command on a
+// copy, validation of the whole copy, then the swap. On error nothing
+// changes.
+func (s *state) apply(e entry) (Result, error) {
+	cmd := e.Cmd
+	var digest string
+	if cmd.IdempotencyKey != "" {
+		digest = commandDigest(cmd)
+		if rec, ok := s.idem[cmd.IdempotencyKey]; ok {
+			if rec.Digest != digest {
+				return Result{}, fmt.Errorf("%w: key %q was used by another command (applied as version %d)",
+					ErrIdempotencyMismatch, cmd.IdempotencyKey, rec.Version)
+			}
+			return Result{Version: rec.Version, Duplicate: true, Doc: s.doc}, nil
+		}
+	}
+	if cmd.Expect != 0 && cmd.Expect != s.doc.Version {
+		return Result{}, fmt.Errorf("%w: expected version %d, document is at %d", ErrConflict, cmd.Expect, s.doc.Version)
+	}
+	next, summary, err := s.doc.with(cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	next.Version = s.doc.Version + 1
+	next.UpdatedAt = e.At.UTC()
+	s.doc = next
+	if cmd.IdempotencyKey != "" {
+		s.remember(idemRecord{Key: cmd.IdempotencyKey, Digest: digest, Version: next.Version})
+	}
+	s.record(Change{Version: next.Version, At: next.UpdatedAt, Type: cmd.Type, Actor: cmd.Actor, Summary: summary})
+	return Result{Version: next.Version, Doc: next}, nil
+}
+
+// with returns a copy of d changed by cmd and validated whole.
+func (d *Document) with(cmd Command) (*Document, string, error) {
+	if err := cmd.check(); err != nil {
+		return nil, "", err
+	}
+	next := d.clone()
+	summary, err := commands[cmd.Type](next, cmd.Payload)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := validateDocument(next); err != nil {
+		return nil, "", err
+	}
+	return next, summary, nil
+}
+
+func (s *state) remember(r idemRecord) {
+	s.idem[r.Key] = r
+	s.order = append(s.order, r.Key)
+	for len(s.order) > s.maxIdem {
+		delete(s.idem, s.order[0])
+		s.order = s.order[1:]
+	}
+}
+
+func (s *state) record(c Change) {
+	s.history = append(s.history, c)
+	if len(s.history) > s.maxHist {
+		s.history = s.history[len(s.history)-s.maxHist:]
+	}
+}
+
+// commandDigest identifies what a command does, for idempotency: its type
+// and its payload (compacted JSON).
+func commandDigest(c Command) string {
+	var buf bytes.Buffer
+	buf.WriteString(c.Type)
+	buf.WriteByte('\n')
+	if err := json.Compact(&buf, c.Payload); err != nil {
+		buf.Write(c.Payload)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return hex.EncodeToString(sum[:16])
+}
+
+// applyResponse is what fsm.Apply hands back to the leader's Store.Apply.
+type applyResponse struct {
+	res Result
+	err error
+}
+
+// fsm adapts state to raft.FSM and publishes each new document.
+type fsm struct {
+	log   *slog.Logger
+	board *board
+
+	mu sync.Mutex // guards st against History and Snapshot
+	st *state
+}
+
+func newFSM(log *slog.Logger) *fsm {
+	st := newState()
+	return &fsm{log: log, st: st, board: newBoard(st.doc)}
+}
+
+// Apply implements raft.FSM.
+func (f *fsm) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	var e entry
+	if err := json.Unmarshal(l.Data, &e); err != nil {
+		// Deterministic on every replica: the entry is skipped everywhere.
+		f.log.Error("control: undecodable log entry skipped", "index", l.Index, "err", err)
+		return applyResponse{err: fmt.Errorf("control: log entry %d: %w", l.Index, err)}
+	}
+	f.mu.Lock()
+	res, err := f.st.apply(e)
+	f.mu.Unlock()
+	if err == nil && !res.Duplicate {
+		f.board.publish(res.Doc)
+	}
+	return applyResponse{res: res, err: err}
+}
+
+// history returns up to limit changes, newest first (limit <= 0: all).
+func (f *fsm) history(limit int) []Change {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h := f.st.history
+	if limit <= 0 || limit > len(h) {
+		limit = len(h)
+	}
+	out := make([]Change, limit)
+	for i := range out {
+		out[i] = h[len(h)-1-i]
+	}
+	return out
+}
+
+// Snapshot implements raft.FSM. It runs on the FSM goroutine, so copying
+// the state here gives a consistent image while Persist runs concurrently
+// with later Applies.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &fsmSnapshot{img: f.st.image()}, nil
+}
+
+// Restore implements raft.FSM: it replaces the whole state.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	st, err := readImage(rc)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.st = st
+	f.mu.Unlock()
+	f.board.publish(st.doc)
+	f.log.Info("control: restored snapshot", "version", st.doc.Version)
+	return nil
+}
+
+var _ raft.FSM = (*fsm)(nil)

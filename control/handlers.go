@@ -1,0 +1,209 @@
+package control
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// The command functions of the dispatch table. Each one changes d, a private
+// copy of the current document, replacing map values whole. The FSM then
+// validates the whole document; a function checks only what validation of
+// the result cannot see (existence, transitions, history).
+
+func putEvent(d *Document, ev Event) (string, error) {
+	if ev.ID == "" {
+		return "", invalid("events[].id", "required")
+	}
+	ev = ev.normalized()
+	old, exists := d.Events[ev.ID]
+	switch {
+	case ev.State == "" && exists:
+		ev.State = old.State
+	case ev.State == "":
+		ev.State = StateScheduled
+	case exists && ev.State != old.State && !old.State.CanBecome(ev.State):
+		return "", transitionErr(ev.ID, old.State, ev.State)
+	}
+	d.Events[ev.ID] = ev
+	if exists {
+		return fmt.Sprintf("replaced event %s (%s)", ev.ID, ev.State), nil
+	}
+	return fmt.Sprintf("created event %s (%s)", ev.ID, ev.State), nil
+}
+
+// deleteEvent refuses a live event: end it first, so one mistyped request
+// cannot take a show off the air.
+func deleteEvent(d *Document, a EventRef) (string, error) {
+	ev, ok := d.Events[a.ID]
+	if !ok {
+		return "", notFound("event", a.ID)
+	}
+	if ev.State == StateLive {
+		return "", fmt.Errorf("%w: events[%s] is live; end it before deleting it", ErrIllegalTransition, a.ID)
+	}
+	delete(d.Events, a.ID)
+	return "deleted event " + a.ID, nil
+}
+
+func setEventState(d *Document, a EventStateArgs) (string, error) {
+	ev, ok := d.Events[a.ID]
+	if !ok {
+		return "", notFound("event", a.ID)
+	}
+	if !a.State.valid() {
+		return "", invalid("payload.state", "%q is not one of scheduled, rehearsal, live, ended", a.State)
+	}
+	if !ev.State.CanBecome(a.State) {
+		return "", transitionErr(a.ID, ev.State, a.State)
+	}
+	from := ev.State
+	ev.State = a.State
+	d.Events[a.ID] = ev
+	return fmt.Sprintf("event %s: %s -> %s", a.ID, from, a.State), nil
+}
+
+func transitionErr(id string, from, to EventState) error {
+	if from == to {
+		return fmt.Errorf("%w: events[%s].state is already %s", ErrIllegalTransition, id, to)
+	}
+	return fmt.Errorf("%w: events[%s].state: %s -> %s", ErrIllegalTransition, id, from, to)
+}
+
+func notFound(kind, id string) error {
+	return fmt.Errorf("%w: %s %q", ErrNotFound, kind, id)
+}
+
+func putRegion(d *Document, r Region) (string, error) {
+	if r.Name == "" {
+		return "", invalid("regions[].name", "required")
+	}
+	_, exists := d.Regions[r.Name]
+	d.Regions[r.Name] = r.normalized()
+	return fmt.Sprintf("%s region %s (%d prefixes)", verb(exists), r.Name, len(r.CIDRs)), nil
+}
+
+func deleteRegion(d *Document, a RegionRef) (string, error) {
+	if _, ok := d.Regions[a.Name]; !ok {
+		return "", notFound("region", a.Name)
+	}
+	var users []string
+	for _, id := range slices.Sorted(maps.Keys(d.Events)) {
+		ev := d.Events[id]
+		if slices.Contains(ev.AllowedRegions, a.Name) || slices.Contains(ev.BlackoutRegions, a.Name) {
+			users = append(users, id)
+		}
+	}
+	if len(users) > 0 {
+		return "", invalid("regions["+a.Name+"]", "in use by events %s", strings.Join(users, ", "))
+	}
+	delete(d.Regions, a.Name)
+	return "deleted region " + a.Name, nil
+}
+
+func putCDN(d *Document, c CDN) (string, error) {
+	if c.ID == "" {
+		return "", invalid("cdns[].id", "required")
+	}
+	if c.State == "" {
+		c.State = CDNActive
+	}
+	_, exists := d.CDNs[c.ID]
+	d.CDNs[c.ID] = c
+	return fmt.Sprintf("%s cdn %s (weight %d, %s)", verb(exists), c.ID, c.Weight, c.State), nil
+}
+
+func setCDNWeight(d *Document, a CDNWeightArgs) (string, error) {
+	c, ok := d.CDNs[a.ID]
+	if !ok {
+		return "", notFound("cdn", a.ID)
+	}
+	from := c.Weight
+	c.Weight = a.Weight
+	d.CDNs[a.ID] = c
+	return fmt.Sprintf("cdn %s weight %d -> %d", a.ID, from, a.Weight), nil
+}
+
+func setCDNState(d *Document, a CDNStateArgs) (string, error) {
+	c, ok := d.CDNs[a.ID]
+	if !ok {
+		return "", notFound("cdn", a.ID)
+	}
+	from := c.State
+	c.State = a.State
+	d.CDNs[a.ID] = c
+	return fmt.Sprintf("cdn %s: %s -> %s", a.ID, from, a.State), nil
+}
+
+func deleteCDN(d *Document, a CDNRef) (string, error) {
+	if _, ok := d.CDNs[a.ID]; !ok {
+		return "", notFound("cdn", a.ID)
+	}
+	delete(d.CDNs, a.ID)
+	return "deleted cdn " + a.ID, nil
+}
+
+// setNodeDrain keeps only nodes with a flag set, so undraining removes the
+// entry.
+func setNodeDrain(d *Document, a NodeDrainArgs) (string, error) {
+	if !validNodeID(a.NodeID) {
+		return "", invalid("payload.node_id", "node id must be 1 to 128 printable characters without spaces")
+	}
+	if a.Drain {
+		d.Nodes[a.NodeID] = NodeFlags{Drain: true}
+		return "drain node " + a.NodeID, nil
+	}
+	delete(d.Nodes, a.NodeID)
+	return "undrain node " + a.NodeID, nil
+}
+
+func rotateSigningKey(d *Document, k SigningKey) (string, error) {
+	if cur := d.Signing.Current; cur != nil && cur.ID == k.ID {
+		return "", invalid("payload.id", "%q is the current key's id; a new key needs a new id", k.ID)
+	}
+	d.Signing = SigningKeys{Current: &k, Previous: d.Signing.Current}
+	if d.Signing.Previous != nil {
+		return fmt.Sprintf("signing key %s -> %s", d.Signing.Previous.ID, k.ID), nil
+	}
+	return "signing key " + k.ID, nil
+}
+
+func dropPreviousKey(d *Document, _ struct{}) (string, error) {
+	if d.Signing.Previous == nil {
+		return "", fmt.Errorf("%w: no previous signing key", ErrNotFound)
+	}
+	id := d.Signing.Previous.ID
+	d.Signing.Previous = nil
+	return "dropped signing key " + id, nil
+}
+
+// seed installs a whole document, only on an empty one: each node offers its
+// static configuration at bootstrap and the first one wins.
+func seed(d *Document, s Document) (string, error) {
+	if d.Version != 0 {
+		return "", fmt.Errorf("%w: seed needs an empty document, this one is at version %d", ErrConflict, d.Version)
+	}
+	s.normalize()
+	for id, ev := range s.Events {
+		if ev.State == "" {
+			ev.State = StateScheduled
+			s.Events[id] = ev
+		}
+	}
+	for id, c := range s.CDNs {
+		if c.State == "" {
+			c.State = CDNActive
+			s.CDNs[id] = c
+		}
+	}
+	d.Events, d.Regions, d.CDNs, d.Nodes, d.Signing = s.Events, s.Regions, s.CDNs, s.Nodes, s.Signing
+	return fmt.Sprintf("seeded %d events, %d regions, %d cdns", len(s.Events), len(s.Regions), len(s.CDNs)), nil
+}
+
+func verb(exists bool) string {
+	if exists {
+		return "replaced"
+	}
+	return "created"
+}

@@ -1,0 +1,340 @@
+package control
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// The validation rules are part of the replicated state machine: every voter
+// validates every command as it applies it, so voters running different
+// rules could end with different documents. A rule change ships to all
+// voters together (stop them, upgrade, start), never as a rolling upgrade.
+
+// Event ids, region names and CDN ids are path and label elements:
+// namePattern. Rendition names and key ids are path elements that keep
+// their case: elemPattern.
+const (
+	namePattern = "[a-z0-9][a-z0-9_-]{0,62}"
+	elemPattern = "[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
+)
+
+// isName matches namePattern, or elemPattern when elem is set.
+func isName(s string, elem bool) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		switch {
+		case b >= 'a' && b <= 'z', b >= '0' && b <= '9':
+		case elem && b >= 'A' && b <= 'Z':
+		case i > 0 && (b == '-' || b == '_'):
+		case i > 0 && elem && b == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// isLabel reports whether s is a DNS label: letters, digits and inner
+// hyphens, 1 to 63 bytes.
+func isLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Limits of the document.
+const (
+	MinStreamKeyLen = 16
+	MinSecretLen    = 32
+	MaxWeight       = 1000
+	maxTextLen      = 256
+	maxDVRWindow    = 7 * 24 * time.Hour
+	minPartTarget   = 100 * time.Millisecond
+	maxPartTarget   = 5 * time.Second
+)
+
+// loc names an entry of the document ("events[fight]"); the field path
+// strings are built only when a problem is reported, so validating a valid
+// document allocates little.
+type loc struct {
+	kind, key string
+}
+
+func (l loc) String() string { return l.kind + "[" + l.key + "]" }
+
+// f is the path of a field of the entry, e.g. ".pull_url".
+func (l loc) f(field string) string { return l.String() + field }
+
+// fi is the path of element i of a list field.
+func (l loc) fi(field string, i int) string { return fmt.Sprintf("%s%s[%d]", l, field, i) }
+
+// checker collects field errors.
+type checker struct {
+	errs []FieldError
+}
+
+func (c *checker) add(field, format string, args ...any) {
+	c.errs = append(c.errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) err() error {
+	if len(c.errs) == 0 {
+		return nil
+	}
+	return &ValidationError{Errs: c.errs}
+}
+
+// validateDocument checks the whole document, every problem at once, in a
+// stable order (sorted keys).
+func validateDocument(d *Document) error {
+	var c checker
+	for _, k := range slices.Sorted(maps.Keys(d.Regions)) {
+		c.region(k, d.Regions[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(d.Events)) {
+		c.event(d, k, d.Events[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(d.CDNs)) {
+		c.cdn(k, d.CDNs[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(d.Nodes)) {
+		if !validNodeID(k) {
+			c.add("nodes["+k+"]", "node id must be 1 to 128 printable characters without spaces")
+		}
+	}
+	c.signing(d.Signing)
+	return c.err()
+}
+
+func (c *checker) event(d *Document, key string, ev Event) {
+	at := loc{"events", key}
+	switch {
+	case !isName(ev.ID, false):
+		c.add(at.f(".id"), "%q must match %s", ev.ID, namePattern)
+	case ev.ID != key:
+		c.add(at.f(".id"), "%q differs from its key", ev.ID)
+	}
+	c.text(at, ".title", ev.Title)
+	if !ev.State.valid() {
+		c.add(at.f(".state"), "%q is not one of scheduled, rehearsal, live, ended", ev.State)
+	}
+	if !ev.Start.IsZero() && !ev.End.IsZero() && !ev.End.After(ev.Start) {
+		c.add(at.f(".end"), "must be after start")
+	}
+	c.origin(at, ev)
+	c.renditions(at, ev.Renditions)
+	if ev.DVRWindow < 0 || time.Duration(ev.DVRWindow) > maxDVRWindow {
+		c.add(at.f(".dvr_window"), "%v must be between 0 and %v", ev.DVRWindow, Duration(maxDVRWindow))
+	}
+	pt := time.Duration(ev.LowLatency.PartTarget)
+	switch {
+	case ev.LowLatency.Enabled && pt == 0:
+		c.add(at.f(".low_latency.part_target"), "required when low latency is enabled")
+	case pt != 0 && (pt < minPartTarget || pt > maxPartTarget):
+		c.add(at.f(".low_latency.part_target"), "%v must be between %v and %v",
+			ev.LowLatency.PartTarget, Duration(minPartTarget), Duration(maxPartTarget))
+	}
+	c.regionRefs(d, at, ".allowed_regions", ev.AllowedRegions)
+	c.regionRefs(d, at, ".blackout_regions", ev.BlackoutRegions)
+	for i, r := range ev.BlackoutRegions {
+		if slices.Contains(ev.AllowedRegions, r) {
+			c.add(at.fi(".blackout_regions", i), "%q is also allowed", r)
+		}
+	}
+}
+
+// origin checks that exactly one of stream keys (push) and pull URL is set.
+func (c *checker) origin(at loc, ev Event) {
+	switch {
+	case len(ev.StreamKeys) > 0 && ev.PullURL != "":
+		c.add(at.f(".pull_url"), "set stream_keys (push) or pull_url (pull), not both")
+	case len(ev.StreamKeys) == 0 && ev.PullURL == "":
+		c.add(at.f(".stream_keys"), "set stream_keys (push) or pull_url (pull)")
+	case ev.PullURL != "":
+		if msg := checkHTTPURL(ev.PullURL); msg != "" {
+			c.add(at.f(".pull_url"), "%s", msg)
+		}
+	}
+	for i, k := range ev.StreamKeys {
+		switch {
+		case len(k) < MinStreamKeyLen || len(k) > maxTextLen:
+			c.add(at.fi(".stream_keys", i), "must be %d to %d characters", MinStreamKeyLen, maxTextLen)
+		case strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
+			c.add(at.fi(".stream_keys", i), "must be printable ASCII without spaces")
+		case slices.Index(ev.StreamKeys, k) < i:
+			c.add(at.fi(".stream_keys", i), "duplicate stream key")
+		}
+	}
+}
+
+func (c *checker) renditions(at loc, rs []Rendition) {
+	field := func(i int, name string) string { return at.fi(".renditions", i) + name }
+	for i, r := range rs {
+		switch {
+		case !isName(r.Name, true):
+			c.add(field(i, ".name"), "%q must match %s", r.Name, elemPattern)
+		case slices.IndexFunc(rs, func(o Rendition) bool { return o.Name == r.Name }) < i:
+			c.add(field(i, ".name"), "duplicate rendition %q", r.Name)
+		}
+		if r.Bandwidth <= 0 {
+			c.add(field(i, ".bandwidth"), "must be positive (bits per second)")
+		}
+		if r.Width < 0 || r.Height < 0 || (r.Width == 0) != (r.Height == 0) {
+			c.add(field(i, ".width"), "width and height must both be positive, or both 0 (audio)")
+		}
+		if len(r.Codecs) > maxTextLen || strings.ContainsAny(r.Codecs, "\" \t\r\n") {
+			c.add(field(i, ".codecs"), "must be an RFC 6381 list without quotes or spaces, at most %d bytes", maxTextLen)
+		}
+	}
+}
+
+func (c *checker) regionRefs(d *Document, at loc, field string, names []string) {
+	for i, n := range names {
+		if _, ok := d.Regions[n]; !ok {
+			c.add(at.fi(field, i), "region %q does not exist", n)
+		} else if slices.Index(names, n) < i {
+			c.add(at.fi(field, i), "duplicate region %q", n)
+		}
+	}
+}
+
+func (c *checker) region(key string, r Region) {
+	at := loc{"regions", key}
+	switch {
+	case !isName(r.Name, false):
+		c.add(at.f(".name"), "%q must match %s", r.Name, namePattern)
+	case r.Name != key:
+		c.add(at.f(".name"), "%q differs from its key", r.Name)
+	}
+	if len(r.CIDRs) == 0 {
+		c.add(at.f(".cidrs"), "at least one prefix")
+	}
+	for i, p := range r.CIDRs {
+		switch {
+		case !p.IsValid():
+			c.add(at.fi(".cidrs", i), "not a valid prefix")
+		case p != p.Masked():
+			c.add(at.fi(".cidrs", i), "%v has host bits set; did you mean %v?", p, p.Masked())
+		case slices.Index(r.CIDRs, p) < i:
+			c.add(at.fi(".cidrs", i), "duplicate prefix %v", p)
+		}
+	}
+}
+
+func (c *checker) cdn(key string, cd CDN) {
+	at := loc{"cdns", key}
+	switch {
+	case !isName(cd.ID, false):
+		c.add(at.f(".id"), "%q must match %s", cd.ID, namePattern)
+	case cd.ID != key:
+		c.add(at.f(".id"), "%q differs from its key", cd.ID)
+	}
+	if !validHostname(cd.Hostname) {
+		c.add(at.f(".hostname"), "%q is not a DNS name", cd.Hostname)
+	}
+	if cd.BaseURL != "" {
+		if msg := checkHTTPURL(cd.BaseURL); msg != "" {
+			c.add(at.f(".base_url"), "%s", msg)
+		}
+	}
+	if cd.Weight < 0 || cd.Weight > MaxWeight {
+		c.add(at.f(".weight"), "%d must be between 0 and %d", cd.Weight, MaxWeight)
+	}
+	if cd.CapacityMbps < 0 {
+		c.add(at.f(".capacity_mbps"), "must not be negative")
+	}
+	if !cd.State.valid() {
+		c.add(at.f(".state"), "%q is not one of active, draining, disabled", cd.State)
+	}
+}
+
+func (c *checker) signing(s SigningKeys) {
+	if s.Previous != nil && s.Current == nil {
+		c.add("signing.previous", "set without a current key")
+	}
+	if s.Current != nil {
+		c.signingKey("signing.current", *s.Current)
+	}
+	if s.Previous != nil {
+		c.signingKey("signing.previous", *s.Previous)
+		if s.Current != nil && s.Current.ID == s.Previous.ID {
+			c.add("signing.current.id", "%q is also the previous key's id", s.Current.ID)
+		}
+	}
+}
+
+func (c *checker) signingKey(at string, k SigningKey) {
+	if !isName(k.ID, true) {
+		c.add(at+".id", "%q must match %s", k.ID, elemPattern)
+	}
+	if len(k.Secret) < MinSecretLen || len(k.Secret) > 1024 {
+		c.add(at+".secret", "%d bytes; want %d to 1024", len(k.Secret), MinSecretLen)
+	}
+}
+
+// text checks a free-text field of the entry at.
+func (c *checker) text(at loc, field, s string) {
+	if msg := checkText(s); msg != "" {
+		c.add(at.f(field), "%s", msg)
+	}
+}
+
+func checkText(s string) string {
+	if len(s) > maxTextLen {
+		return fmt.Sprintf("longer than %d bytes", maxTextLen)
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return "contains control characters"
+	}
+	return ""
+}
+
+// checkHTTPURL returns "" for an absolute http(s) URL with a host, otherwise
+// what is wrong.
+func checkHTTPURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%q does not parse: %v", s, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("%q must be an http or https URL", s)
+	case u.Host == "":
+		return fmt.Sprintf("%q has no host", s)
+	case u.Fragment != "":
+		return fmt.Sprintf("%q must not have a fragment", s)
+	}
+	return ""
+}
+
+func validHostname(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if !isLabel(label) {
+			return false
+		}
+	}
+	return true
+}
+
+func validNodeID(s string) bool {
+	return s != "" && len(s) <= 128 &&
+		strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) < 0
+}
