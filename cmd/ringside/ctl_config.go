@@ -147,4 +147,3 @@ func (c *ctl) cdns(args []string) error {
 	}
 	return usageErr("cdns list | set-weight ID N | drain ID | undrain ID")
 }
-

@@ -20,6 +20,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	httpAddr := fs.String("http", "127.0.0.1:8080", "address for the node's HTTP listener")
+	adminAddr := fs.String("admin", "", "serve the admin API on this address (default: on --http)")
 	ffmpeg := fs.String("ffmpeg", "ffmpeg", "ffmpeg binary")
 	fmp4 := fs.Bool("fmp4", false, "push fMP4 (CMAF) segments instead of MPEG-TS")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -29,9 +30,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	key := make([]byte, 16)
 	rand.Read(key)
 	streamKey := hex.EncodeToString(key)
+	dataDir, err := os.MkdirTemp("", "ringside-demo-")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer os.RemoveAll(dataDir)
 	cfg := node.DefaultConfig()
 	cfg.Node.ID = "demo"
-	cfg.HTTP.Listen = *httpAddr
+	// The embedded default: every role, a single-voter control plane.
+	cfg.Node.Roles = []string{node.RoleIngest, node.RoleShield, node.RoleEdge, node.RoleControl}
+	cfg.Control.DataDir, cfg.Control.RaftBind = dataDir, "127.0.0.1:0"
+	cfg.Control.Bootstrap = []node.PeerConfig{{ID: "demo"}}
+	cfg.HTTP.Listen, cfg.Admin.Listen = *httpAddr, *adminAddr
 	cfg.Events = []node.EventConfig{{ID: "demo", Title: "Ringside demo event", StreamKey: streamKey}}
 	cfg.Admin.Token = os.Getenv("RINGSIDE_TOKEN")
 	if cfg.Admin.Token == "" {
@@ -59,7 +69,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ecfg.IngestBase, ecfg.StreamKey = base+"/ingest/demo", streamKey
 	encErr := make(chan error, 1)
 	go func() { encErr <- encoder.Run(ctx, ecfg) }()
-	printURLs(stdout, n.HTTPAddr(), cfg.Admin.Token)
+	admin := n.AdminAddr()
+	if admin == "" {
+		admin = n.HTTPAddr()
+	}
+	printURLs(stdout, n.HTTPAddr(), admin, cfg.Admin.Token, os.Getenv("RINGSIDE_TOKEN") == "")
 	select {
 	case <-ctx.Done():
 	case err = <-encErr:
@@ -83,12 +97,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return <-nodeErr
 }
 
-func printURLs(w io.Writer, addr, adminToken string) {
-	host, port, _ := net.SplitHostPort(addr)
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
+func printURLs(w io.Writer, addr, adminAddr, adminToken string, generated bool) {
+	base, admin := baseURL(addr), baseURL(adminAddr)
+	token := "$RINGSIDE_TOKEN"
+	if generated {
+		token = adminToken
 	}
-	base := "http://" + net.JoinHostPort(host, port)
 	fmt.Fprintf(w, `
 Ringside demo: one node (ingest + shield + edge) and an ffmpeg encoder pushing
 a 2-rung ladder (480p, 240p) into event "demo". The first segments arrive
@@ -100,8 +114,17 @@ after about 3 seconds.
   variants: %[1]s/live/demo/0/index.m3u8   %[1]s/live/demo/1/index.m3u8
   metrics:  %[1]s/metrics
   health:   %[1]s/healthz
-  admin:    curl -H 'Authorization: Bearer %[2]s' %[1]s/admin/v1/nodes
+  admin:    %[2]s/admin/v1/  (token %[3]s)
+            RINGSIDE_ADDR=%[2]s RINGSIDE_TOKEN=%[3]s ringside ctl status
 
 Ctrl-C stops the encoder and the node.
-`, base, adminToken)
+`, base, admin, token)
+}
+
+func baseURL(addr string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -97,11 +97,14 @@ func TestNodeCommand(t *testing.T) {
 // TestDemoCommand is what `make run` does: one node and a real ffmpeg; the
 // printed master playlist URL plays.
 func TestDemoCommand(t *testing.T) {
-	addr := freeAddr(t)
+	addr, admin := freeAddr(t), freeAddr(t)
+	t.Setenv("RINGSIDE_TOKEN", "demo-admin-token")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var out, errb syncBuffer
-	go func() { done <- run(ctx, []string{"demo", "--http", addr, "--log-level", "warn"}, &out, &errb) }()
+	go func() {
+		done <- run(ctx, []string{"demo", "--http", addr, "--admin", admin, "--log-level", "warn"}, &out, &errb)
+	}()
 	master := "http://" + addr + "/live/demo/master.m3u8"
 	waitHTTP(t, master, 30*time.Second, func(r *http.Response, b string) bool {
 		return r.StatusCode == 200 && strings.Count(b, "#EXT-X-STREAM-INF") == 2
@@ -111,6 +114,20 @@ func TestDemoCommand(t *testing.T) {
 	})
 	if !strings.Contains(out.String(), master) {
 		t.Fatalf("demo did not print %s:\n%s", master, out.String())
+	}
+	// The admin API on --admin, with $RINGSIDE_TOKEN, over the Raft-held config.
+	waitHTTP(t, "http://"+admin+"/healthz", 5*time.Second, func(r *http.Response, _ string) bool { return r.StatusCode == 200 })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var o, e syncBuffer
+		code := runCtl([]string{"--addr", admin, "events", "list"}, &o, &e)
+		if code == 0 && strings.Contains(o.String(), "demo") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ctl against the demo: %d %s %s", code, o.String(), e.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	cancel()
 	select {
