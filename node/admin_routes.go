@@ -39,6 +39,8 @@ var adminRoutes = []adminRoute{
 	{"POST", "cdns/{id}/weight", true, (*Node).adminCDNWeight},
 	{"POST", "cdns/{id}/state", true, (*Node).adminCDNState},
 	{"POST", "signing-keys/rotate", true, (*Node).adminRotateKey},
+	{"GET", "steering/simulate", false, (*Node).adminSimulate},
+	{"GET", "steering/health", false, (*Node).adminSteeringHealth},
 	{"GET", "openapi.json", false, (*Node).adminOpenAPI},
 }
 

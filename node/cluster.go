@@ -152,6 +152,7 @@ func (n *Node) rebuild() {
 		members = []mesh.Member{{Meta: n.selfMeta(), State: mesh.StateAlive}}
 	}
 	n.topo.Store(newTopology(n.cfg.Node.ID, n.cfg.Node.Region, members))
+	n.topoGen.Add(1)
 }
 
 // members returns the current view of the mesh (this node alone without one).

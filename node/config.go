@@ -30,7 +30,8 @@ type Config struct {
 	Cache   CacheSection   `yaml:"cache"`
 	Mesh    MeshSection    `yaml:"mesh"`
 	Admin   AdminSection   `yaml:"admin"`
-	Control ControlSection `yaml:"control"`
+	Control  ControlSection  `yaml:"control"`
+	Steering SteeringSection `yaml:"steering"`
 	Events  []EventConfig  `yaml:"events"`
 	Log     LogSection     `yaml:"log"`
 }
@@ -90,6 +91,34 @@ type ControlSection struct {
 	Bootstrap []PeerConfig `yaml:"bootstrap"`
 	// Profile picks Raft timings: lan (default) or test.
 	Profile string `yaml:"profile"`
+}
+
+// SteeringSection configures the steer role: the authoritative DNS, the
+// playback API, redirects and content-steering manifests.
+type SteeringSection struct {
+	// DNSListen is the authoritative DNS address (UDP and TCP); empty: no
+	// DNS on this node.
+	DNSListen string   `yaml:"dns_listen"`
+	Zone      string   `yaml:"zone"`    // e.g. ringside.test.
+	DNSTTL    Duration `yaml:"dns_ttl"` // TTL of DNS answers
+	NS        []string `yaml:"ns"`      // the zone's name servers
+	// DefaultEvent is the event of live.{zone} (and of every name that is
+	// not an event id); empty: the only event when there is one.
+	DefaultEvent string `yaml:"default_event"`
+	// TTL is the steering TTL: steering manifests are reloaded, and a
+	// drained node or CDN loses its sessions, within it.
+	TTL        Duration `yaml:"ttl"`
+	MeshWeight int      `yaml:"mesh_weight"` // the mesh's weight against CDN weights
+	// Canary is the path probed through every CDN's base URL.
+	Canary        string   `yaml:"canary"`
+	ProbeInterval Duration `yaml:"probe_interval"`
+	ProbeTimeout  Duration `yaml:"probe_timeout"`
+	DownAfter     int      `yaml:"down_after"` // consecutive failed probes before a CDN is down
+	UpAfter       int      `yaml:"up_after"`   // consecutive good probes before it is up again
+	// TokenTTL is the lifetime of playback tokens from /play.
+	TokenTTL Duration `yaml:"token_ttl"`
+	// MaxRPS sheds /steer requests above this rate with 429 (0: no limit).
+	MaxRPS int `yaml:"max_rps"`
 }
 
 // PeerConfig is one initial Raft voter.
@@ -196,6 +225,9 @@ func DefaultConfig() Config {
 			SegmentTTL: Duration(sc.SegmentTTL), MasterTTL: Duration(sc.MasterTTL), NegativeTTL: Duration(sc.NegativeTTL),
 			StaleFor: Duration(sc.StaleFor), FetchTimeout: Duration(sc.FetchTimeout)},
 		Mesh: MeshSection{Profile: "lan", PeerTimeout: Duration(2 * time.Second), FillTimeout: Duration(time.Second)},
+		Steering: SteeringSection{Zone: "ringside.test.", DNSTTL: Duration(20 * time.Second), TTL: Duration(time.Minute),
+			MeshWeight: 100, Canary: "/healthz", ProbeInterval: Duration(5 * time.Second), ProbeTimeout: Duration(2 * time.Second),
+			DownAfter: 3, UpAfter: 2, TokenTTL: Duration(6 * time.Hour), MaxRPS: 20000},
 		Log:  LogSection{Level: "info", Format: "text"},
 	}
 }
@@ -272,6 +304,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateEvents()...)
 	errs = append(errs, c.validateMesh()...)
 	errs = append(errs, c.validateControl()...)
+	errs = append(errs, c.validateSteering()...)
 	if c.Admin.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 			bad("admin.listen %q: %v", c.Admin.Listen, err)
@@ -385,6 +418,39 @@ func (c Config) validateControl() []error {
 		if p.ID == "" {
 			bad("bootstrap[%d]: id is required", i)
 		}
+	}
+	return errs
+}
+
+func (c Config) validateSteering() []error {
+	var errs []error
+	st := c.Steering
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("node: config: steering."+format, args...)) }
+	if st.DNSListen != "" {
+		if !c.hasRole(RoleSteer) {
+			bad("dns_listen needs the steer role")
+		}
+		if _, _, err := net.SplitHostPort(st.DNSListen); err != nil {
+			bad("dns_listen %q: %v", st.DNSListen, err)
+		}
+	}
+	if !strings.HasSuffix(st.Zone, ".") || len(st.Zone) < 2 {
+		bad("zone %q: want a fully qualified name ending in a dot", st.Zone)
+	}
+	if st.TTL < Duration(time.Second) || st.DNSTTL < Duration(time.Second) {
+		bad("ttl and dns_ttl must be at least 1s")
+	}
+	if st.DownAfter < 1 || st.UpAfter < 1 {
+		bad("down_after and up_after must be at least 1")
+	}
+	if st.ProbeInterval <= 0 || st.ProbeTimeout <= 0 || st.TokenTTL <= 0 {
+		bad("probe_interval, probe_timeout and token_ttl must be positive")
+	}
+	if st.MeshWeight < 0 || st.MaxRPS < 0 {
+		bad("mesh_weight and max_rps must not be negative")
+	}
+	if !strings.HasPrefix(st.Canary, "/") {
+		bad("canary %q: want a path starting with /", st.Canary)
 	}
 	return errs
 }

@@ -139,9 +139,11 @@ func (n *Node) followConfig(ctx context.Context, src configSource) {
 // flag.
 func (n *Node) applyDocument(ctx context.Context, doc *control.Document) {
 	evs := make([]eventInfo, 0, len(doc.Events))
+	keys := tokenKeys(doc)
 	for _, ev := range doc.Events {
 		evs = append(evs, eventInfo{ID: ev.ID, Title: ev.Title, StreamKeys: ev.StreamKeys, PullURL: ev.PullURL,
-			Push: len(ev.StreamKeys) > 0, State: string(ev.State), RequireToken: ev.RequireToken})
+			Push: len(ev.StreamKeys) > 0, State: string(ev.State), RequireToken: ev.RequireToken,
+			Allowed: ev.AllowedRegions, Blackout: ev.BlackoutRegions, TokenKeys: keys})
 	}
 	n.setEvents(evs)
 	n.docVersion.Store(doc.Version)

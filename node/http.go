@@ -52,6 +52,9 @@ func (n *Node) newServer(mode int) *fasthttp.Server {
 				problem(ctx, fasthttp.StatusNotFound, "only /admin/v1/, /debug/pprof/, /metrics and /healthz here")
 			case bytes.HasPrefix(p, prefixLive):
 				n.serveLive(ctx, p)
+			case bytes.HasPrefix(p, prefixPlay), bytes.HasPrefix(p, prefixRedir), bytes.HasPrefix(p, prefixSteer),
+				bytes.HasPrefix(p, prefixSteerd):
+				n.serveSteer(ctx, p)
 			case bytes.HasPrefix(p, prefixIngest):
 				n.serveIngest(ctx, p)
 			case bytes.HasPrefix(p, prefixAdmin):

@@ -61,12 +61,22 @@ func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 		return
 	}
 	if ev.Push && n.ingest != nil && n.ingest.Active(ev.ID) {
+		if ev.RequireToken && !n.tokenOK(ctx, ev, p) {
+			return
+		}
 		obj, err := n.ingest.Get(ev.ID, file)
 		if err != nil {
 			n.liveProblem(ctx, fasthttp.StatusNotFound, "not found: "+string(p))
 			return
 		}
+		if ev.RequireToken && kind == segment.KindPlaylist && len(ctx.QueryArgs().Peek("token")) > 0 {
+			n.writeTokenPlaylist(ctx, obj, xcacheOrigin)
+			return
+		}
 		n.writeObject(ctx, obj, xcacheOrigin)
+		return
+	}
+	if ev.RequireToken && !n.tokenOK(ctx, ev, p) {
 		return
 	}
 	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind, Hops: b2s(hops)}
@@ -80,6 +90,10 @@ func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 	obj, out, err := n.shield.Get(ctx, req)
 	if err != nil {
 		n.upstreamProblem(ctx, err)
+		return
+	}
+	if ev.RequireToken && kind == segment.KindPlaylist && len(ctx.QueryArgs().Peek("token")) > 0 {
+		n.writeTokenPlaylist(ctx, obj, xcacheValues[out])
 		return
 	}
 	n.writeObject(ctx, obj, xcacheValues[out])
@@ -104,6 +118,11 @@ func hopsContain(hops []byte, id string) bool {
 		hops = hops[i+1:]
 	}
 	return false
+}
+
+// shieldRequest builds a cache-tier request for a file of an event.
+func shieldRequest(key, event, file string, kind segment.FileKind) shield.Request {
+	return shield.Request{Key: key, Event: event, Path: file, Kind: kind}
 }
 
 func (n *Node) upstreamProblem(ctx *fasthttp.RequestCtx, err error) {

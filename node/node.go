@@ -17,6 +17,7 @@ import (
 	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/ingest"
 	"github.com/ringside-live/ringside/mesh"
+	"github.com/ringside-live/ringside/pkg/token"
 	"github.com/ringside-live/ringside/shield"
 )
 
@@ -62,6 +63,8 @@ type Node struct {
 
 	mesh    atomic.Pointer[mesh.Mesh]
 	topo    atomic.Pointer[topology]
+	topoGen atomic.Uint64 // bumped on every topology rebuild
+	steer   *steer        // the steer role; nil without it
 	drained atomic.Bool
 	conns   *trackingListener
 
@@ -86,6 +89,9 @@ type eventInfo struct {
 	PullURL      string
 	State        string // scheduled, rehearsal, live, ended ("" for static config)
 	RequireToken bool
+	Allowed      []string    // regions allowed (empty: everywhere)
+	Blackout     []string    // regions refused
+	TokenKeys    []token.Key // playback-token keys, current first
 }
 
 // New builds a node from cfg. It does no I/O.
@@ -121,6 +127,11 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		return nil, err
 	}
 	n.shield = sh
+	if cfg.hasRole(RoleSteer) {
+		if n.steer, err = newSteer(n); err != nil {
+			return nil, err
+		}
+	}
 	n.SetEvents(cfg.Events)
 	if cfg.Admin.Listen == "" {
 		n.srv = n.newServer(serveAll)
@@ -232,6 +243,12 @@ func (n *Node) Run(ctx context.Context) error {
 	if err := n.runControl(runCtx, &wg); err != nil {
 		closeAll()
 		return err
+	}
+	if n.steer != nil {
+		if err := n.steer.run(runCtx, &wg); err != nil {
+			closeAll()
+			return err
+		}
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); n.publishLoad(runCtx) }()

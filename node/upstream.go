@@ -51,6 +51,7 @@ func newMeshFetcher(n *Node) *meshFetcher {
 			Name: "ringside_push_fills_total", Help: "Segments pushed to shield owners before publication, by result.",
 		}, []string{"result"}),
 	}
+	f.peer.Transport = clusterTransport{base: f.peer.Transport, token: n.cfg.Mesh.ClusterToken}
 	n.reg.MustRegister(f.fetches, f.fills)
 	return f
 }

@@ -21,6 +21,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	httpAddr := fs.String("http", "127.0.0.1:8080", "address for the node's HTTP listener")
 	adminAddr := fs.String("admin", "", "serve the admin API on this address (default: on --http)")
+	dnsAddr := fs.String("dns", "", "also steer: authoritative DNS for ringside.test on this address")
 	ffmpeg := fs.String("ffmpeg", "ffmpeg", "ffmpeg binary")
 	fmp4 := fs.Bool("fmp4", false, "push fMP4 (CMAF) segments instead of MPEG-TS")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -42,6 +43,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Control.DataDir, cfg.Control.RaftBind = dataDir, "127.0.0.1:0"
 	cfg.Control.Bootstrap = []node.PeerConfig{{ID: "demo"}}
 	cfg.HTTP.Listen, cfg.Admin.Listen = *httpAddr, *adminAddr
+	cfg.Node.Roles = append(cfg.Node.Roles, node.RoleSteer)
+	cfg.Steering.DNSListen, cfg.Steering.DefaultEvent = *dnsAddr, "demo"
 	cfg.Events = []node.EventConfig{{ID: "demo", Title: "Ringside demo event", StreamKey: streamKey}}
 	cfg.Admin.Token = os.Getenv("RINGSIDE_TOKEN")
 	if cfg.Admin.Token == "" {
@@ -74,6 +77,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		admin = n.HTTPAddr()
 	}
 	printURLs(stdout, n.HTTPAddr(), admin, cfg.Admin.Token, os.Getenv("RINGSIDE_TOKEN") == "")
+	if *dnsAddr != "" {
+		host, port, _ := net.SplitHostPort(*dnsAddr)
+		fmt.Fprintf(stdout, "  dns:      dig @%s -p %s live.ringside.test A   (authoritative for ringside.test)\n", host, port)
+	}
 	select {
 	case <-ctx.Done():
 	case err = <-encErr:
@@ -112,6 +119,8 @@ after about 3 seconds.
             ffplay %[1]s/live/demo/master.m3u8
             (or paste the URL into any HLS player, e.g. VLC, Safari, hls.js)
   variants: %[1]s/live/demo/0/index.m3u8   %[1]s/live/demo/1/index.m3u8
+  playback: %[1]s/play/demo   (pathways and a session; %[1]s/r/live/demo/master.m3u8 redirects)
+  steering: %[1]s/s/live/demo/master.m3u8   (HLS content steering, manifest at /steer/demo)
   metrics:  %[1]s/metrics
   health:   %[1]s/healthz
   admin:    %[2]s/admin/v1/  (token %[3]s)

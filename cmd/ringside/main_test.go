@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from the command's goroutines.
@@ -61,6 +63,15 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+func freeUDPAddr(t *testing.T) string {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().String()
+}
+
 func waitHTTP(t *testing.T, url string, limit time.Duration, want func(*http.Response, string) bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
@@ -98,12 +109,13 @@ func TestNodeCommand(t *testing.T) {
 // printed master playlist URL plays.
 func TestDemoCommand(t *testing.T) {
 	addr, admin := freeAddr(t), freeAddr(t)
+	dnsAddr := freeUDPAddr(t)
 	t.Setenv("RINGSIDE_TOKEN", "demo-admin-token")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var out, errb syncBuffer
 	go func() {
-		done <- run(ctx, []string{"demo", "--http", addr, "--admin", admin, "--log-level", "warn"}, &out, &errb)
+		done <- run(ctx, []string{"demo", "--http", addr, "--admin", admin, "--dns", dnsAddr, "--log-level", "warn"}, &out, &errb)
 	}()
 	master := "http://" + addr + "/live/demo/master.m3u8"
 	waitHTTP(t, master, 30*time.Second, func(r *http.Response, b string) bool {
@@ -115,6 +127,17 @@ func TestDemoCommand(t *testing.T) {
 	if !strings.Contains(out.String(), master) {
 		t.Fatalf("demo did not print %s:\n%s", master, out.String())
 	}
+	// It steers: authoritative for ringside.test, live.ringside.test is its
+	// edge, /play/demo answers the playback JSON.
+	m := new(dns.Msg)
+	m.SetQuestion("live.ringside.test.", dns.TypeA)
+	in, err := dns.Exchange(m, dnsAddr)
+	if err != nil || len(in.Answer) != 1 || !in.Authoritative || in.Answer[0].(*dns.A).A.String() != "127.0.0.1" {
+		t.Fatalf("live.ringside.test A: %v %v", in, err)
+	}
+	waitHTTP(t, "http://"+addr+"/play/demo", 5*time.Second, func(r *http.Response, b string) bool {
+		return r.StatusCode == 200 && strings.Contains(b, `"manifest": "http://`+addr+`/live/demo/master.m3u8"`)
+	})
 	// The admin API on --admin, with $RINGSIDE_TOKEN, over the Raft-held config.
 	waitHTTP(t, "http://"+admin+"/healthz", 5*time.Second, func(r *http.Response, _ string) bool { return r.StatusCode == 200 })
 	deadline := time.Now().Add(10 * time.Second)

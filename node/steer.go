@@ -1,0 +1,242 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ringside-live/ringside/control"
+	"github.com/ringside-live/ringside/mesh"
+	"github.com/ringside-live/ringside/pkg/token"
+	"github.com/ringside-live/ringside/steering"
+	dnssrv "github.com/ringside-live/ringside/steering/dns"
+)
+
+// steer is the steer role: one decision engine behind the DNS server, the
+// playback API, redirects and content-steering manifests.
+type steer struct {
+	n       *Node
+	eng     *steering.Engine
+	health  *steering.Health
+	prober  *steering.Prober
+	dns     *dnssrv.Server // nil without steering.dns_listen
+	limiter *rateLimiter
+}
+
+func newSteer(n *Node) (*steer, error) {
+	sc := n.cfg.Steering
+	ttl := time.Duration(sc.TTL)
+	ec := steering.DefaultConfig()
+	ec.TTL, ec.MinTTL, ec.StickyTTL, ec.Interval = ttl, min(2*time.Second, ttl), 3*ttl, ttl
+	ec.MeshWeight, ec.MeshHostname = sc.MeshWeight, "live."+strings.TrimSuffix(sc.Zone, ".")
+	health, err := steering.NewHealth(steering.HealthConfig{DownAfter: sc.DownAfter, UpAfter: sc.UpAfter})
+	if err != nil {
+		return nil, err
+	}
+	eng, err := steering.New(ec, steering.Deps{Health: health})
+	if err != nil {
+		return nil, err
+	}
+	s := &steer{n: n, eng: eng, health: health, limiter: newRateLimiter(sc.MaxRPS)}
+	pc := steering.DefaultProberConfig()
+	pc.Canary, pc.Interval, pc.Timeout = sc.Canary, time.Duration(sc.ProbeInterval), time.Duration(sc.ProbeTimeout)
+	s.prober, err = steering.NewProber(pc, steering.ProberDeps{Client: httpClient(pc.Timeout), Health: health,
+		Targets: s.cdns, Logger: n.log.With("component", "prober")})
+	if err != nil {
+		return nil, err
+	}
+	if sc.DNSListen != "" {
+		dc := dnssrv.DefaultConfig()
+		dc.Zone, dc.Listen, dc.TTL = sc.Zone, sc.DNSListen, time.Duration(sc.DNSTTL)
+		dc.NS, dc.Hostmaster = []string{"ns1." + sc.Zone}, "hostmaster."+sc.Zone
+		if len(sc.NS) > 0 {
+			dc.NS = sc.NS
+		}
+		if s.dns, err = dnssrv.New(dc, dnssrv.Deps{Resolver: s, Logger: n.log.With("component", "dns")}); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// run starts the prober and the DNS server; they stop with ctx.
+func (s *steer) run(ctx context.Context, wg *sync.WaitGroup) error {
+	wg.Add(1)
+	go func() { defer wg.Done(); s.prober.Run(ctx) }()
+	if s.dns == nil {
+		return nil
+	}
+	errc := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := s.dns.Run(ctx); err != nil && ctx.Err() == nil {
+			s.n.log.Error("dns stopped", "err", err)
+			errc <- err
+		}
+	}()
+	select {
+	case <-s.dns.Ready():
+		return nil
+	case err := <-errc:
+		return fmt.Errorf("node: dns: %w", err)
+	}
+}
+
+// cdns lists the configured CDNs (for the prober and snapshots).
+func (s *steer) cdns() []steering.CDN {
+	d := s.n.doc()
+	if d == nil {
+		return nil
+	}
+	ids := make([]string, 0, len(d.CDNs))
+	for id := range d.CDNs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	out := make([]steering.CDN, 0, len(ids))
+	for _, id := range ids {
+		c := d.CDNs[id]
+		out = append(out, steering.CDN{ID: c.ID, Hostname: c.Hostname, BaseURL: strings.TrimRight(c.BaseURL, "/"),
+			Weight: c.Weight, CapacityMbps: c.CapacityMbps, State: string(c.State), Clone: c.Clone})
+	}
+	return out
+}
+
+// snapshot is what the engine decides on for one event: the event's rules,
+// regions and CDNs from the configuration, the mesh's edges from gossip.
+func (s *steer) snapshot(ev *eventInfo) steering.Snapshot {
+	snap := steering.Snapshot{Event: steering.Event{ID: ev.ID, State: ev.State, AllowedRegions: ev.Allowed,
+		BlackoutRegions: ev.Blackout, RequireToken: ev.RequireToken},
+		CDNs: s.cdns(), Version: s.n.docVersion.Load()<<32 | s.n.topoGen.Load()}
+	if snap.Event.State == "" {
+		snap.Event.State = steering.StateLive // static configuration: events are live
+	}
+	if d := s.n.doc(); d != nil {
+		for _, r := range d.Regions {
+			snap.Regions = append(snap.Regions, steering.Region{Name: r.Name, CIDRs: r.CIDRs})
+		}
+		sort.Slice(snap.Regions, func(i, j int) bool { return snap.Regions[i].Name < snap.Regions[j].Name })
+	}
+	for _, m := range s.n.members() {
+		if !m.HasRole(mesh.RoleEdge) {
+			continue
+		}
+		host, _, err := net.SplitHostPort(m.HTTPAddr)
+		addr, perr := netip.ParseAddr(host)
+		if err != nil || perr != nil || addr.IsUnspecified() {
+			continue
+		}
+		snap.Edges = append(snap.Edges, steering.Edge{ID: m.ID, Region: m.Region, Addr: addr,
+			BaseURL: "http://" + m.HTTPAddr, Load: m.Load, Drain: m.Drain, Alive: m.State == mesh.StateAlive})
+	}
+	return snap
+}
+
+// decide runs the engine for a client of event id.
+func (s *steer) decide(id string, c steering.Client) (steering.Decision, *eventInfo, bool) {
+	ev := s.n.event(id)
+	if ev == nil {
+		return steering.Decision{}, nil, false
+	}
+	return s.eng.Decide(s.snapshot(ev), c), ev, true
+}
+
+// defaultEvent is the event of live.{zone}: the configured one, or the
+// only event.
+func (s *steer) defaultEvent() string {
+	if e := s.n.cfg.Steering.DefaultEvent; e != "" {
+		return e
+	}
+	t := s.n.events.Load()
+	if len(t.byID) == 1 {
+		for id := range t.byID {
+			return id
+		}
+	}
+	return ""
+}
+
+// Resolve answers the DNS: {event}.{zone} and live.{zone} name an event;
+// the answer is the chosen pathway: the mesh's edge addresses, or a CNAME
+// to the chosen CDN.
+func (s *steer) Resolve(_ context.Context, q dnssrv.Query) (dnssrv.Answer, error) {
+	label := q.Relative
+	if i := strings.IndexByte(label, '.'); i >= 0 {
+		label = label[:i]
+	}
+	id := label
+	if s.n.event(id) == nil {
+		if label != "live" {
+			return dnssrv.Answer{NXDomain: true}, nil
+		}
+		id = s.defaultEvent()
+	}
+	d, _, ok := s.decide(id, steering.Client{Addr: q.Client, Prefix: q.ECS})
+	if !ok {
+		return dnssrv.Answer{NXDomain: true}, nil
+	}
+	ans := dnssrv.Answer{ECSScope: d.Scope}
+	if d.Blocked || len(d.Pathways) == 0 {
+		return ans, nil // NODATA: nothing to hand this network
+	}
+	p := d.Pathways[0]
+	if p.Kind == steering.KindCDN {
+		ans.CNAME = dnsName(p.Hostname)
+	} else {
+		ans.Addrs = p.Addrs
+	}
+	return ans, nil
+}
+
+func dnsName(h string) string {
+	if strings.HasSuffix(h, ".") {
+		return h
+	}
+	return h + "."
+}
+
+// tokenKeys converts the document's signing keys (current first).
+func tokenKeys(d *control.Document) []token.Key {
+	var keys []token.Key
+	for _, k := range []*control.SigningKey{d.Signing.Current, d.Signing.Previous} {
+		if k != nil {
+			keys = append(keys, token.Key{ID: k.ID, Secret: k.Secret})
+		}
+	}
+	return keys
+}
+
+// rateLimiter is a token bucket refilled every second; it sheds steering
+// requests beyond max per second.
+type rateLimiter struct {
+	mu    sync.Mutex
+	max   int
+	left  int
+	reset time.Time
+}
+
+func newRateLimiter(max int) *rateLimiter { return &rateLimiter{max: max} }
+
+func (r *rateLimiter) allow(now time.Time) bool {
+	if r.max == 0 {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now.After(r.reset) {
+		r.left, r.reset = r.max, now.Add(time.Second)
+	}
+	if r.left == 0 {
+		return false
+	}
+	r.left--
+	return true
+}
+
+var _ dnssrv.Resolver = (*steer)(nil)

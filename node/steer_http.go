@@ -1,0 +1,325 @@
+package node
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ringside-live/ringside/pkg/object"
+	"github.com/ringside-live/ringside/pkg/segment"
+	"github.com/ringside-live/ringside/pkg/token"
+	"github.com/ringside-live/ringside/steering"
+	"github.com/ringside-live/ringside/steering/manifest"
+)
+
+var (
+	prefixPlay   = []byte("/play/")
+	prefixRedir  = []byte("/r/live/")
+	prefixSteer  = []byte("/steer/")
+	prefixSteerd = []byte("/s/live/")
+)
+
+// serveSteer answers the steer role's HTTP routes.
+func (n *Node) serveSteer(ctx *fasthttp.RequestCtx, p []byte) {
+	if n.steer == nil {
+		problem(ctx, fasthttp.StatusNotFound, "this node does not have the steer role")
+		return
+	}
+	if !ctx.IsGet() && !ctx.IsHead() {
+		problem(ctx, fasthttp.StatusMethodNotAllowed, "only GET and HEAD")
+		return
+	}
+	switch {
+	case bytes.HasPrefix(p, prefixPlay):
+		n.servePlay(ctx, string(p[len(prefixPlay):]))
+	case bytes.HasPrefix(p, prefixRedir):
+		n.serveRedirect(ctx, string(p[len(prefixRedir):]))
+	case bytes.HasPrefix(p, prefixSteer):
+		n.serveSteeringManifest(ctx, string(p[len(prefixSteer):]))
+	default:
+		n.serveSteeredManifest(ctx, string(p[len(prefixSteerd):]))
+	}
+}
+
+// client describes the requester to the engine.
+func (n *Node) steeringClient(ctx *fasthttp.RequestCtx, session string) steering.Client {
+	addr, _ := netip.AddrFromSlice(ctx.RemoteIP())
+	return steering.Client{Addr: addr.Unmap(), Session: session}
+}
+
+func sessionOf(ctx *fasthttp.RequestCtx) string {
+	if s := ctx.QueryArgs().Peek("session"); len(s) > 0 && len(s) <= 64 {
+		return string(s)
+	}
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// blocked answers a blocked decision: 451 for a region rule, 403 when the
+// event is not on air. It reports whether it answered.
+func blocked(ctx *fasthttp.RequestCtx, ev *eventInfo, d steering.Decision) bool {
+	if !d.Blocked && len(d.Pathways) > 0 {
+		return false
+	}
+	switch {
+	case !d.Blocked:
+		ctx.Response.Header.Set("Retry-After", "5")
+		problem(ctx, fasthttp.StatusServiceUnavailable, "no pathway can take this session now")
+	case ev.State != "" && ev.State != steering.StateLive && ev.State != steering.StateRehearsal:
+		problem(ctx, fasthttp.StatusForbidden, "event "+ev.ID+" is "+ev.State+": "+d.BlockReason)
+	default:
+		problem(ctx, fasthttp.StatusUnavailableForLegalReasons, d.BlockReason)
+	}
+	return true
+}
+
+// playURL is the manifest of event on a pathway, with the token if any.
+func playURL(p steering.Pathway, event, file, tok string) string {
+	u := strings.TrimRight(p.BaseURL, "/") + "/live/" + event + "/" + file
+	if tok != "" {
+		u += "?token=" + url.QueryEscape(tok)
+	}
+	return u
+}
+
+// servePlay is the playback API: the pathways in priority order, the
+// steering URLs and a signed playback token.
+func (n *Node) servePlay(ctx *fasthttp.RequestCtx, id string) {
+	session := sessionOf(ctx)
+	d, ev, ok := n.steer.decide(id, n.steeringClient(ctx, session))
+	if !ok {
+		problem(ctx, fasthttp.StatusNotFound, "no such event: "+id)
+		return
+	}
+	if blocked(ctx, ev, d) {
+		return
+	}
+	tok, expires := n.signToken(ev, session)
+	type pathway struct {
+		ID       string `json:"id"`
+		Kind     string `json:"kind"`
+		Manifest string `json:"manifest"`
+	}
+	var pws []pathway
+	for _, p := range d.Pathways {
+		pws = append(pws, pathway{p.ID, p.Kind, playURL(p, ev.ID, "master.m3u8", tok)})
+	}
+	host := "http://" + string(ctx.Host())
+	out := map[string]any{"event": ev.ID, "title": ev.Title, "session": session, "region": d.Region,
+		"ttl": int(d.TTL / time.Second), "pathways": pws, "reasons": d.Reasons,
+		"steering":         host + "/steer/" + ev.ID + "?session=" + session,
+		"steered_manifest": host + "/s/live/" + ev.ID + "/master.m3u8?session=" + session + tokenParam(tok)}
+	if tok != "" {
+		out["token"], out["token_expires"] = tok, expires
+	}
+	writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
+func tokenParam(tok string) string {
+	if tok == "" {
+		return ""
+	}
+	return "&token=" + url.QueryEscape(tok)
+}
+
+// signToken signs a playback token for the event when a signing key exists.
+func (n *Node) signToken(ev *eventInfo, session string) (string, time.Time) {
+	if len(ev.TokenKeys) == 0 {
+		return "", time.Time{}
+	}
+	exp := time.Now().Add(time.Duration(n.cfg.Steering.TokenTTL)).Truncate(time.Second)
+	tok, err := token.Sign(ev.TokenKeys[0], token.Claims{Event: ev.ID, PathPrefix: "/live/" + ev.ID + "/",
+		Session: session, Expires: exp})
+	if err != nil {
+		n.log.Error("signing a playback token", "err", err)
+		return "", time.Time{}
+	}
+	return tok, exp
+}
+
+// serveRedirect answers /r/live/{event}/{file} with a 302 to the file on
+// the chosen pathway.
+func (n *Node) serveRedirect(ctx *fasthttp.RequestCtx, rest string) {
+	id, file, ok := strings.Cut(rest, "/")
+	if !ok || file == "" {
+		problem(ctx, fasthttp.StatusNotFound, "want /r/live/{event}/{file}")
+		return
+	}
+	session := sessionOf(ctx)
+	d, ev, found := n.steer.decide(id, n.steeringClient(ctx, session))
+	if !found {
+		problem(ctx, fasthttp.StatusNotFound, "no such event: "+id)
+		return
+	}
+	if blocked(ctx, ev, d) {
+		return
+	}
+	tok := string(ctx.QueryArgs().Peek("token"))
+	if tok == "" && ev.RequireToken {
+		tok, _ = n.signToken(ev, session)
+	}
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.Redirect(playURL(d.Pathways[0], ev.ID, file, tok), fasthttp.StatusFound)
+}
+
+// serveSteeringManifest answers /steer/{event} (HLS content steering) and
+// /steer/{event}/dash (DASH), shedding load with 429.
+func (n *Node) serveSteeringManifest(ctx *fasthttp.RequestCtx, rest string) {
+	id, kind, _ := strings.Cut(rest, "/")
+	if !n.steer.limiter.allow(time.Now()) {
+		ctx.Response.Header.Set("Retry-After", "1")
+		problem(ctx, fasthttp.StatusTooManyRequests, "steering is shedding load; retry after the TTL")
+		return
+	}
+	q, _ := url.ParseQuery(string(ctx.QueryArgs().QueryString()))
+	var err error
+	if kind == "dash" {
+		_, err = manifest.ParseDASHQuery(q)
+	} else {
+		_, err = manifest.ParseHLSQuery(q)
+	}
+	if err != nil {
+		problem(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	session := sessionOf(ctx)
+	d, ev, ok := n.steer.decide(id, n.steeringClient(ctx, session))
+	if !ok {
+		problem(ctx, fasthttp.StatusNotFound, "no such event: "+id)
+		return
+	}
+	if blocked(ctx, ev, d) {
+		return
+	}
+	reload := "/steer/" + ev.ID + "?session=" + session
+	clones := manifest.Clones(d.Pathways, d.Pathways[0].ID)
+	var body []byte
+	if kind == "dash" {
+		body, err = manifest.DASHManifest(d, d.TTL, "/steer/"+ev.ID+"/dash?session="+session, clones)
+	} else {
+		body, err = manifest.HLSManifest(d, d.TTL, reload, clones)
+	}
+	if err != nil {
+		problem(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetBody(body)
+}
+
+// serveSteeredManifest answers /s/live/{event}/{master.m3u8|*.mpd}: the
+// event's master playlist (or MPD) with content steering: every variant
+// once per pathway, tagged PATHWAY-ID, and the steering server URI.
+func (n *Node) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
+	id, file, _ := strings.Cut(rest, "/")
+	kind, _, err := segment.CheckPath(file)
+	if err != nil || (kind != segment.KindPlaylist && kind != segment.KindManifest) {
+		problem(ctx, fasthttp.StatusBadRequest, "want /s/live/{event}/{master playlist or MPD}")
+		return
+	}
+	session := sessionOf(ctx)
+	d, ev, ok := n.steer.decide(id, n.steeringClient(ctx, session))
+	if !ok {
+		problem(ctx, fasthttp.StatusNotFound, "no such event: "+id)
+		return
+	}
+	if blocked(ctx, ev, d) {
+		return
+	}
+	obj, err := n.fetchObject(ctx, ev, file, kind)
+	if err != nil {
+		n.upstreamProblem(ctx, err)
+		return
+	}
+	body, err := obj.WaitDone(ctx)
+	if err != nil || obj.Status != fasthttp.StatusOK {
+		problem(ctx, fasthttp.StatusBadGateway, "the event's manifest is not available")
+		return
+	}
+	tok := string(ctx.QueryArgs().Peek("token"))
+	pws := make([]steering.Pathway, len(d.Pathways))
+	for i, p := range d.Pathways {
+		p.BaseURL = strings.TrimRight(p.BaseURL, "/") + "/live/" + ev.ID + "/"
+		pws[i] = p
+	}
+	server := "/steer/" + ev.ID + "?session=" + session
+	if kind == segment.KindManifest {
+		out, err := manifest.SteerMPD(body, "/steer/"+ev.ID+"/dash?session="+session, pws[0].ID, pws)
+		if err != nil {
+			problem(ctx, fasthttp.StatusBadGateway, err.Error())
+			return
+		}
+		ctx.SetContentType("application/dash+xml")
+		ctx.SetBody(out)
+		return
+	}
+	m, err := segment.ParseMaster(body)
+	if err != nil {
+		problem(ctx, fasthttp.StatusBadGateway, "the event's master playlist does not parse: "+err.Error())
+		return
+	}
+	out := manifest.SteerMaster(m, server, pws[0].ID, pws).AppendTo(nil)
+	if tok != "" {
+		out = withToken(out, tok)
+	}
+	ctx.SetContentType("application/vnd.apple.mpegurl")
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetBody(out)
+}
+
+// fetchObject gets a file of ev the way /live does: from the local ingest
+// origin or through the cache tier.
+func (n *Node) fetchObject(ctx *fasthttp.RequestCtx, ev *eventInfo, file string, kind segment.FileKind) (*object.Object, error) {
+	if ev.Push && n.ingest != nil && n.ingest.Active(ev.ID) {
+		return n.ingest.Get(ev.ID, file)
+	}
+	key := "/live/" + ev.ID + "/" + file
+	obj, _, err := n.shield.Get(ctx, shieldRequest(key, ev.ID, file, kind))
+	return obj, err
+}
+
+// withToken appends ?token= (or &token=) to every URI of a playlist: the
+// lines that are not tags, and URI="..." attributes (EXT-X-MAP,
+// EXT-X-MEDIA), so a player that keeps following relative URIs carries
+// the token to every file.
+func withToken(body []byte, tok string) []byte {
+	esc := url.QueryEscape(tok)
+	var out bytes.Buffer
+	out.Grow(len(body) + 64*bytes.Count(body, []byte("\n")))
+	for _, line := range bytes.SplitAfter(body, []byte("\n")) {
+		trimmed := bytes.TrimRight(line, "\r\n")
+		end := line[len(trimmed):]
+		switch {
+		case len(trimmed) == 0:
+		case trimmed[0] != '#':
+			trimmed = appendParam(trimmed, esc)
+		case bytes.Contains(trimmed, []byte(`URI="`)):
+			i := bytes.Index(trimmed, []byte(`URI="`)) + len(`URI="`)
+			j := bytes.IndexByte(trimmed[i:], '"')
+			if j >= 0 {
+				uri := appendParam(append([]byte(nil), trimmed[i:i+j]...), esc)
+				trimmed = append(append(append([]byte(nil), trimmed[:i]...), uri...), trimmed[i+j:]...)
+			}
+		}
+		out.Write(trimmed)
+		out.Write(end)
+	}
+	return out.Bytes()
+}
+
+func appendParam(uri []byte, esc string) []byte {
+	sep := "?"
+	if bytes.IndexByte(uri, '?') >= 0 {
+		sep = "&"
+	}
+	return append(append(append([]byte(nil), uri...), sep+"token="...), esc...)
+}
+
