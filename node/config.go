@@ -24,16 +24,16 @@ import (
 // Config is a node's configuration file. Every key is documented in the
 // README; unknown keys are an error.
 type Config struct {
-	Node    NodeSection    `yaml:"node"`
-	HTTP    HTTPSection    `yaml:"http"`
-	Ingest  IngestSection  `yaml:"ingest"`
-	Cache   CacheSection   `yaml:"cache"`
-	Mesh    MeshSection    `yaml:"mesh"`
-	Admin   AdminSection   `yaml:"admin"`
+	Node     NodeSection     `yaml:"node"`
+	HTTP     HTTPSection     `yaml:"http"`
+	Ingest   IngestSection   `yaml:"ingest"`
+	Cache    CacheSection    `yaml:"cache"`
+	Mesh     MeshSection     `yaml:"mesh"`
+	Admin    AdminSection    `yaml:"admin"`
 	Control  ControlSection  `yaml:"control"`
 	Steering SteeringSection `yaml:"steering"`
-	Events  []EventConfig  `yaml:"events"`
-	Log     LogSection     `yaml:"log"`
+	Events   []EventConfig   `yaml:"events"`
+	Log      LogSection      `yaml:"log"`
 }
 
 // MeshSection configures gossip membership. Without bind the node runs
@@ -228,7 +228,7 @@ func DefaultConfig() Config {
 		Steering: SteeringSection{Zone: "ringside.test.", DNSTTL: Duration(20 * time.Second), TTL: Duration(time.Minute),
 			MeshWeight: 100, Canary: "/healthz", ProbeInterval: Duration(5 * time.Second), ProbeTimeout: Duration(2 * time.Second),
 			DownAfter: 3, UpAfter: 2, TokenTTL: Duration(6 * time.Hour), MaxRPS: 20000},
-		Log:  LogSection{Level: "info", Format: "text"},
+		Log: LogSection{Level: "info", Format: "text"},
 	}
 }
 
@@ -425,7 +425,9 @@ func (c Config) validateControl() []error {
 func (c Config) validateSteering() []error {
 	var errs []error
 	st := c.Steering
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("node: config: steering."+format, args...)) }
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("node: config: steering."+format, args...))
+	}
 	if st.DNSListen != "" {
 		if !c.hasRole(RoleSteer) {
 			bad("dns_listen needs the steer role")

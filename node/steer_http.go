@@ -322,4 +322,3 @@ func appendParam(uri []byte, esc string) []byte {
 	}
 	return append(append(append([]byte(nil), uri...), sep+"token="...), esc...)
 }
-
