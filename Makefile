@@ -5,6 +5,8 @@ HTTP      ?= 127.0.0.1:8080
 # Each fuzz target runs this long inside `make test` (a smoke run; run
 # `make fuzz FUZZTIME=5m` for a real session).
 FUZZTIME  ?= 10s
+# nginx (the CDNs of the steering tests) lives in /usr/sbin on Debian.
+export PATH := $(PATH):/usr/sbin:/sbin
 
 .PHONY: all build run test vet unit fuzz bench clean
 
@@ -28,7 +30,7 @@ vet:
 # failure detection, 1,000-player stampedes) never starve each other of the
 # two cores.
 unit:
-	./scripts/ensure-ffmpeg
+	./scripts/ensure-test-deps
 	$(GO) test -race -count=1 -p 1 -timeout 20m ./...
 
 fuzz:

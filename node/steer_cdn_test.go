@@ -1,0 +1,230 @@
+package node_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ringside-live/ringside/node"
+	"github.com/ringside-live/ringside/node/nodetest"
+)
+
+// cdnProxy is a third-party CDN played by a real nginx caching proxy that
+// pulls /live/ from the mesh. Its /healthz (the steering canary) goes to a
+// switch the test controls, so health can be made to alternate exactly.
+type cdnProxy struct {
+	t      *testing.T
+	dir    string
+	addr   string
+	cmd    *exec.Cmd
+	health atomic.Int32 // 0 ok, 1 failing, 2 alternating
+	flip   atomic.Int32
+}
+
+func newCDNProxy(t *testing.T, meshAddr string) *cdnProxy {
+	t.Helper()
+	if _, err := exec.LookPath("nginx"); err != nil {
+		t.Fatalf("nginx is required for the CDN steering test (.ci/run installs it): %v", err)
+	}
+	p := &cdnProxy{t: t, dir: t.TempDir(), addr: freeTCP(t)}
+	sw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fail := false
+		switch p.health.Load() {
+		case 1:
+			fail = true
+		case 2:
+			fail = p.flip.Add(1)%2 == 0
+		}
+		if fail {
+			http.Error(w, "unhealthy", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok"))
+	}))
+	t.Cleanup(sw.Close)
+	conf := fmt.Sprintf(`daemon off;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/body; proxy_temp_path %[1]s/proxy; fastcgi_temp_path %[1]s/fcgi;
+  uwsgi_temp_path %[1]s/uwsgi; scgi_temp_path %[1]s/scgi;
+  proxy_cache_path %[1]s/cache keys_zone=cdn:10m max_size=64m;
+  server {
+    listen %[2]s;
+    location = /healthz { proxy_pass %[3]s; }
+    location /live/ { proxy_pass http://%[4]s; proxy_cache cdn; proxy_cache_valid 200 1s; proxy_cache_lock on; }
+  }
+}
+`, p.dir, p.addr, sw.URL, meshAddr)
+	if os.Getuid() == 0 {
+		conf = "user root;\n" + conf
+	}
+	if err := os.WriteFile(filepath.Join(p.dir, "nginx.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.start()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *cdnProxy) start() {
+	p.t.Helper()
+	p.cmd = exec.Command("nginx", "-c", filepath.Join(p.dir, "nginx.conf"), "-p", p.dir)
+	p.cmd.Stderr = os.Stderr
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatalf("nginx: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", p.addr); err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("nginx did not listen on %s", p.addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *cdnProxy) stop() {
+	if p.cmd != nil && p.cmd.Process != nil {
+		p.cmd.Process.Signal(os.Interrupt) // nginx: fast shutdown
+		p.cmd.Wait()
+		p.cmd = nil
+	}
+}
+
+func freeTCP(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type cdnHealth struct {
+	CDNs []struct {
+		ID    string
+		Up    bool
+		Flaps int
+	} `json:"cdns"`
+}
+
+func health(t *testing.T, c *nodetest.Cluster, id string) (up bool, flaps int) {
+	var h cdnHealth
+	json.Unmarshal([]byte(call(t, "GET", c.URL(0)+"/admin/v1/steering/health", nodetest.AdminToken, "").raw), &h)
+	for _, x := range h.CDNs {
+		if x.ID == id {
+			return x.Up, x.Flaps
+		}
+	}
+	return true, 0
+}
+
+// firstPathway asks /play for a session and returns its first pathway.
+func firstPathway(t *testing.T, c *nodetest.Cluster, session string) string {
+	r := call(t, "GET", c.URL(0)+"/play/fight?session="+session, "", "")
+	if r.status != 200 {
+		t.Fatalf("/play: %d %s", r.status, r.raw)
+	}
+	pws, _ := r.body["pathways"].([]any)
+	if len(pws) == 0 {
+		t.Fatalf("/play without pathways: %s", r.raw)
+	}
+	return pws[0].(map[string]any)["id"].(string)
+}
+
+// TestSteeringAcrossCDNs: two CDNs (real nginx caches pulling from the
+// mesh) share new sessions; sessions are sticky; a CDN that stops answers
+// its canary leaves new decisions and the steering manifest after the
+// hysteresis, comes back after it restarts without moving the sessions
+// that left it, and a health signal alternating quickly does not flap.
+func TestSteeringAcrossCDNs(t *testing.T) {
+	origin := newGatedOrigin(t, []byte("segment"), 0)
+	close(origin.gate)
+	c := nodetest.Start(t, nodetest.Options{N: 1, Voters: 1,
+		Events: []node.EventConfig{{ID: "fight", PullURL: origin.URL}},
+		Configure: func(i int, cfg *node.Config) {
+			cfg.Node.Roles = append(cfg.Node.Roles, node.RoleSteer)
+			cfg.Steering.MeshWeight = 0 // the mesh is only the fallback here
+			cfg.Steering.ProbeInterval, cfg.Steering.ProbeTimeout = node.Duration(50*time.Millisecond), node.Duration(time.Second)
+			cfg.Steering.TTL = node.Duration(2 * time.Second)
+		}})
+	c.WaitFor("seeded", 20*time.Second, func() bool { return version(t, c, 0) >= 1 })
+	a, b := newCDNProxy(t, c.Nodes[0].HTTPAddr()), newCDNProxy(t, c.Nodes[0].HTTPAddr())
+	for id, p := range map[string]*cdnProxy{"cdn-a": a, "cdn-b": b} {
+		body := fmt.Sprintf(`{"hostname":"%s.example.net","base_url":"http://%s","weight":100,"state":"active"}`, id, p.addr)
+		if r := call(t, "PUT", c.URL(0)+"/admin/v1/cdns/"+id, nodetest.AdminToken, body); r.status != 200 {
+			t.Fatalf("put %s: %d %s", id, r.status, r.raw)
+		}
+		if st := status("http://" + p.addr + "/live/fight/0/x.ts"); st != 200 {
+			t.Fatalf("%s does not pull from the mesh: %d", id, st)
+		}
+	}
+	share := func(prefix string, n int) map[string]int {
+		got := map[string]int{}
+		for i := range n {
+			got[firstPathway(t, c, fmt.Sprintf("%s-%d", prefix, i))]++
+		}
+		return got
+	}
+	if got := share("before", 60); got["cdn-a"] == 0 || got["cdn-b"] == 0 {
+		t.Fatalf("new sessions not shared between the CDNs: %v", got)
+	}
+	sticky := firstPathway(t, c, "sticky")
+	for range 5 {
+		if got := firstPathway(t, c, "sticky"); got != sticky {
+			t.Fatalf("session moved from %s to %s while healthy", sticky, got)
+		}
+	}
+	// Find a session on cdn-a, then stop cdn-a.
+	onA := ""
+	for i := 0; onA == "" && i < 100; i++ {
+		if s := fmt.Sprintf("on-a-%d", i); firstPathway(t, c, s) == "cdn-a" {
+			onA = s
+		}
+	}
+	a.stop()
+	c.WaitFor("cdn-a down after the hysteresis", 10*time.Second, func() bool { up, _ := health(t, c, "cdn-a"); return !up })
+	if got := share("outage", 40); got["cdn-a"] != 0 {
+		t.Fatalf("new sessions still sent to the stopped CDN: %v", got)
+	}
+	if got := firstPathway(t, c, onA); got == "cdn-a" {
+		t.Fatalf("session %s stayed on the stopped CDN", onA)
+	}
+	man := call(t, "GET", c.URL(0)+"/steer/fight?session=x&_HLS_pathway=%22cdn-a%22", "", "")
+	if man.status != 200 || strings.Contains(man.raw, "cdn-a") || !strings.Contains(man.raw, "PATHWAY-PRIORITY") {
+		t.Fatalf("steering manifest during the outage: %d %s", man.status, man.raw)
+	}
+	movedOff := firstPathway(t, c, onA)
+	// Restart: it comes back for new sessions; sessions that moved stay.
+	a.start()
+	c.WaitFor("cdn-a up again", 10*time.Second, func() bool { up, _ := health(t, c, "cdn-a"); return up })
+	if got := share("after", 60); got["cdn-a"] == 0 {
+		t.Fatalf("the restarted CDN gets no new sessions: %v", got)
+	}
+	if got := firstPathway(t, c, onA); got != movedOff {
+		t.Fatalf("session %s moved again on recovery (%s -> %s)", onA, movedOff, got)
+	}
+	// Alternating health never flips the state (down after 3, up after 2).
+	_, flaps := health(t, c, "cdn-b")
+	b.health.Store(2)
+	c.WaitFor("many alternating probes", 10*time.Second, func() bool { return b.flip.Load() > 40 })
+	if up, f := health(t, c, "cdn-b"); !up || f != flaps {
+		t.Fatalf("alternating health flapped: up %v, flaps %d -> %d", up, flaps, f)
+	}
+}
