@@ -37,9 +37,11 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseMedia$$' -fuzztime=$(FUZZTIME) ./pkg/segment/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseMaster$$' -fuzztime=$(FUZZTIME) ./pkg/segment/
 
-## bench: the flash-crowd comparison with nginx and Varnish (bench/RESULTS.md).
+## bench: the flash-crowd comparison with nginx and Varnish (bench/RESULTS.md)
+## and the steering DNS throughput with dnsperf (bench/DNS-RESULTS.md).
 bench: build
 	./bench/run
+	./bench/dnsperf
 
 clean:
 	rm -rf bin

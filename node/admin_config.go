@@ -427,7 +427,7 @@ func fieldsProblem(ctx *fasthttp.RequestCtx, status int, detail string, fields [
 		Detail string       `json:"detail"`
 		Errors []fieldError `json:"errors"`
 	}{"about:blank", fasthttp.StatusMessage(status), status, detail, fields})
-	ctx.Response.Reset()
+	ctx.Response.ResetBody() // keep headers set before (Retry-After, Allow, WWW-Authenticate)
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/problem+json")
 	ctx.Response.Header.Set("Cache-Control", "no-store")

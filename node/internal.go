@@ -42,6 +42,8 @@ func (n *Node) serveInternal(ctx *fasthttp.RequestCtx, p []byte) {
 		writeJSON(ctx, fasthttp.StatusOK, map[string]int{"purged": n.shield.Purge(req.Key + req.Prefix)})
 	case path == "/internal/v1/config" && ctx.IsGet():
 		n.internalConfig(ctx)
+	case path == "/internal/v1/steering/report" && ctx.IsPost():
+		n.internalSteeringReport(ctx)
 	case path == "/internal/v1/drain" && ctx.IsPost():
 		var req struct {
 			Drain bool `json:"drain"`
@@ -86,6 +88,27 @@ func (n *Node) internalConfig(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(body)
+}
+
+// internalSteeringReport takes passive CDN health signals (from edges,
+// probes elsewhere or player-side monitoring): {"cdn":"id","ok":false}. They
+// go through the same hysteresis as the active probes.
+func (n *Node) internalSteeringReport(ctx *fasthttp.RequestCtx) {
+	if n.steer == nil {
+		problem(ctx, fasthttp.StatusNotFound, "this node does not have the steer role")
+		return
+	}
+	var r struct {
+		CDN string `json:"cdn"`
+		OK  bool   `json:"ok"`
+	}
+	if err := strictJSON(ctx.PostBody(), &r); err != nil || r.CDN == "" {
+		problem(ctx, fasthttp.StatusBadRequest, "want {\"cdn\": id, \"ok\": bool}")
+		return
+	}
+	n.steer.prober.Passive(r.CDN, r.OK)
+	up := n.steer.health.Up(r.CDN)
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"cdn": r.CDN, "up": up})
 }
 
 // internalFill stores a segment pushed by an ingest node.

@@ -14,7 +14,7 @@ func problem(ctx *fasthttp.RequestCtx, status int, detail string) {
 		Status int    `json:"status"`
 		Detail string `json:"detail"`
 	}{"about:blank", fasthttp.StatusMessage(status), status, detail})
-	ctx.Response.Reset()
+	ctx.Response.ResetBody() // keep headers set before (Retry-After, Allow, WWW-Authenticate)
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/problem+json")
 	ctx.Response.Header.Set("Cache-Control", "no-store")

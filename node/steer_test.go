@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -130,4 +131,77 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 		out = append(out, netip.MustParsePrefix(s))
 	}
 	return out
+}
+
+// TestSteeringManifests: the steered master carries EXT-X-CONTENT-STEERING
+// and a PATHWAY-ID per variant copy, the MPD a ContentSteering element, the
+// steering manifest lists pathway priority and clones, /steer sheds load
+// with 429, and passive reports go through the hysteresis.
+func TestSteeringManifests(t *testing.T) {
+	master := "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\n0/index.m3u8\n"
+	mpd := `<?xml version="1.0" encoding="utf-8"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="dynamic" profiles="urn:mpeg:dash:profile:isoff-live:2011" minimumUpdatePeriod="PT2S">
+ <Period id="0" start="PT0S"><AdaptationSet id="0" contentType="video"><Representation id="0" bandwidth="800000"/></AdaptationSet></Period>
+</MPD>
+`
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".mpd") {
+			w.Write([]byte(mpd))
+			return
+		}
+		w.Write([]byte(master))
+	}))
+	defer origin.Close()
+	n := steerNode(t, origin.URL)
+	apply(t, n, control.CmdPutCDN, control.CDN{ID: "cdn-a", Hostname: "a.example.net", BaseURL: "http://a.example.net", Weight: 100, State: control.CDNActive})
+	apply(t, n, control.CmdPutCDN, control.CDN{ID: "clone-b", Hostname: "b.example.net", BaseURL: "http://b.example.net", Weight: 100, State: control.CDNActive, Clone: true})
+	base := "http://" + n.HTTPAddr()
+	r := do(t, "GET", base+"/s/live/fight/master.m3u8?session=s1", "", nil)
+	if r.status != 200 || !strings.Contains(r.body, "#EXT-X-CONTENT-STEERING:SERVER-URI=\"/steer/fight?session=s1\"") ||
+		!strings.Contains(r.body, `PATHWAY-ID="cdn-a"`) || !strings.Contains(r.body, `PATHWAY-ID="mesh"`) ||
+		!strings.Contains(r.body, "http://a.example.net/live/fight/0/index.m3u8") {
+		t.Fatalf("steered master: %d\n%s", r.status, r.body)
+	}
+	r = do(t, "GET", base+"/s/live/fight/manifest.mpd?session=s1", "", nil)
+	if r.status != 200 || !strings.Contains(r.body, "<ContentSteering") || !strings.Contains(r.body, `serviceLocation="cdn-a"`) {
+		t.Fatalf("steered MPD: %d\n%s", r.status, r.body)
+	}
+	r = do(t, "GET", base+"/steer/fight?session=s1&_HLS_pathway=mesh&_HLS_throughput=5000000", "", nil)
+	var man map[string]any
+	if json.Unmarshal([]byte(r.body), &man); r.status != 200 || man["VERSION"] != 1.0 || man["PATHWAY-PRIORITY"] == nil ||
+		!strings.Contains(r.body, `"RELOAD-URI":"/steer/fight?session=s1"`) || !strings.Contains(r.body, "PATHWAY-CLONES") {
+		t.Fatalf("HLS steering manifest: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", base+"/steer/fight/dash?session=s1", "", nil); r.status != 200 || !strings.Contains(r.body, "SERVICE-LOCATION-PRIORITY") {
+		t.Fatalf("DASH steering manifest: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", base+"/steer/fight?_HLS_pathway=bad%20id", "", nil); r.status != 400 {
+		t.Fatalf("bad pathway: %d", r.status)
+	}
+	// Passive reports: down after 3 failures, up after 2 successes.
+	report := func(ok bool) bool {
+		r := do(t, "POST", base+"/internal/v1/steering/report", "", strings.NewReader(fmt.Sprintf(`{"cdn":"cdn-a","ok":%v}`, ok)),
+			"X-Ringside-Cluster-Token", n.cfg.Mesh.ClusterToken)
+		return strings.Contains(r.body, `"up": true`)
+	}
+	n.cfg.Mesh.ClusterToken = "steer-test-cluster-token"
+	if !report(false) || !report(false) || report(false) {
+		t.Fatal("passive failures: want down after the third")
+	}
+	if report(true) || !report(true) {
+		t.Fatal("passive successes: want up after the second")
+	}
+	// Load shedding.
+	n.steer.limiter = newRateLimiter(2)
+	codes := map[int]int{}
+	for range 5 {
+		r := do(t, "GET", base+"/steer/fight", "", nil)
+		codes[r.status]++
+		if r.status == 429 && r.header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+	}
+	if codes[429] == 0 {
+		t.Fatalf("no shedding at 2 requests/s: %v", codes)
+	}
 }
