@@ -2,6 +2,8 @@
 GO        ?= go
 BIN       := bin/ringside
 HTTP      ?= 127.0.0.1:8080
+ADMIN     ?= 127.0.0.1:8081
+DNS       ?= 127.0.0.1:8053
 # Each fuzz target runs this long inside `make test` (a smoke run; run
 # `make fuzz FUZZTIME=5m` for a real session).
 FUZZTIME  ?= 10s
@@ -18,7 +20,7 @@ build:
 ## run: a live event on this machine: one node plus an ffmpeg encoder.
 run: build
 	./scripts/ensure-ffmpeg
-	./$(BIN) demo --http $(HTTP)
+	./$(BIN) demo --http $(HTTP) --admin $(ADMIN) --dns $(DNS)
 
 ## test: vet, the whole suite under the race detector, and fuzz smoke runs.
 test: vet unit fuzz
