@@ -91,18 +91,28 @@ func redact(d *control.Document) map[string]any {
 	return map[string]any{"events": d.Events, "regions": d.Regions, "cdns": d.CDNs, "nodes": d.Nodes, "signing_keys": keys}
 }
 
-func (n *Node) adminListEvents(ctx *fasthttp.RequestCtx, _ params) {
+// listDoc answers a listing of one map of the document, sorted by key.
+func listDoc[V any](n *Node, ctx *fasthttp.RequestCtx, name string, pick func(*control.Document) map[string]V) {
 	d := n.needDoc(ctx)
 	if d == nil {
 		return
 	}
-	out := make([]control.Event, 0, len(d.Events))
-	for _, ev := range d.Events {
-		out = append(out, ev)
+	m := pick(d)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sort.Strings(keys)
+	out := make([]V, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, m[k])
+	}
 	setETag(ctx, d.Version)
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"version": d.Version, "events": out})
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"version": d.Version, name: out})
+}
+
+func (n *Node) adminListEvents(ctx *fasthttp.RequestCtx, _ params) {
+	listDoc(n, ctx, "events", func(d *control.Document) map[string]control.Event { return d.Events })
 }
 
 func (n *Node) adminGetEvent(ctx *fasthttp.RequestCtx, p params) {
@@ -141,11 +151,7 @@ func (n *Node) adminPutEvent(ctx *fasthttp.RequestCtx, p params) {
 	if !decodeBody(ctx, &ev) {
 		return
 	}
-	if ev.ID == "" {
-		ev.ID = p["id"]
-	}
-	if ev.ID != p["id"] {
-		fieldProblem(ctx, fasthttp.StatusUnprocessableEntity, "the body's id differs from the path", "id", "must be "+p["id"])
+	if !samePathID(ctx, &ev.ID, p["id"], "id") {
 		return
 	}
 	n.write(ctx, control.CmdPutEvent, ev, func(d *control.Document) any { return d.Events[ev.ID] })
@@ -165,17 +171,7 @@ func (n *Node) adminEventState(ctx *fasthttp.RequestCtx, p params) {
 }
 
 func (n *Node) adminListRegions(ctx *fasthttp.RequestCtx, _ params) {
-	d := n.needDoc(ctx)
-	if d == nil {
-		return
-	}
-	out := make([]control.Region, 0, len(d.Regions))
-	for _, r := range d.Regions {
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	setETag(ctx, d.Version)
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"version": d.Version, "regions": out})
+	listDoc(n, ctx, "regions", func(d *control.Document) map[string]control.Region { return d.Regions })
 }
 
 func (n *Node) adminPutRegion(ctx *fasthttp.RequestCtx, p params) {
@@ -183,11 +179,7 @@ func (n *Node) adminPutRegion(ctx *fasthttp.RequestCtx, p params) {
 	if !decodeBody(ctx, &r) {
 		return
 	}
-	if r.Name == "" {
-		r.Name = p["name"]
-	}
-	if r.Name != p["name"] {
-		fieldProblem(ctx, fasthttp.StatusUnprocessableEntity, "the body's name differs from the path", "name", "must be "+p["name"])
+	if !samePathID(ctx, &r.Name, p["name"], "name") {
 		return
 	}
 	n.write(ctx, control.CmdPutRegion, r, func(d *control.Document) any { return d.Regions[r.Name] })
@@ -198,17 +190,7 @@ func (n *Node) adminDeleteRegion(ctx *fasthttp.RequestCtx, p params) {
 }
 
 func (n *Node) adminListCDNs(ctx *fasthttp.RequestCtx, _ params) {
-	d := n.needDoc(ctx)
-	if d == nil {
-		return
-	}
-	out := make([]control.CDN, 0, len(d.CDNs))
-	for _, c := range d.CDNs {
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	setETag(ctx, d.Version)
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"version": d.Version, "cdns": out})
+	listDoc(n, ctx, "cdns", func(d *control.Document) map[string]control.CDN { return d.CDNs })
 }
 
 func (n *Node) adminPutCDN(ctx *fasthttp.RequestCtx, p params) {
@@ -216,11 +198,7 @@ func (n *Node) adminPutCDN(ctx *fasthttp.RequestCtx, p params) {
 	if !decodeBody(ctx, &c) {
 		return
 	}
-	if c.ID == "" {
-		c.ID = p["id"]
-	}
-	if c.ID != p["id"] {
-		fieldProblem(ctx, fasthttp.StatusUnprocessableEntity, "the body's id differs from the path", "id", "must be "+p["id"])
+	if !samePathID(ctx, &c.ID, p["id"], "id") {
 		return
 	}
 	n.write(ctx, control.CmdPutCDN, c, func(d *control.Document) any { return d.CDNs[c.ID] })
@@ -279,6 +257,19 @@ func (n *Node) adminDrainPersisted(ctx *fasthttp.RequestCtx, id string, drain bo
 		func(d *control.Document) any { return map[string]any{"id": id, "drain": d.Nodes[id].Drain} })
 }
 
+// samePathID fills an empty body id from the path, and answers 422 when
+// the body names another one.
+func samePathID(ctx *fasthttp.RequestCtx, id *string, path, field string) bool {
+	if *id == "" {
+		*id = path
+	}
+	if *id != path {
+		fieldProblem(ctx, fasthttp.StatusUnprocessableEntity, "the body's "+field+" differs from the path", field, "must be "+path)
+		return false
+	}
+	return true
+}
+
 // decodeBody reads a strict JSON body (unknown fields are an error).
 func decodeBody(ctx *fasthttp.RequestCtx, v any) bool {
 	if err := strictJSON(ctx.PostBody(), v); err != nil {
@@ -314,6 +305,9 @@ func (n *Node) write(ctx *fasthttp.RequestCtx, typ string, payload any, show fun
 	}
 	cmd.IdempotencyKey = string(ctx.Request.Header.Peek(hdrIdempotency))
 	cmd.Actor = "admin@" + n.cfg.Node.ID
+	if n.store.Current().Version == 0 && len(n.cfg.Events) > 0 && n.store.IsLeader() {
+		n.seed(ctx, n.store) // the static events come first, even before an early operator write
+	}
 	res, err := n.store.Apply(ctx, cmd)
 	var nl *control.NotLeaderError
 	if errors.As(err, &nl) {

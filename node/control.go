@@ -87,30 +87,9 @@ func (n *Node) runStore(ctx context.Context, wg *sync.WaitGroup) error {
 // version, once, by whichever voter leads first (seed applies only to an
 // empty document).
 func (n *Node) seedWhenLeader(ctx context.Context, st *control.Store) {
-	if len(n.cfg.Events) == 0 {
-		return
-	}
-	seed := &control.Document{Events: map[string]control.Event{}}
-	for _, ev := range n.cfg.Events {
-		ce := control.Event{ID: ev.ID, Title: ev.Title, State: control.StateLive, PullURL: ev.PullURL}
-		if ev.StreamKey != "" {
-			ce.StreamKeys = []string{ev.StreamKey}
-		}
-		seed.Events[ev.ID] = ce
-	}
-	cmd, err := control.NewCommand(control.CmdSeed, seed)
-	if err != nil {
-		n.log.Error("control: building the seed", "err", err)
-		return
-	}
-	cmd.IdempotencyKey, cmd.Actor = "seed", n.cfg.Node.ID
-	for ctx.Err() == nil && st.Current().Version == 0 {
-		if st.IsLeader() {
-			_, err := st.Apply(ctx, cmd)
-			if err == nil || errors.Is(err, control.ErrConflict) {
-				return
-			}
-			n.log.Warn("control: seeding the configuration", "err", err)
+	for ctx.Err() == nil && st.Current().Version == 0 && len(n.cfg.Events) > 0 {
+		if st.IsLeader() && n.seed(ctx, st) {
+			return
 		}
 		select {
 		case <-ctx.Done():
@@ -118,6 +97,31 @@ func (n *Node) seedWhenLeader(ctx context.Context, st *control.Store) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// seed applies the seed command; it reports whether the document is now
+// seeded (or was already written to, so it can never be seeded).
+func (n *Node) seed(ctx context.Context, st *control.Store) bool {
+	doc := &control.Document{Events: map[string]control.Event{}}
+	for _, ev := range n.cfg.Events {
+		ce := control.Event{ID: ev.ID, Title: ev.Title, State: control.StateLive, PullURL: ev.PullURL}
+		if ev.StreamKey != "" {
+			ce.StreamKeys = []string{ev.StreamKey}
+		}
+		doc.Events[ev.ID] = ce
+	}
+	cmd, err := control.NewCommand(control.CmdSeed, doc)
+	if err != nil {
+		n.log.Error("control: building the seed", "err", err)
+		return true
+	}
+	cmd.IdempotencyKey, cmd.Actor = "seed", n.cfg.Node.ID
+	_, err = st.Apply(ctx, cmd)
+	if err != nil && !errors.Is(err, control.ErrConflict) {
+		n.log.Warn("control: seeding the configuration", "err", err)
+		return false
+	}
+	return true
 }
 
 // followConfig applies every new version of the document to the node.

@@ -47,6 +47,22 @@ func (n *Node) serveSteer(ctx *fasthttp.RequestCtx, p []byte) {
 	}
 }
 
+// decideFor runs the engine for the requester of event id and answers 404
+// for an unknown event or the block (451/403/503); ok is false when it
+// answered.
+func (n *Node) decideFor(ctx *fasthttp.RequestCtx, id string) (d steering.Decision, ev *eventInfo, session string, ok bool) {
+	session = sessionOf(ctx)
+	d, ev, found := n.steer.decide(id, n.steeringClient(ctx, session))
+	if !found {
+		problem(ctx, fasthttp.StatusNotFound, "no such event: "+id)
+		return d, nil, session, false
+	}
+	if blocked(ctx, ev, d) {
+		return d, ev, session, false
+	}
+	return d, ev, session, true
+}
+
 // client describes the requester to the engine.
 func (n *Node) steeringClient(ctx *fasthttp.RequestCtx, session string) steering.Client {
 	addr, _ := netip.AddrFromSlice(ctx.RemoteIP())
@@ -92,13 +108,8 @@ func playURL(p steering.Pathway, event, file, tok string) string {
 // servePlay is the playback API: the pathways in priority order, the
 // steering URLs and a signed playback token.
 func (n *Node) servePlay(ctx *fasthttp.RequestCtx, id string) {
-	session := sessionOf(ctx)
-	d, ev, ok := n.steer.decide(id, n.steeringClient(ctx, session))
+	d, ev, session, ok := n.decideFor(ctx, id)
 	if !ok {
-		problem(ctx, fasthttp.StatusNotFound, "no such event: "+id)
-		return
-	}
-	if blocked(ctx, ev, d) {
 		return
 	}
 	tok, expires := n.signToken(ev, session)
@@ -152,13 +163,8 @@ func (n *Node) serveRedirect(ctx *fasthttp.RequestCtx, rest string) {
 		problem(ctx, fasthttp.StatusNotFound, "want /r/live/{event}/{file}")
 		return
 	}
-	session := sessionOf(ctx)
-	d, ev, found := n.steer.decide(id, n.steeringClient(ctx, session))
+	d, ev, session, found := n.decideFor(ctx, id)
 	if !found {
-		problem(ctx, fasthttp.StatusNotFound, "no such event: "+id)
-		return
-	}
-	if blocked(ctx, ev, d) {
 		return
 	}
 	tok := string(ctx.QueryArgs().Peek("token"))
@@ -189,13 +195,8 @@ func (n *Node) serveSteeringManifest(ctx *fasthttp.RequestCtx, rest string) {
 		problem(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	session := sessionOf(ctx)
-	d, ev, ok := n.steer.decide(id, n.steeringClient(ctx, session))
+	d, ev, session, ok := n.decideFor(ctx, id)
 	if !ok {
-		problem(ctx, fasthttp.StatusNotFound, "no such event: "+id)
-		return
-	}
-	if blocked(ctx, ev, d) {
 		return
 	}
 	reload := "/steer/" + ev.ID + "?session=" + session
@@ -225,13 +226,8 @@ func (n *Node) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
 		problem(ctx, fasthttp.StatusBadRequest, "want /s/live/{event}/{master playlist or MPD}")
 		return
 	}
-	session := sessionOf(ctx)
-	d, ev, ok := n.steer.decide(id, n.steeringClient(ctx, session))
+	d, ev, session, ok := n.decideFor(ctx, id)
 	if !ok {
-		problem(ctx, fasthttp.StatusNotFound, "no such event: "+id)
-		return
-	}
-	if blocked(ctx, ev, d) {
 		return
 	}
 	obj, err := n.fetchObject(ctx, ev, file, kind)
