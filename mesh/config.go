@@ -66,7 +66,7 @@ func DefaultConfig() Config {
 // process on the loopback interface.
 func TestConfig() Config {
 	return Config{
-		BindAddr:         "127.0.0.1:0",
+		BindAddr: "127.0.0.1:0",
 		// Fast, but tolerant of a busy 2-core machine running the race
 		// detector: a probe that misses 25 ms under load must not make a
 		// healthy member flap.
