@@ -1,8 +1,3 @@
-// Command ringside runs a Ringside node, the single-machine demo, and (in
-// time) the operator's CLI.
-//
-//	ringside node --config FILE
-//	ringside demo --http ADDR
 package main
 
 import (

@@ -1,0 +1,7 @@
+// Command ringside runs a Ringside node, the single-machine demo, and (in
+// time) the operator's CLI.
+//
+//	ringside node --config FILE
+//	ringside demo --http ADDR [--admin ADDR] [--dns ADDR]
+//	ringside ctl COMMAND
+package main
