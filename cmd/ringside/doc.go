@@ -1,5 +1,5 @@
-// Command ringside runs a Ringside node, the single-machine demo, and (in
-// time) the operator's CLI.
+// Command ringside runs a Ringside node, the single-machine demo, and the
+// operator's CLI.
 //
 //	ringside node --config FILE
 //	ringside demo --http ADDR [--admin ADDR] [--dns ADDR]
