@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -126,6 +127,14 @@ func TestDemoCommand(t *testing.T) {
 	})
 	if !strings.Contains(out.String(), master) {
 		t.Fatalf("demo did not print %s:\n%s", master, out.String())
+	}
+	// An HLS player (ffprobe is ffplay's demuxer) opens the printed URL.
+	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	probe, err := exec.CommandContext(pctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name",
+		"-of", "csv=p=0", master).Output()
+	pcancel()
+	if err != nil || !strings.Contains(string(probe), "h264") || !strings.Contains(string(probe), "aac") {
+		t.Fatalf("ffprobe %s: %v\n%s", master, err, probe)
 	}
 	// It steers: authoritative for ringside.test, live.ringside.test is its
 	// edge, /play/demo answers the playback JSON.
