@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
 )
 
@@ -262,4 +261,3 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-var _ = object.ErrAborted
