@@ -240,3 +240,11 @@ func (r *rateLimiter) allow(now time.Time) bool {
 }
 
 var _ dnssrv.Resolver = (*steer)(nil)
+
+// DNSAddr is the bound steering DNS address ("" without one).
+func (n *Node) DNSAddr() string {
+	if n.steer == nil || n.steer.dns == nil {
+		return ""
+	}
+	return n.steer.dns.Addr().String()
+}

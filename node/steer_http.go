@@ -200,7 +200,7 @@ func (n *Node) serveSteeringManifest(ctx *fasthttp.RequestCtx, rest string) {
 		return
 	}
 	reload := "/steer/" + ev.ID + "?session=" + session
-	clones := manifest.Clones(d.Pathways, d.Pathways[0].ID)
+	clones := manifest.Clones(d.Pathways, steering.MeshID) // clones of the mesh pathway
 	var body []byte
 	if kind == "dash" {
 		body, err = manifest.DASHManifest(d, d.TTL, "/steer/"+ev.ID+"/dash?session="+session, clones)

@@ -77,8 +77,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		admin = n.HTTPAddr()
 	}
 	printURLs(stdout, n.HTTPAddr(), admin, cfg.Admin.Token, os.Getenv("RINGSIDE_TOKEN") == "")
-	if *dnsAddr != "" {
-		host, port, _ := net.SplitHostPort(*dnsAddr)
+	if d := n.DNSAddr(); d != "" {
+		host, port, _ := net.SplitHostPort(d)
 		fmt.Fprintf(stdout, "  dns:      dig @%s -p %s live.ringside.test A   (authoritative for ringside.test)\n", host, port)
 	}
 	select {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -64,16 +65,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func freeUDPAddr(t *testing.T) string {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().String()
-}
-
-func waitHTTP(t *testing.T, url string, limit time.Duration, want func(*http.Response, string) bool) {
+func waitHTTP(t *testing.T, url string, limit time.Duration, want func(*http.Response, string) bool, logs ...*syncBuffer) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
@@ -86,7 +78,11 @@ func waitHTTP(t *testing.T, url string, limit time.Duration, want func(*http.Res
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s: not as expected within %v", url, limit)
+	var l string
+	for _, b := range logs {
+		l += b.String()
+	}
+	t.Fatalf("%s: not as expected within %v\n%s", url, limit, l)
 }
 
 func TestNodeCommand(t *testing.T) {
@@ -109,25 +105,43 @@ func TestNodeCommand(t *testing.T) {
 // TestDemoCommand is what `make run` does: one node and a real ffmpeg; the
 // printed master playlist URL plays.
 func TestDemoCommand(t *testing.T) {
-	addr, admin := freeAddr(t), freeAddr(t)
-	dnsAddr := freeUDPAddr(t)
 	t.Setenv("RINGSIDE_TOKEN", "demo-admin-token")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var out, errb syncBuffer
 	go func() {
-		done <- run(ctx, []string{"demo", "--http", addr, "--admin", admin, "--dns", dnsAddr, "--log-level", "warn"}, &out, &errb)
+		done <- run(ctx, []string{"demo", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dns", "127.0.0.1:0",
+			"--log-level", "warn"}, &out, &errb)
 	}()
+	defer func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("demo exit %d: %s", code, errb.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("demo did not stop within 20 s of Ctrl-C")
+		}
+	}()
+	// The demo prints where it listens.
+	printed := regexp.MustCompile(`play: +http://(\S+)/live/demo/master.m3u8[\s\S]*admin: +http://(\S+)/admin/v1/[\s\S]*dig @(\S+) -p (\d+) live`)
+	var m []string
+	deadline := time.Now().Add(20 * time.Second)
+	for m = printed.FindStringSubmatch(out.String()); m == nil; m = printed.FindStringSubmatch(out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("demo did not print its URLs:\n%s\n%s", out.String(), errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	addr, admin, dnsAddr := m[1], m[2], net.JoinHostPort(m[3], m[4])
 	master := "http://" + addr + "/live/demo/master.m3u8"
 	waitHTTP(t, master, 30*time.Second, func(r *http.Response, b string) bool {
 		return r.StatusCode == 200 && strings.Count(b, "#EXT-X-STREAM-INF") == 2
-	})
+	}, &errb)
 	waitHTTP(t, "http://"+addr+"/live/demo/1/index.m3u8", 10*time.Second, func(r *http.Response, b string) bool {
 		return r.StatusCode == 200 && strings.Contains(b, ".ts")
-	})
-	if !strings.Contains(out.String(), master) {
-		t.Fatalf("demo did not print %s:\n%s", master, out.String())
-	}
+	}, &errb)
 	// An HLS player (ffprobe is ffplay's demuxer) opens the printed URL.
 	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	probe, err := exec.CommandContext(pctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name",
@@ -138,18 +152,17 @@ func TestDemoCommand(t *testing.T) {
 	}
 	// It steers: authoritative for ringside.test, live.ringside.test is its
 	// edge, /play/demo answers the playback JSON.
-	m := new(dns.Msg)
-	m.SetQuestion("live.ringside.test.", dns.TypeA)
-	in, err := dns.Exchange(m, dnsAddr)
+	q := new(dns.Msg)
+	q.SetQuestion("live.ringside.test.", dns.TypeA)
+	in, err := dns.Exchange(q, dnsAddr)
 	if err != nil || len(in.Answer) != 1 || !in.Authoritative || in.Answer[0].(*dns.A).A.String() != "127.0.0.1" {
 		t.Fatalf("live.ringside.test A: %v %v", in, err)
 	}
 	waitHTTP(t, "http://"+addr+"/play/demo", 5*time.Second, func(r *http.Response, b string) bool {
 		return r.StatusCode == 200 && strings.Contains(b, `"manifest": "http://`+addr+`/live/demo/master.m3u8"`)
-	})
+	}, &errb)
 	// The admin API on --admin, with $RINGSIDE_TOKEN, over the Raft-held config.
-	waitHTTP(t, "http://"+admin+"/healthz", 5*time.Second, func(r *http.Response, _ string) bool { return r.StatusCode == 200 })
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for {
 		var o, e syncBuffer
 		code := runCtl([]string{"--addr", admin, "events", "list"}, &o, &e)
@@ -160,14 +173,5 @@ func TestDemoCommand(t *testing.T) {
 			t.Fatalf("ctl against the demo: %d %s %s", code, o.String(), e.String())
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("demo exit %d: %s", code, errb.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("demo did not stop within 20 s of Ctrl-C")
 	}
 }
