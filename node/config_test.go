@@ -57,6 +57,11 @@ log: {level: loud}`, []string{"unknown role \"wizard\"", "http.listen", "Bad Id"
 		{"seeds without bind", "mesh: {seeds: ['1.2.3.4:7946']}", []string{"seeds need mesh.bind"}},
 		{"regional without region", "node: {id: a, roles: [shield], tier: regional}", []string{"needs node.region"}},
 		{"ingest limits", "ingest: {max_body_bytes: 10, live_bytes: 5}", []string{"max playlist bytes", "live bytes"}},
+		{"control without data dir", "node: {id: a, roles: [control]}", []string{"data_dir is required", "raft_bind"}},
+		{"raft without the role", "control: {raft_bind: '127.0.0.1:7000'}", []string{"need the control role"}},
+		{"steering", "steering: {dns_listen: nowhere, zone: example, ttl: 10ms, down_after: 0, canary: healthz}",
+			[]string{"dns_listen needs the steer role", "zone", "at least 1s", "down_after", "canary"}},
+		{"admin listen", "admin: {listen: nope}", []string{"admin.listen"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
