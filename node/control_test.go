@@ -102,6 +102,12 @@ func TestControlPlane(t *testing.T) {
 	}
 	c.Restart(victim)
 	c.WaitFor("restarted voter catches up", 30*time.Second, func() bool { return hasRegion(t, c, victim, "after-failover") })
+	m := body(t, c.URL(survivor)+"/metrics")
+	for _, want := range []string{"ringside_config_version", "ringside_raft_leader", "ringside_raft_commit_index"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // TestAdminWritePaths: auth, validation with field names, idempotency,

@@ -113,6 +113,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.m = newHTTPMetrics(n.reg)
+	n.registerControlMetrics()
 	n.up = newMeshFetcher(n)
 	if cfg.hasRole(RoleIngest) {
 		o, err := ingest.New(cfg.ingestConfig(), ingest.Deps{Logger: n.log.With("component", "ingest"),

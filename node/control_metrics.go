@@ -1,0 +1,45 @@
+package node
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// registerControlMetrics exports the configuration version every node
+// serves, and the Raft position of a control voter.
+func (n *Node) registerControlMetrics() {
+	n.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ringside_config_version", Help: "Version of the configuration document this node serves (0: static config).",
+	}, func() float64 { return float64(n.docVersion.Load()) }))
+	if !n.cfg.hasRole(RoleControl) || n.cfg.Control.DataDir == "" {
+		return
+	}
+	stat := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	n.reg.MustRegister(
+		stat("ringside_raft_leader", "1 when this voter leads the control plane.", func() float64 {
+			if n.store != nil && n.store.IsLeader() {
+				return 1
+			}
+			return 0
+		}),
+		stat("ringside_raft_term", "Current Raft term.", func() float64 {
+			if n.store == nil {
+				return 0
+			}
+			return float64(n.store.Stats().Term)
+		}),
+		stat("ringside_raft_commit_index", "Raft commit index.", func() float64 {
+			if n.store == nil {
+				return 0
+			}
+			return float64(n.store.Stats().CommitIndex)
+		}),
+		stat("ringside_raft_applied_index", "Raft index applied to the configuration document.", func() float64 {
+			if n.store == nil {
+				return 0
+			}
+			return float64(n.store.Stats().AppliedIndex)
+		}),
+	)
+}
