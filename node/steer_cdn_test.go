@@ -227,4 +227,24 @@ func TestSteeringAcrossCDNs(t *testing.T) {
 	if up, f := health(t, c, "cdn-b"); !up || f != flaps {
 		t.Fatalf("alternating health flapped: up %v, flaps %d -> %d", up, flaps, f)
 	}
+	// Draining cdn-a from the admin API: no new sessions, and its sessions
+	// move off within one steering TTL (2 s here).
+	onA = ""
+	for i := 0; onA == "" && i < 100; i++ {
+		if s := fmt.Sprintf("drain-%d", i); firstPathway(t, c, s) == "cdn-a" {
+			onA = s
+		}
+	}
+	if r := call(t, "POST", c.URL(0)+"/admin/v1/cdns/cdn-a/state", nodetest.AdminToken, `{"state":"draining"}`); r.status != 200 {
+		t.Fatalf("drain cdn-a: %d %s", r.status, r.raw)
+	}
+	c.WaitFor("draining seen", 5*time.Second, func() bool {
+		return strings.Contains(call(t, "GET", c.URL(0)+"/admin/v1/cdns", nodetest.AdminToken, "").raw, "draining")
+	})
+	drained := time.Now()
+	c.WaitFor("the drained CDN's session moved", 6*time.Second, func() bool { return firstPathway(t, c, onA) != "cdn-a" })
+	t.Logf("session left the drained CDN after %v (steering TTL 2s)", time.Since(drained).Round(time.Millisecond))
+	if got := share("drained", 30); got["cdn-a"] != 0 {
+		t.Fatalf("new sessions sent to a draining CDN: %v", got)
+	}
 }

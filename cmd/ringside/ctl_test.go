@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +38,12 @@ func startControlNode(t *testing.T) *node.Node {
 	return n
 }
 
+func updateFile(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "final.json")
+	os.WriteFile(p, []byte(`{"id":"final","title":"The Final, updated","pull_url":"http://127.0.0.1:9/"}`), 0o600)
+	return p
+}
+
 func ctlRun(t *testing.T, addr string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb syncBuffer
@@ -66,6 +74,8 @@ func TestCtlEndToEnd(t *testing.T) {
 		{[]string{"events", "create", "--id", "final", "--title", "The Final", "--pull-url", "http://127.0.0.1:9/"}, 0, "event created"},
 		{[]string{"events", "list"}, 0, "final"},
 		{[]string{"events", "get", "final"}, 0, `"title": "The Final"`},
+		{[]string{"events", "update", "final", "-f", updateFile(t)}, 0, "final updated"},
+		{[]string{"events", "get", "final"}, 0, `"title": "The Final, updated"`},
 		{[]string{"events", "set-state", "final", "live"}, 0, "now live"},
 		{[]string{"events", "set-state", "final", "scheduled"}, 1, "409"},
 		{[]string{"events", "create", "--id", "Bad Id", "--pull-url", "http://x/"}, 1, "events["},
