@@ -76,11 +76,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if admin == "" {
 		admin = n.HTTPAddr()
 	}
-	printURLs(stdout, n.HTTPAddr(), admin, cfg.Admin.Token, os.Getenv("RINGSIDE_TOKEN") == "")
-	if d := n.DNSAddr(); d != "" {
-		host, port, _ := net.SplitHostPort(d)
-		fmt.Fprintf(stdout, "  dns:      dig @%s -p %s live.ringside.test A   (authoritative for ringside.test)\n", host, port)
-	}
+	printURLs(stdout, n.HTTPAddr(), admin, n.DNSAddr(), cfg.Admin.Token, os.Getenv("RINGSIDE_TOKEN") == "")
 	select {
 	case <-ctx.Done():
 	case err = <-encErr:
@@ -104,16 +100,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return <-nodeErr
 }
 
-func printURLs(w io.Writer, addr, adminAddr, adminToken string, generated bool) {
+func printURLs(w io.Writer, addr, adminAddr, dnsAddr, adminToken string, generated bool) {
 	base, admin := baseURL(addr), baseURL(adminAddr)
 	token := "$RINGSIDE_TOKEN"
 	if generated {
 		token = adminToken
 	}
 	fmt.Fprintf(w, `
-Ringside demo: one node (ingest + shield + edge) and an ffmpeg encoder pushing
-a 2-rung ladder (480p, 240p) into event "demo". The first segments arrive
-after about 3 seconds.
+Ringside demo: one node with every role (ingest, shield, edge, a single-voter
+control plane, steering) and an ffmpeg encoder pushing a 2-rung ladder
+(480p, 240p) into event "demo". The first segments arrive after about 3 s.
 
   play:     %[1]s/live/demo/master.m3u8
             ffplay %[1]s/live/demo/master.m3u8
@@ -125,9 +121,17 @@ after about 3 seconds.
   health:   %[1]s/healthz
   admin:    %[2]s/admin/v1/  (token %[3]s)
             RINGSIDE_ADDR=%[2]s RINGSIDE_TOKEN=%[3]s ringside ctl status
-
+%[4]s
 Ctrl-C stops the encoder and the node.
-`, base, admin, token)
+`, base, admin, token, dnsLine(dnsAddr))
+}
+
+func dnsLine(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	return fmt.Sprintf("  dns:      dig @%s -p %s live.ringside.test A   (authoritative for ringside.test)\n", host, port)
 }
 
 func baseURL(addr string) string {
