@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
@@ -58,7 +59,11 @@ func (n *Node) runStore(ctx context.Context, wg *sync.WaitGroup) error {
 	for _, p := range cc.Bootstrap {
 		sc.Bootstrap = append(sc.Bootstrap, control.Peer{ID: p.ID, Addr: p.Addr})
 	}
-	sc.Logger = n.log.With("component", "control")
+	// control names the node in its own log attributes.
+	sc.Logger = slog.New(slog.DiscardHandler)
+	if n.deps.Logger != nil {
+		sc.Logger = n.deps.Logger.With("component", "control")
+	}
 	st, err := control.New(sc)
 	if err != nil {
 		return fmt.Errorf("node: control: %w", err)
