@@ -308,3 +308,43 @@ func TestRegionalTier(t *testing.T) {
 		t.Fatalf("origin requests %d", got)
 	}
 }
+
+// TestPlayerHopHeaderIgnored: a player cannot make an edge skip the shield
+// owner by claiming the request already went through it.
+func TestPlayerHopHeaderIgnored(t *testing.T) {
+	origin := newGatedOrigin(t, []byte("bytes"), 0)
+	close(origin.gate)
+	var mu sync.Mutex
+	seen := map[int][]string{}
+	c := pullCluster(t, 3, origin.URL, func(i int, a node.Access) {
+		mu.Lock()
+		seen[i] = append(seen[i], a.Hops)
+		mu.Unlock()
+	})
+	key := "/live/fight/0/spoof.ts"
+	owner := c.Nodes[0].Owner(key)
+	edge := -1
+	for i, n := range c.Nodes {
+		if n.ID() != owner {
+			edge = i
+			break
+		}
+	}
+	req, _ := http.NewRequest("GET", c.URL(edge)+key, nil)
+	req.Header.Set("X-Ringside-Hop", "n0,n1,n2")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("spoofed hops: %d", resp.StatusCode)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, n := range c.Nodes {
+		if n.ID() == owner && len(seen[i]) != 1 {
+			t.Fatalf("the owner %s was skipped: it saw %v", owner, seen[i])
+		}
+	}
+}

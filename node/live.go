@@ -56,6 +56,11 @@ func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 		return
 	}
 	hops := ctx.Request.Header.Peek(shield.HopHeader)
+	if len(hops) > 0 && !n.fromPeer(ctx) {
+		// Only other nodes may say where a request has been: a player
+		// naming the shields could otherwise make an edge skip them.
+		hops = nil
+	}
 	if len(hops) > 0 && hopsContain(hops, n.cfg.Node.ID) {
 		n.liveProblem(ctx, fasthttp.StatusLoopDetected, "request looped back to "+n.cfg.Node.ID+" via "+string(hops))
 		return
@@ -103,6 +108,12 @@ func (n *Node) observe(ctx *fasthttp.RequestCtx, p []byte) {
 	n.deps.Observe(Access{Path: string(p), Status: ctx.Response.StatusCode(),
 		XCache: string(ctx.Response.Header.Peek("X-Cache")), Hops: string(ctx.Request.Header.Peek(shield.HopHeader)),
 		Elapsed: time.Since(ctx.Time())})
+}
+
+// fromPeer reports whether the request carries the mesh's cluster token.
+func (n *Node) fromPeer(ctx *fasthttp.RequestCtx) bool {
+	c := ctx.Request.Header.Peek(hdrClusterToken)
+	return len(c) > 0 && tokenOK(b2s(c), n.cfg.Mesh.ClusterToken)
 }
 
 // hopsContain reports whether id is one of the comma-separated hops.

@@ -17,7 +17,7 @@ import (
 // Other nodes of the mesh pass with the cluster token. It answers 403 and
 // returns false otherwise. It does not call anyone.
 func (n *Node) tokenOK(ctx *fasthttp.RequestCtx, ev *eventInfo, p []byte) bool {
-	if c := ctx.Request.Header.Peek(hdrClusterToken); len(c) > 0 && tokenOK(b2s(c), n.cfg.Mesh.ClusterToken) {
+	if n.fromPeer(ctx) {
 		return true
 	}
 	tok := ctx.QueryArgs().Peek("token")
