@@ -26,6 +26,7 @@ type steer struct {
 	prober  *steering.Prober
 	dns     *dnssrv.Server // nil without steering.dns_listen
 	limiter *rateLimiter
+	m       *steerMetrics
 }
 
 func newSteer(n *Node) (*steer, error) {
@@ -43,6 +44,7 @@ func newSteer(n *Node) (*steer, error) {
 		return nil, err
 	}
 	s := &steer{n: n, eng: eng, health: health, limiter: newRateLimiter(sc.MaxRPS)}
+	s.m = newSteerMetrics(n.reg, s)
 	pc := steering.DefaultProberConfig()
 	pc.Canary, pc.Interval, pc.Timeout = sc.Canary, time.Duration(sc.ProbeInterval), time.Duration(sc.ProbeTimeout)
 	s.prober, err = steering.NewProber(pc, steering.ProberDeps{Client: httpClient(pc.Timeout), Health: health,
@@ -138,13 +140,16 @@ func (s *steer) snapshot(ev *eventInfo) steering.Snapshot {
 	return snap
 }
 
-// decide runs the engine for a client of event id.
-func (s *steer) decide(id string, c steering.Client) (steering.Decision, *eventInfo, bool) {
+// decide runs the engine for a client of event id; output names the
+// wire it answers on, for metrics.
+func (s *steer) decide(output, id string, c steering.Client) (steering.Decision, *eventInfo, bool) {
 	ev := s.n.event(id)
 	if ev == nil {
 		return steering.Decision{}, nil, false
 	}
-	return s.eng.Decide(s.snapshot(ev), c), ev, true
+	d := s.eng.Decide(s.snapshot(ev), c)
+	s.m.count(output, d)
+	return d, ev, true
 }
 
 // defaultEvent is the event of live.{zone}: the configured one, or the
@@ -177,7 +182,7 @@ func (s *steer) Resolve(_ context.Context, q dnssrv.Query) (dnssrv.Answer, error
 		}
 		id = s.defaultEvent()
 	}
-	d, _, ok := s.decide(id, steering.Client{Addr: q.Client, Prefix: q.ECS})
+	d, _, ok := s.decide("dns", id, steering.Client{Addr: q.Client, Prefix: q.ECS})
 	if !ok {
 		return dnssrv.Answer{NXDomain: true}, nil
 	}

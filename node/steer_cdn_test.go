@@ -247,4 +247,11 @@ func TestSteeringAcrossCDNs(t *testing.T) {
 	if got := share("drained", 30); got["cdn-a"] != 0 {
 		t.Fatalf("new sessions sent to a draining CDN: %v", got)
 	}
+	m := body(t, c.URL(0)+"/metrics")
+	for _, want := range []string{`ringside_steering_decisions_total{outcome="cdn",output="play"}`,
+		`ringside_steering_cdn_up{cdn="cdn-a"} 1`, `ringside_steering_cdn_flaps{cdn="cdn-a"} 2`, `ringside_steering_sessions{pathway=`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }

@@ -50,9 +50,9 @@ func (n *Node) serveSteer(ctx *fasthttp.RequestCtx, p []byte) {
 // decideFor runs the engine for the requester of event id and answers 404
 // for an unknown event or the block (451/403/503); ok is false when it
 // answered.
-func (n *Node) decideFor(ctx *fasthttp.RequestCtx, id string) (d steering.Decision, ev *eventInfo, session string, ok bool) {
+func (n *Node) decideFor(ctx *fasthttp.RequestCtx, output, id string) (d steering.Decision, ev *eventInfo, session string, ok bool) {
 	session = sessionOf(ctx)
-	d, ev, found := n.steer.decide(id, n.steeringClient(ctx, session))
+	d, ev, found := n.steer.decide(output, id, n.steeringClient(ctx, session))
 	if !found {
 		problem(ctx, fasthttp.StatusNotFound, "no such event: "+id)
 		return d, nil, session, false
@@ -108,7 +108,7 @@ func playURL(p steering.Pathway, event, file, tok string) string {
 // servePlay is the playback API: the pathways in priority order, the
 // steering URLs and a signed playback token.
 func (n *Node) servePlay(ctx *fasthttp.RequestCtx, id string) {
-	d, ev, session, ok := n.decideFor(ctx, id)
+	d, ev, session, ok := n.decideFor(ctx, "play", id)
 	if !ok {
 		return
 	}
@@ -163,7 +163,7 @@ func (n *Node) serveRedirect(ctx *fasthttp.RequestCtx, rest string) {
 		problem(ctx, fasthttp.StatusNotFound, "want /r/live/{event}/{file}")
 		return
 	}
-	d, ev, session, found := n.decideFor(ctx, id)
+	d, ev, session, found := n.decideFor(ctx, "redirect", id)
 	if !found {
 		return
 	}
@@ -195,7 +195,7 @@ func (n *Node) serveSteeringManifest(ctx *fasthttp.RequestCtx, rest string) {
 		problem(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	d, ev, session, ok := n.decideFor(ctx, id)
+	d, ev, session, ok := n.decideFor(ctx, "manifest", id)
 	if !ok {
 		return
 	}
@@ -226,7 +226,7 @@ func (n *Node) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
 		problem(ctx, fasthttp.StatusBadRequest, "want /s/live/{event}/{master playlist or MPD}")
 		return
 	}
-	d, ev, session, ok := n.decideFor(ctx, id)
+	d, ev, session, ok := n.decideFor(ctx, "steered", id)
 	if !ok {
 		return
 	}

@@ -1,0 +1,61 @@
+package node
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ringside-live/ringside/steering"
+)
+
+// steerMetrics counts decisions by output and outcome, and exports the
+// engine's sessions and every CDN's health at scrape time.
+type steerMetrics struct {
+	decisions *prometheus.CounterVec
+}
+
+func newSteerMetrics(reg prometheus.Registerer, s *steer) *steerMetrics {
+	m := &steerMetrics{decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ringside_steering_decisions_total",
+		Help: "Steering decisions by output (dns, play, redirect, manifest, steered) and outcome (the first pathway's kind, or blocked).",
+	}, []string{"output", "outcome"})}
+	reg.MustRegister(m.decisions, steerCollector{s})
+	return m
+}
+
+func (m *steerMetrics) count(output string, d steering.Decision) {
+	outcome := "blocked"
+	if !d.Blocked && len(d.Pathways) > 0 {
+		outcome = d.Pathways[0].Kind
+	}
+	m.decisions.WithLabelValues(output, outcome).Inc()
+}
+
+var (
+	descSessions = prometheus.NewDesc("ringside_steering_sessions", "Sticky sessions per pathway.", []string{"pathway"}, nil)
+	descCDNUp    = prometheus.NewDesc("ringside_steering_cdn_up", "1 when steering considers the CDN healthy.", []string{"cdn"}, nil)
+	descCDNFlaps = prometheus.NewDesc("ringside_steering_cdn_flaps", "Health state changes of the CDN since start.", []string{"cdn"}, nil)
+)
+
+// steerCollector reads the engine and the health tracker when scraped.
+type steerCollector struct{ s *steer }
+
+func (c steerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descSessions
+	ch <- descCDNUp
+	ch <- descCDNFlaps
+}
+
+func (c steerCollector) Collect(ch chan<- prometheus.Metric) {
+	for id, n := range c.s.eng.Stats().PerPathway {
+		ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(n), id)
+	}
+	for _, h := range c.s.health.Status() {
+		up := 0.0
+		if h.Up {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descCDNUp, prometheus.GaugeValue, up, h.ID)
+		ch <- prometheus.MustNewConstMetric(descCDNFlaps, prometheus.CounterValue, float64(h.Flaps), h.ID)
+	}
+}
+
+var _ prometheus.Collector = steerCollector{}
