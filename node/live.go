@@ -65,24 +65,31 @@ func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 		n.liveProblem(ctx, fasthttp.StatusLoopDetected, "request looped back to "+n.cfg.Node.ID+" via "+string(hops))
 		return
 	}
+	if ev.RequireToken && !n.tokenOK(ctx, ev, p) {
+		return
+	}
+	obj, xcache, ok := n.lookupLive(ctx, ev, p, file, kind, hops)
+	if !ok {
+		return
+	}
+	if ev.RequireToken && kind == segment.KindPlaylist && len(ctx.QueryArgs().Peek("token")) > 0 {
+		n.writeTokenPlaylist(ctx, obj, xcache)
+		return
+	}
+	n.writeObject(ctx, obj, xcache)
+}
+
+// lookupLive finds a /live object: from this node's ingest origin when it
+// originates the event, otherwise through the cache tier. It answers the
+// error itself and reports false then.
+func (n *Node) lookupLive(ctx *fasthttp.RequestCtx, ev *eventInfo, p []byte, file string, kind segment.FileKind, hops []byte) (*object.Object, []byte, bool) {
 	if ev.Push && n.ingest != nil && n.ingest.Active(ev.ID) {
-		if ev.RequireToken && !n.tokenOK(ctx, ev, p) {
-			return
-		}
 		obj, err := n.ingest.Get(ev.ID, file)
 		if err != nil {
 			n.liveProblem(ctx, fasthttp.StatusNotFound, "not found: "+string(p))
-			return
+			return nil, nil, false
 		}
-		if ev.RequireToken && kind == segment.KindPlaylist && len(ctx.QueryArgs().Peek("token")) > 0 {
-			n.writeTokenPlaylist(ctx, obj, xcacheOrigin)
-			return
-		}
-		n.writeObject(ctx, obj, xcacheOrigin)
-		return
-	}
-	if ev.RequireToken && !n.tokenOK(ctx, ev, p) {
-		return
+		return obj, xcacheOrigin, true
 	}
 	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind, Hops: b2s(hops)}
 	if q := ctx.URI().QueryString(); len(q) > 0 {
@@ -95,13 +102,9 @@ func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 	obj, out, err := n.shield.Get(ctx, req)
 	if err != nil {
 		n.upstreamProblem(ctx, err)
-		return
+		return nil, nil, false
 	}
-	if ev.RequireToken && kind == segment.KindPlaylist && len(ctx.QueryArgs().Peek("token")) > 0 {
-		n.writeTokenPlaylist(ctx, obj, xcacheValues[out])
-		return
-	}
-	n.writeObject(ctx, obj, xcacheValues[out])
+	return obj, xcacheValues[out], true
 }
 
 func (n *Node) observe(ctx *fasthttp.RequestCtx, p []byte) {

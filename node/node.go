@@ -210,51 +210,27 @@ func (n *Node) ID() string { return n.cfg.Node.ID }
 // mesh, stops accepting, lets running requests finish (bounded), and
 // releases its stores.
 func (n *Node) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", n.cfg.HTTP.Listen)
+	adminLn, err := n.listen()
 	if err != nil {
-		return fmt.Errorf("node: listen %s: %w", n.cfg.HTTP.Listen, err)
+		return err
 	}
-	n.conns = &trackingListener{Listener: ln, conns: map[net.Conn]struct{}{}}
-	addr := ln.Addr().String()
-	n.addr.Store(&addr)
-	var adminLn net.Listener
-	if n.adminSrv != nil {
-		if adminLn, err = net.Listen("tcp", n.cfg.Admin.Listen); err != nil {
-			ln.Close()
-			return fmt.Errorf("node: listen %s (admin): %w", n.cfg.Admin.Listen, err)
+	closeAll := func() {
+		n.conns.Listener.Close()
+		if adminLn != nil {
+			adminLn.Close()
 		}
-		a := adminLn.Addr().String()
-		n.adminAddr.Store(&a)
 	}
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	n.runCtx, n.kill = runCtx, cancelRun
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	closeAll := func() {
-		ln.Close()
-		if adminLn != nil {
-			adminLn.Close()
-		}
-	}
-	if err := n.runMesh(runCtx, &wg); err != nil {
+	if err := n.startRoles(runCtx, &wg); err != nil {
 		closeAll()
 		return err
 	}
-	if err := n.runControl(runCtx, &wg); err != nil {
-		closeAll()
-		return err
-	}
-	if n.steer != nil {
-		if err := n.steer.run(runCtx, &wg); err != nil {
-			closeAll()
-			return err
-		}
-	}
-	wg.Add(1)
-	go func() { defer wg.Done(); n.publishLoad(runCtx) }()
 	close(n.ready)
-	n.log.Info("listening", "http", addr, "gossip", n.GossipAddr(), "roles", n.cfg.Node.Roles)
+	n.log.Info("listening", "http", n.HTTPAddr(), "gossip", n.GossipAddr(), "roles", n.cfg.Node.Roles)
 	errc := make(chan error, 2)
 	go func() { errc <- n.srv.Serve(n.conns) }()
 	if n.adminSrv != nil {
@@ -263,15 +239,7 @@ func (n *Node) Run(ctx context.Context) error {
 	select {
 	case err = <-errc:
 	case <-runCtx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = n.srv.ShutdownWithContext(sctx)
-		if n.adminSrv != nil {
-			n.adminSrv.ShutdownWithContext(sctx)
-		}
-		cancel()
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed) {
-			err = nil // connections left open by idle clients, or killed
-		}
+		err = n.shutdownServers()
 	}
 	cancelRun()
 	wg.Wait()
@@ -283,6 +251,62 @@ func (n *Node) Run(ctx context.Context) error {
 		return fmt.Errorf("node: serve: %w", err)
 	}
 	return nil
+}
+
+// listen binds the HTTP listener (and the admin one when configured).
+func (n *Node) listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", n.cfg.HTTP.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("node: listen %s: %w", n.cfg.HTTP.Listen, err)
+	}
+	n.conns = &trackingListener{Listener: ln, conns: map[net.Conn]struct{}{}}
+	addr := ln.Addr().String()
+	n.addr.Store(&addr)
+	if n.adminSrv == nil {
+		return nil, nil
+	}
+	adminLn, err := net.Listen("tcp", n.cfg.Admin.Listen)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("node: listen %s (admin): %w", n.cfg.Admin.Listen, err)
+	}
+	a := adminLn.Addr().String()
+	n.adminAddr.Store(&a)
+	return adminLn, nil
+}
+
+// startRoles joins the mesh and starts the control plane, steering and
+// the load advertisement; they stop with ctx.
+func (n *Node) startRoles(ctx context.Context, wg *sync.WaitGroup) error {
+	if err := n.runMesh(ctx, wg); err != nil {
+		return err
+	}
+	if err := n.runControl(ctx, wg); err != nil {
+		return err
+	}
+	if n.steer != nil {
+		if err := n.steer.run(ctx, wg); err != nil {
+			return err
+		}
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); n.publishLoad(ctx) }()
+	return nil
+}
+
+// shutdownServers stops accepting and lets running requests finish, for
+// at most 5 s.
+func (n *Node) shutdownServers() error {
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := n.srv.ShutdownWithContext(sctx)
+	if n.adminSrv != nil {
+		n.adminSrv.ShutdownWithContext(sctx)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed) {
+		err = nil // connections left open by idle clients, or killed
+	}
+	return err
 }
 
 // publishLoad advertises the node's load (open connections over its

@@ -28,30 +28,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	key := make([]byte, 16)
-	rand.Read(key)
-	streamKey := hex.EncodeToString(key)
 	dataDir, err := os.MkdirTemp("", "ringside-demo-")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer os.RemoveAll(dataDir)
-	cfg := node.DefaultConfig()
-	cfg.Node.ID = "demo"
-	// The embedded default: every role, a single-voter control plane.
-	cfg.Node.Roles = []string{node.RoleIngest, node.RoleShield, node.RoleEdge, node.RoleControl}
-	cfg.Control.DataDir, cfg.Control.RaftBind = dataDir, "127.0.0.1:0"
-	cfg.Control.Bootstrap = []node.PeerConfig{{ID: "demo"}}
-	cfg.HTTP.Listen, cfg.Admin.Listen = *httpAddr, *adminAddr
-	cfg.Node.Roles = append(cfg.Node.Roles, node.RoleSteer)
-	cfg.Steering.DNSListen, cfg.Steering.DefaultEvent = *dnsAddr, "demo"
-	cfg.Events = []node.EventConfig{{ID: "demo", Title: "Ringside demo event", StreamKey: streamKey}}
-	cfg.Admin.Token = os.Getenv("RINGSIDE_TOKEN")
-	if cfg.Admin.Token == "" {
-		tok := make([]byte, 16)
-		rand.Read(tok)
-		cfg.Admin.Token = hex.EncodeToString(tok)
-	}
+	cfg := demoConfig(*httpAddr, *adminAddr, *dnsAddr, dataDir)
+	streamKey := cfg.Events[0].StreamKey
 	log := newLogger(stderr, *logLevel, "text")
 	n, err := node.New(cfg, node.Deps{Logger: log})
 	if err != nil {
@@ -77,25 +60,55 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		admin = n.HTTPAddr()
 	}
 	printURLs(stdout, n.HTTPAddr(), admin, n.DNSAddr(), cfg.Admin.Token, os.Getenv("RINGSIDE_TOKEN") == "")
+	return waitDemo(ctx, cancel, stdout, nodeErr, encErr)
+}
+
+// demoConfig is the embedded default: every role, a single-voter control
+// plane in dataDir, one push event with a random stream key, and the admin
+// token from $RINGSIDE_TOKEN or a random one.
+func demoConfig(httpAddr, adminAddr, dnsAddr, dataDir string) node.Config {
+	cfg := node.DefaultConfig()
+	cfg.Node.ID = "demo"
+	cfg.Node.Roles = []string{node.RoleIngest, node.RoleShield, node.RoleEdge, node.RoleControl, node.RoleSteer}
+	cfg.Control.DataDir, cfg.Control.RaftBind = dataDir, "127.0.0.1:0"
+	cfg.Control.Bootstrap = []node.PeerConfig{{ID: "demo"}}
+	cfg.HTTP.Listen, cfg.Admin.Listen = httpAddr, adminAddr
+	cfg.Steering.DNSListen, cfg.Steering.DefaultEvent = dnsAddr, "demo"
+	cfg.Events = []node.EventConfig{{ID: "demo", Title: "Ringside demo event", StreamKey: randomHex(16)}}
+	cfg.Admin.Token = os.Getenv("RINGSIDE_TOKEN")
+	if cfg.Admin.Token == "" {
+		cfg.Admin.Token = randomHex(16)
+	}
+	return cfg
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// waitDemo runs until Ctrl-C (then stops the encoder first, so it finishes
+// its playlists, and the node) or until the encoder or the node fails.
+func waitDemo(ctx context.Context, cancel context.CancelFunc, stdout io.Writer, nodeErr, encErr chan error) error {
 	select {
 	case <-ctx.Done():
-	case err = <-encErr:
+	case err := <-encErr:
 		if err == nil {
 			err = errors.New("demo: the encoder stopped")
 		}
 		cancel()
 		<-nodeErr
 		return err
-	case err = <-nodeErr:
+	case err := <-nodeErr:
 		cancel()
 		<-encErr
 		return err
 	}
 	fmt.Fprintln(stdout, "stopping: encoder, then node")
-	stopBy := time.After(10 * time.Second)
 	select {
 	case <-encErr:
-	case <-stopBy:
+	case <-time.After(10 * time.Second):
 	}
 	return <-nodeErr
 }

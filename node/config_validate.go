@@ -1,0 +1,191 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("node: config: "+format, args...)) }
+	if c.Node.ID == "" {
+		bad("node.id is required")
+	}
+	if len(c.Node.Roles) == 0 {
+		bad("node.roles: at least one role is required")
+	}
+	for _, r := range c.Node.Roles {
+		if !slices.Contains(knownRoles, r) {
+			bad("node.roles: unknown role %q (known: %s)", r, strings.Join(knownRoles, ", "))
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen %q: %v", c.HTTP.Listen, err)
+	}
+	for name, d := range map[string]Duration{"read_header_timeout": c.HTTP.ReadHeaderTimeout,
+		"ingest_idle_timeout": c.HTTP.IngestIdleTimeout, "stream_timeout": c.HTTP.StreamTimeout, "idle_timeout": c.HTTP.IdleTimeout} {
+		if d <= 0 {
+			bad("http.%s must be positive", name)
+		}
+	}
+	if err := c.ingestConfig().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.shieldConfig().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.validateEvents()...)
+	errs = append(errs, c.validateMesh()...)
+	errs = append(errs, c.validateControl()...)
+	errs = append(errs, c.validateSteering()...)
+	if c.Admin.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
+			bad("admin.listen %q: %v", c.Admin.Listen, err)
+		}
+	}
+	if c.Node.Tier != "" && c.Node.Tier != TierOrigin && c.Node.Tier != TierRegional {
+		bad("node.tier %q: want origin or regional", c.Node.Tier)
+	}
+	if c.Node.Tier == TierRegional && c.Node.Region == "" {
+		bad("node.tier regional needs node.region")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format %q: want text or json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) validateEvents() []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, ev := range c.Events {
+		at := fmt.Sprintf("node: config: events[%d]", i)
+		if !idRE.MatchString(ev.ID) {
+			errs = append(errs, fmt.Errorf("%s: id %q must match %s", at, ev.ID, idRE))
+		}
+		if seen[ev.ID] {
+			errs = append(errs, fmt.Errorf("%s: duplicate id %q", at, ev.ID))
+		}
+		seen[ev.ID] = true
+		switch {
+		case ev.StreamKey != "" && ev.PullURL != "":
+			errs = append(errs, fmt.Errorf("%s (%s): set stream_key (push) or pull_url (pull), not both", at, ev.ID))
+		case ev.StreamKey == "" && ev.PullURL == "":
+			errs = append(errs, fmt.Errorf("%s (%s): needs stream_key/stream_key_env (push) or pull_url (pull)", at, ev.ID))
+		case ev.StreamKey != "" && len(ev.StreamKey) < 16:
+			errs = append(errs, fmt.Errorf("%s (%s): stream_key shorter than 16 characters", at, ev.ID))
+		case ev.PullURL != "":
+			u, err := url.Parse(ev.PullURL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("%s (%s): pull_url %q is not an http(s) URL", at, ev.ID, ev.PullURL))
+			}
+		}
+	}
+	return errs
+}
+
+func (c Config) validateMesh() []error {
+	var errs []error
+	m := c.Mesh
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("node: config: mesh."+format, args...))
+	}
+	if m.Bind == "" {
+		if len(m.Seeds) > 0 {
+			bad("seeds need mesh.bind")
+		}
+		return errs
+	}
+	if _, err := m.secretKey(); err != nil {
+		bad("secret_key: %v", err)
+	}
+	if m.ClusterToken == "" {
+		bad("cluster_token (or cluster_token_env) is required with mesh.bind")
+	} else if len(m.ClusterToken) < 16 {
+		bad("cluster_token shorter than 16 characters")
+	}
+	switch m.Profile {
+	case "lan", "wan", "test":
+	default:
+		bad("profile %q: want lan, wan or test", m.Profile)
+	}
+	if m.PeerTimeout <= 0 || m.FillTimeout <= 0 {
+		bad("peer_timeout and fill_timeout must be positive")
+	}
+	return errs
+}
+
+func (c Config) validateControl() []error {
+	var errs []error
+	cc := c.Control
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("node: config: control."+format, args...))
+	}
+	if cc.Profile != "" && cc.Profile != "lan" && cc.Profile != "test" {
+		bad("profile %q: want lan or test", cc.Profile)
+	}
+	if !c.hasRole(RoleControl) {
+		if cc.RaftBind != "" || len(cc.Bootstrap) > 0 {
+			bad("raft_bind and bootstrap need the control role")
+		}
+		return errs
+	}
+	if cc.DataDir == "" {
+		bad("data_dir is required with the control role")
+	}
+	if _, _, err := net.SplitHostPort(cc.RaftBind); err != nil {
+		bad("raft_bind %q: %v", cc.RaftBind, err)
+	}
+	for i, p := range cc.Bootstrap {
+		if p.ID == "" {
+			bad("bootstrap[%d]: id is required", i)
+		}
+	}
+	return errs
+}
+
+func (c Config) validateSteering() []error {
+	var errs []error
+	st := c.Steering
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("node: config: steering."+format, args...))
+	}
+	if st.DNSListen != "" {
+		if !c.hasRole(RoleSteer) {
+			bad("dns_listen needs the steer role")
+		}
+		if _, _, err := net.SplitHostPort(st.DNSListen); err != nil {
+			bad("dns_listen %q: %v", st.DNSListen, err)
+		}
+	}
+	if !strings.HasSuffix(st.Zone, ".") || len(st.Zone) < 2 {
+		bad("zone %q: want a fully qualified name ending in a dot", st.Zone)
+	}
+	if st.TTL < Duration(time.Second) || st.DNSTTL < Duration(time.Second) {
+		bad("ttl and dns_ttl must be at least 1s")
+	}
+	if st.DownAfter < 1 || st.UpAfter < 1 {
+		bad("down_after and up_after must be at least 1")
+	}
+	if st.ProbeInterval <= 0 || st.ProbeTimeout <= 0 || st.TokenTTL <= 0 {
+		bad("probe_interval, probe_timeout and token_ttl must be positive")
+	}
+	if st.MeshWeight < 0 || st.MaxRPS < 0 {
+		bad("mesh_weight and max_rps must not be negative")
+	}
+	if !strings.HasPrefix(st.Canary, "/") {
+		bad("canary %q: want a path starting with /", st.Canary)
+	}
+	return errs
+}
