@@ -21,6 +21,8 @@ var (
 	ErrAborted = errors.New("ingest: upload aborted")
 	// ErrConflict: another upload of the same new file is in progress (409).
 	ErrConflict = errors.New("ingest: upload of this file already in progress")
+	// ErrInactive: the event has received no upload on this node (yet).
+	ErrInactive = errors.New("ingest: no encoder pushes this event here")
 	// ErrNotFound: no such file (404).
 	ErrNotFound = errors.New("ingest: not found")
 )

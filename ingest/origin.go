@@ -146,14 +146,6 @@ func (o *Origin) Events() []string {
 	return ids
 }
 
-// Has reports whether id is a push event of this origin.
-func (o *Origin) Has(id string) bool {
-	o.mu.RLock()
-	_, ok := o.events[id]
-	o.mu.RUnlock()
-	return ok
-}
-
 // Active reports whether event id has received content here, i.e. whether
 // this node is its origin (an encoder pushes into one ingest node).
 func (o *Origin) Active(id string) bool {
@@ -217,11 +209,16 @@ func keyBytes(keys []string) [][]byte {
 
 // Get returns the published playlist or the file at path of event id; the
 // object may still be arriving (pending), in which case readers follow it.
-// It does not allocate for live files, so the node can call it per request.
+// ErrInactive says no encoder pushed into this event here: another node
+// may be its origin. It does not allocate for live files, so the node
+// calls it per request.
 func (o *Origin) Get(id, path string) (*object.Object, error) {
 	ev := o.event(id)
 	if ev == nil {
 		return nil, fmt.Errorf("%w: %q", ErrNoEvent, id)
+	}
+	if !ev.active.Load() {
+		return nil, ErrInactive
 	}
 	ev.mu.Lock()
 	if p, ok := ev.playlists[path]; ok {

@@ -34,9 +34,6 @@ func (o *Origin) putPlaylist(ctx context.Context, ev *event, u Upload) (Result, 
 		return o.publishMaster(ev, u.Path, dir, data)
 	}
 	pl, err := segment.ParseMedia(data)
-	if err == nil {
-		err = pl.Validate()
-	}
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, u.Path, err)
 	}
@@ -54,14 +51,17 @@ func (o *Origin) putPlaylist(ctx context.Context, ev *event, u Upload) (Result, 
 		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, u.Path, err)
 	}
 	o.fill(ctx, ev, prev, listed)
-	return o.publishMedia(ev, u.Path, pl, listed, data)
+	return o.publishMedia(ev, u.Path, prev, pl, listed, data)
 }
 
+// checkNext validates next and checks that it may follow prev (the
+// published playlist, nil for the first one).
 func checkNext(prev *playlist, next *segment.MediaPlaylist) error {
-	if prev == nil || prev.media == nil {
-		return nil
+	var pm *segment.MediaPlaylist
+	if prev != nil {
+		pm = prev.media
 	}
-	return segment.CheckNext(prev.media, next)
+	return segment.CheckNext(pm, next)
 }
 
 // listedPaths resolves the segment and map URIs of pl inside the event.
@@ -163,7 +163,7 @@ func (o *Origin) fill(ctx context.Context, ev *event, prev *playlist, listed []s
 // publishMedia makes pl the live playlist at p, unless another update won
 // the race and pl no longer follows it. Files that no playlist lists any
 // more leave the live window: they are retired to the evictable cache.
-func (o *Origin) publishMedia(ev *event, p string, pl *segment.MediaPlaylist, listed []string, data []byte) (Result, error) {
+func (o *Origin) publishMedia(ev *event, p string, checked *playlist, pl *segment.MediaPlaylist, listed []string, data []byte) (Result, error) {
 	obj := object.NewComplete(object.Meta{
 		Status: 200, Kind: segment.KindPlaylist, ContentType: "application/vnd.apple.mpegurl",
 		CacheControl: object.CacheControl(segment.KindPlaylist, pl.TargetDuration),
@@ -174,8 +174,10 @@ func (o *Origin) publishMedia(ev *event, p string, pl *segment.MediaPlaylist, li
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	prev := ev.playlists[p]
-	if err := checkNext(prev, pl); err != nil {
-		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, p, err)
+	if prev != checked { // another update was published meanwhile
+		if err := checkNext(prev, pl); err != nil {
+			return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, p, err)
+		}
 	}
 	for _, lp := range listed {
 		if f := ev.files[lp]; f != nil {
@@ -189,6 +191,7 @@ func (o *Origin) publishMedia(ev *event, p string, pl *segment.MediaPlaylist, li
 	ev.playlists[p] = &playlist{media: pl, obj: obj, listed: listed}
 	retired = o.sweepOrphans(ev, retired)
 	o.m.published.WithLabelValues("media").Inc()
+	defer o.markActive(ev)
 	return Result{Kind: segment.KindPlaylist, Bytes: int64(len(data)), Created: prev == nil}, nil
 }
 
@@ -269,6 +272,7 @@ func (o *Origin) publishMaster(ev *event, p, dir string, data []byte) (Result, e
 	_, existed := ev.playlists[p]
 	ev.playlists[p] = &playlist{obj: obj}
 	ev.mu.Unlock()
+	o.markActive(ev)
 	o.m.published.WithLabelValues("master").Inc()
 	return Result{Kind: segment.KindPlaylist, Bytes: int64(len(data)), Created: !existed}, nil
 }

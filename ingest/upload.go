@@ -60,7 +60,6 @@ func (o *Origin) Put(ctx context.Context, u Upload) (res Result, err error) {
 		res, err = o.putFile(ev, u, kind, ct)
 	}
 	if err == nil {
-		o.markActive(ev)
 		o.m.uploads.WithLabelValues(kind.String()).Inc()
 		o.m.bytes.Add(float64(res.Bytes))
 	}
@@ -89,6 +88,7 @@ func (o *Origin) putFile(ev *event, u Upload, kind segment.FileKind, ct string) 
 		ev.notify()
 	}
 	ev.mu.Unlock()
+	o.markActive(ev) // readable from its first byte: this node now originates the event
 
 	bw := &budgetWriter{s: o.store, o: obj, limit: o.cfg.MaxBodyBytes}
 	bufp := copyBufs.Get().(*[]byte)

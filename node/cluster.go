@@ -60,21 +60,11 @@ func (n *Node) runMesh(ctx context.Context, wg *sync.WaitGroup) error {
 		return fmt.Errorf("node: mesh: %w", err)
 	}
 	n.mesh.Store(m)
-	errc := make(chan error, 1)
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if err := m.Run(ctx); err != nil {
-			n.log.Error("mesh stopped", "err", err)
-			errc <- err
-		}
-	}()
-	select {
-	case <-m.Ready():
-	case err := <-errc:
-		return fmt.Errorf("node: mesh: %w", err)
+	if err := startService(ctx, wg, n.log, "mesh", m.Run, m.Ready()); err != nil {
+		return err
 	}
 	n.rebuild()
+	wg.Add(1)
 	events, unsubscribe := m.Subscribe(256)
 	go func() {
 		defer wg.Done()

@@ -69,20 +69,10 @@ func (n *Node) runStore(ctx context.Context, wg *sync.WaitGroup) error {
 		return fmt.Errorf("node: control: %w", err)
 	}
 	n.store, n.cfgSrc = st, st
-	errc := make(chan error, 1)
-	wg.Add(3)
-	go func() {
-		defer wg.Done()
-		if err := st.Run(ctx); err != nil {
-			n.log.Error("control plane stopped", "err", err)
-			errc <- err
-		}
-	}()
-	select {
-	case <-st.Ready():
-	case err := <-errc:
-		return fmt.Errorf("node: control: %w", err)
+	if err := startService(ctx, wg, n.log, "control", st.Run, st.Ready()); err != nil {
+		return err
 	}
+	wg.Add(2)
 	go func() { defer wg.Done(); n.seedWhenLeader(ctx, st) }()
 	go func() { defer wg.Done(); n.followConfig(ctx, st) }()
 	return nil

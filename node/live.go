@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/ringside-live/ringside/ingest"
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
 	"github.com/ringside-live/ringside/shield"
@@ -79,18 +80,9 @@ func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 	n.writeObject(ctx, obj, xcache)
 }
 
-// lookupLive finds a /live object: from this node's ingest origin when it
-// originates the event, otherwise through the cache tier. It answers the
-// error itself and reports false then.
+// lookupLive finds the /live object for the request and answers the
+// error itself (reporting false then).
 func (n *Node) lookupLive(ctx *fasthttp.RequestCtx, ev *eventInfo, p []byte, file string, kind segment.FileKind, hops []byte) (*object.Object, []byte, bool) {
-	if ev.Push && n.ingest != nil && n.ingest.Active(ev.ID) {
-		obj, err := n.ingest.Get(ev.ID, file)
-		if err != nil {
-			n.liveProblem(ctx, fasthttp.StatusNotFound, "not found: "+string(p))
-			return nil, nil, false
-		}
-		return obj, xcacheOrigin, true
-	}
 	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind, Hops: b2s(hops)}
 	if q := ctx.URI().QueryString(); len(q) > 0 {
 		key := segment.AppendKey(nil, b2s(p), b2s(q))
@@ -99,12 +91,35 @@ func (n *Node) lookupLive(ctx *fasthttp.RequestCtx, ev *eventInfo, p []byte, fil
 			req.Query = b2s(key[len(p)+1:])
 		}
 	}
-	obj, out, err := n.shield.Get(ctx, req)
+	obj, xcache, err := n.getLive(ctx, ev, req)
 	if err != nil {
-		n.upstreamProblem(ctx, err)
+		n.liveError(ctx, p, err)
 		return nil, nil, false
 	}
-	return obj, xcacheValues[out], true
+	return obj, xcache, true
+}
+
+// getLive gets a file of ev: from this node's ingest origin when an
+// encoder pushes the event here, otherwise through the cache tier.
+func (n *Node) getLive(ctx context.Context, ev *eventInfo, r shield.Request) (*object.Object, []byte, error) {
+	if ev.Push && n.ingest != nil {
+		obj, err := n.ingest.Get(ev.ID, r.Path)
+		if !errors.Is(err, ingest.ErrInactive) {
+			return obj, xcacheOrigin, err
+		}
+	}
+	obj, out, err := n.shield.Get(ctx, r)
+	return obj, xcacheValues[out], err
+}
+
+// liveError answers a failed getLive: 404 for what the local origin does
+// not have, the upstream's failure otherwise.
+func (n *Node) liveError(ctx *fasthttp.RequestCtx, p []byte, err error) {
+	if errors.Is(err, ingest.ErrNotFound) || errors.Is(err, ingest.ErrNoEvent) {
+		n.liveProblem(ctx, fasthttp.StatusNotFound, "not found: "+string(p))
+		return
+	}
+	n.upstreamProblem(ctx, err)
 }
 
 func (n *Node) observe(ctx *fasthttp.RequestCtx, p []byte) {
@@ -132,11 +147,6 @@ func hopsContain(hops []byte, id string) bool {
 		hops = hops[i+1:]
 	}
 	return false
-}
-
-// shieldRequest builds a cache-tier request for a file of an event.
-func shieldRequest(key, event, file string, kind segment.FileKind) shield.Request {
-	return shield.Request{Key: key, Event: event, Path: file, Kind: kind}
 }
 
 func (n *Node) upstreamProblem(ctx *fasthttp.RequestCtx, err error) {

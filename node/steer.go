@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"sort"
@@ -73,21 +72,7 @@ func (s *steer) run(ctx context.Context, wg *sync.WaitGroup) error {
 	if s.dns == nil {
 		return nil
 	}
-	errc := make(chan error, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := s.dns.Run(ctx); err != nil && ctx.Err() == nil {
-			s.n.log.Error("dns stopped", "err", err)
-			errc <- err
-		}
-	}()
-	select {
-	case <-s.dns.Ready():
-		return nil
-	case err := <-errc:
-		return fmt.Errorf("node: dns: %w", err)
-	}
+	return startService(ctx, wg, s.n.log, "dns", s.dns.Run, s.dns.Ready())
 }
 
 // cdns lists the configured CDNs (for the prober and snapshots).

@@ -11,9 +11,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
 	"github.com/ringside-live/ringside/pkg/token"
+	"github.com/ringside-live/ringside/shield"
 	"github.com/ringside-live/ringside/steering"
 	"github.com/ringside-live/ringside/steering/manifest"
 )
@@ -230,9 +230,10 @@ func (n *Node) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
 	if !ok {
 		return
 	}
-	obj, err := n.fetchObject(ctx, ev, file, kind)
+	key := "/live/" + ev.ID + "/" + file
+	obj, _, err := n.getLive(ctx, ev, shield.Request{Key: key, Event: ev.ID, Path: file, Kind: kind})
 	if err != nil {
-		n.upstreamProblem(ctx, err)
+		n.liveError(ctx, []byte(key), err)
 		return
 	}
 	body, err := obj.WaitDone(ctx)
@@ -269,17 +270,6 @@ func (n *Node) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
 	ctx.SetContentType("application/vnd.apple.mpegurl")
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	ctx.SetBody(out)
-}
-
-// fetchObject gets a file of ev the way /live does: from the local ingest
-// origin or through the cache tier.
-func (n *Node) fetchObject(ctx *fasthttp.RequestCtx, ev *eventInfo, file string, kind segment.FileKind) (*object.Object, error) {
-	if ev.Push && n.ingest != nil && n.ingest.Active(ev.ID) {
-		return n.ingest.Get(ev.ID, file)
-	}
-	key := "/live/" + ev.ID + "/" + file
-	obj, _, err := n.shield.Get(ctx, shieldRequest(key, ev.ID, file, kind))
-	return obj, err
 }
 
 // withToken appends ?token= (or &token=) to every URI of a playlist: the
