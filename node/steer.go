@@ -26,6 +26,7 @@ type steer struct {
 	dns     *dnssrv.Server // nil without steering.dns_listen
 	limiter *rateLimiter
 	m       *steerMetrics
+	cache   snapCache
 }
 
 func newSteer(n *Node) (*steer, error) {
@@ -95,12 +96,43 @@ func (s *steer) cdns() []steering.CDN {
 	return out
 }
 
-// snapshot is what the engine decides on for one event: the event's rules,
-// regions and CDNs from the configuration, the mesh's edges from gossip.
+// snapCache keeps the engine's input per event until the configuration,
+// the mesh or the event table changes, so DNS queries and /play requests
+// do not rebuild it from the document and the member list every time.
+type snapCache struct {
+	mu     sync.Mutex
+	doc    uint64
+	topo   uint64
+	events *eventTable
+	gen    uint64 // the snapshots' Version: bumped whenever any input changed
+	snaps  map[string]steering.Snapshot
+}
+
+// snapshot returns the engine's input for ev, built once per change.
 func (s *steer) snapshot(ev *eventInfo) steering.Snapshot {
+	doc, topo, events := s.n.docVersion.Load(), s.n.topoGen.Load(), s.n.events.Load()
+	c := &s.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.snaps == nil || c.doc != doc || c.topo != topo || c.events != events {
+		c.doc, c.topo, c.events, c.snaps = doc, topo, events, map[string]steering.Snapshot{}
+		c.gen++
+	}
+	snap, ok := c.snaps[ev.ID]
+	if !ok {
+		snap = s.buildSnapshot(ev, c.gen)
+		c.snaps[ev.ID] = snap
+	}
+	return snap
+}
+
+// buildSnapshot is what the engine decides on for one event: the event's
+// rules, regions and CDNs from the configuration, the mesh's edges from
+// gossip.
+func (s *steer) buildSnapshot(ev *eventInfo, version uint64) steering.Snapshot {
 	snap := steering.Snapshot{Event: steering.Event{ID: ev.ID, State: ev.State, AllowedRegions: ev.Allowed,
 		BlackoutRegions: ev.Blackout, RequireToken: ev.RequireToken},
-		CDNs: s.cdns(), Version: s.n.docVersion.Load()<<32 | s.n.topoGen.Load()}
+		CDNs: s.cdns(), Version: version}
 	if snap.Event.State == "" {
 		snap.Event.State = steering.StateLive // static configuration: events are live
 	}
