@@ -256,24 +256,8 @@ func ParseMaster(data []byte) (*MasterPlaylist, error) {
 		return nil, err
 	}
 	mp := masterParser{p: &MasterPlaylist{}}
-	for {
-		line, ok, err := sc.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		mp.line = sc.line
-		switch {
-		case isTag(line):
-			err = mp.tag(splitTag(line))
-		case line[0] != '#':
-			err = mp.uri(line)
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err := scanLines(&sc, &mp); err != nil {
+		return nil, err
 	}
 	if mp.inVariant {
 		return nil, errAt(sc.line, "#EXT-X-STREAM-INF", "no URI before end of playlist")
@@ -281,6 +265,8 @@ func ParseMaster(data []byte) (*MasterPlaylist, error) {
 	mp.p.Tags = append(mp.p.Tags, mp.vtags...)
 	return mp.p, nil
 }
+
+func (mp *masterParser) at(line int) { mp.line = line }
 
 // masterParser holds the state of ParseMaster between lines.
 type masterParser struct {

@@ -152,24 +152,8 @@ func ParseMedia(data []byte) (*MediaPlaylist, error) {
 	}
 	n := min(strings.Count(sc.s, "#EXTINF:"), MaxSegments)
 	mp := mediaParser{p: &MediaPlaylist{Segments: make([]MediaSegment, 0, n)}}
-	for {
-		line, ok, err := sc.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		mp.line = sc.line
-		switch {
-		case isTag(line):
-			err = mp.tag(splitTag(line))
-		case line[0] != '#':
-			err = mp.uri(line)
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err := scanLines(&sc, &mp); err != nil {
+		return nil, err
 	}
 	if mp.hasInf {
 		return nil, errAt(sc.line, "#EXTINF", "no segment URI before end of playlist")
@@ -179,6 +163,8 @@ func ParseMedia(data []byte) (*MediaPlaylist, error) {
 	}
 	return mp.p, nil
 }
+
+func (mp *mediaParser) at(line int) { mp.line = line }
 
 func (mp *mediaParser) tag(t Tag) error {
 	switch t.Name {

@@ -416,3 +416,31 @@ func fixedInt(s string) (int, bool) {
 	}
 	return n, len(s) > 0
 }
+
+// lineHandler takes the lines of one kind of playlist.
+type lineHandler interface {
+	at(line int) // the number of the line about to be handed over
+	tag(t Tag) error
+	uri(line string) error
+}
+
+// scanLines hands every tag and URI line of sc to h (comments and blank
+// lines are skipped) and stops at the first error.
+func scanLines(sc *scanner, h lineHandler) error {
+	for {
+		line, ok, err := sc.next()
+		if err != nil || !ok {
+			return err
+		}
+		h.at(sc.line)
+		switch {
+		case isTag(line):
+			err = h.tag(splitTag(line))
+		case line[0] != '#':
+			err = h.uri(line)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
