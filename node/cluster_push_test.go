@@ -146,15 +146,35 @@ func body(t *testing.T, url string) string {
 }
 
 // TestWrongGossipKeyCannotJoin: a node with another secret key never
-// becomes a member.
+// becomes a member, while a node with the right key that starts at the
+// same moment and gossips with the same seed joins.
 func TestWrongGossipKeyCannotJoin(t *testing.T) {
 	keyA := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
 	c := nodetest.Start(t, nodetest.Options{N: 2, Configure: func(i int, cfg *node.Config) { cfg.Mesh.SecretKey = keyA }})
+	intruder := startJoiner(t, "intruder", c.Nodes[0].GossipAddr(), base64.StdEncoding.EncodeToString([]byte("fedcba9876543210")))
+	latecomer := startJoiner(t, "latecomer", c.Nodes[0].GossipAddr(), keyA)
+	c.WaitFor("the latecomer with the right key joins", 10*time.Second, func() bool {
+		return len(c.Nodes[0].Members()) == 3 && len(c.Nodes[1].Members()) == 3 && len(latecomer.Members()) == 3
+	})
+	for i, m := range c.Nodes {
+		for _, mem := range m.Members() {
+			if mem.ID == "intruder" {
+				t.Fatalf("node %d lists the intruder", i)
+			}
+		}
+	}
+	if got := len(intruder.Members()); got != 1 {
+		t.Fatalf("intruder lists %d members, want only itself", got)
+	}
+}
+
+// startJoiner runs one more node that joins through seed with key.
+func startJoiner(t *testing.T, id, seed, key string) *node.Node {
+	t.Helper()
 	cfg := node.DefaultConfig()
-	cfg.Node.ID, cfg.HTTP.Listen = "intruder", "127.0.0.1:0"
+	cfg.Node.ID, cfg.HTTP.Listen = id, "127.0.0.1:0"
 	cfg.Mesh.Bind, cfg.Mesh.Profile, cfg.Mesh.ClusterToken = "127.0.0.1:0", "test", nodetest.ClusterToken
-	cfg.Mesh.Seeds = []string{c.Nodes[0].GossipAddr()}
-	cfg.Mesh.SecretKey = base64.StdEncoding.EncodeToString([]byte("fedcba9876543210"))
+	cfg.Mesh.Seeds, cfg.Mesh.SecretKey = []string{seed}, key
 	n, err := node.New(cfg, node.Deps{})
 	if err != nil {
 		t.Fatal(err)
@@ -162,18 +182,9 @@ func TestWrongGossipKeyCannotJoin(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	t.Cleanup(func() { cancel(); <-done })
 	<-n.Ready()
-	// Give gossip many rounds (test timings are milliseconds) to let it in.
-	time.Sleep(time.Second)
-	for i, m := range c.Nodes {
-		if got := len(m.Members()); got != 2 {
-			t.Fatalf("node %d lists %d members, want 2", i, got)
-		}
-	}
-	if got := len(n.Members()); got != 1 {
-		t.Fatalf("intruder lists %d members, want only itself", got)
-	}
+	return n
 }
 
 func TestAdminAPI(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 
 // steerNode runs one node with every role, a single-voter control plane
 // and a pull event, and applies cmds once it leads.
-func steerNode(t *testing.T, originURL string) *Node {
+func steerNode(t *testing.T, originURL string, mods ...func(*Config)) *Node {
 	t.Helper()
 	n := startNode(t, func(c *Config) {
 		c.Node.Roles = []string{RoleEdge, RoleShield, RoleControl, RoleSteer}
@@ -25,6 +25,9 @@ func steerNode(t *testing.T, originURL string) *Node {
 		c.Control.Bootstrap = []PeerConfig{{ID: "t1"}}
 		c.Steering.TTL = Duration(2 * time.Second)
 		c.Events = []EventConfig{{ID: "fight", PullURL: originURL}}
+		for _, m := range mods {
+			m(c)
+		}
 	})
 	waitFor(t, "seeded", 20*time.Second, func() bool { return n.docVersion.Load() >= 1 })
 	return n
@@ -152,7 +155,10 @@ func TestSteeringManifests(t *testing.T) {
 		w.Write([]byte(master))
 	}))
 	defer origin.Close()
-	n := steerNode(t, origin.URL)
+	n := steerNode(t, origin.URL, func(c *Config) {
+		c.Mesh.ClusterToken = "steer-test-cluster-token"
+		c.Steering.MaxRPS = 3 // /steer sheds above 3 requests a second
+	})
 	apply(t, n, control.CmdPutCDN, control.CDN{ID: "cdn-a", Hostname: "a.example.net", BaseURL: "http://a.example.net", Weight: 100, State: control.CDNActive})
 	apply(t, n, control.CmdPutCDN, control.CDN{ID: "clone-b", Hostname: "b.example.net", BaseURL: "http://b.example.net", Weight: 100, State: control.CDNActive, Clone: true})
 	base := "http://" + n.HTTPAddr()
@@ -184,15 +190,17 @@ func TestSteeringManifests(t *testing.T) {
 			"X-Ringside-Cluster-Token", n.cfg.Mesh.ClusterToken)
 		return strings.Contains(r.body, `"up": true`)
 	}
-	n.cfg.Mesh.ClusterToken = "steer-test-cluster-token"
-	if !report(false) || !report(false) || report(false) {
-		t.Fatal("passive failures: want down after the third")
+	for i, want := range []bool{true, true, false} {
+		if got := report(false); got != want {
+			t.Fatalf("passive failure %d: up = %v, want %v (down after the third)", i+1, got, want)
+		}
 	}
-	if report(true) || !report(true) {
-		t.Fatal("passive successes: want up after the second")
+	for i, want := range []bool{false, true} {
+		if got := report(true); got != want {
+			t.Fatalf("passive success %d: up = %v, want %v (up after the second)", i+1, got, want)
+		}
 	}
-	// Load shedding.
-	n.steer.limiter = newRateLimiter(2)
+	// Load shedding: the requests above have used this second's budget.
 	codes := map[int]int{}
 	for range 5 {
 		r := do(t, "GET", base+"/steer/fight", "", nil)

@@ -54,17 +54,12 @@ func ctlRun(t *testing.T, addr string, args ...string) (int, string, string) {
 func TestCtlEndToEnd(t *testing.T) {
 	n := startControlNode(t)
 	addr := n.AdminAddr()
-	deadline := time.Now().Add(20 * time.Second)
-	for { // the seed lands once the single voter leads
+	var listed string
+	eventually(t, 20*time.Second, func() bool { // the seed lands once the single voter leads
 		code, out, _ := ctlRun(t, addr, "events", "list")
-		if code == 0 && strings.Contains(out, "fight") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("seed not visible: %d %s", code, out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		listed = out
+		return code == 0 && strings.Contains(out, "fight")
+	}, func() string { return "seed visible through ctl: " + listed })
 	steps := []struct {
 		args []string
 		code int

@@ -65,24 +65,36 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func waitHTTP(t *testing.T, url string, limit time.Duration, want func(*http.Response, string) bool, logs ...*syncBuffer) {
+// eventually polls cond until it holds, failing the test with what() after
+// limit.
+func eventually(t *testing.T, limit time.Duration, cond func() bool, what func() string) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if want(resp, string(b)) {
-				return
-			}
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", limit, what())
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
-	var l string
-	for _, b := range logs {
-		l += b.String()
-	}
-	t.Fatalf("%s: not as expected within %v\n%s", url, limit, l)
+}
+
+func waitHTTP(t *testing.T, url string, limit time.Duration, want func(*http.Response, string) bool, logs ...*syncBuffer) {
+	t.Helper()
+	eventually(t, limit, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return want(resp, string(b))
+	}, func() string {
+		msg := url
+		for _, b := range logs {
+			msg += "\n" + b.String()
+		}
+		return msg
+	})
 }
 
 func TestNodeCommand(t *testing.T) {
@@ -127,13 +139,8 @@ func TestDemoCommand(t *testing.T) {
 	// The demo prints where it listens.
 	printed := regexp.MustCompile(`play: +http://(\S+)/live/demo/master.m3u8[\s\S]*admin: +http://(\S+)/admin/v1/[\s\S]*dig @(\S+) -p (\d+) live`)
 	var m []string
-	deadline := time.Now().Add(20 * time.Second)
-	for m = printed.FindStringSubmatch(out.String()); m == nil; m = printed.FindStringSubmatch(out.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("demo did not print its URLs:\n%s\n%s", out.String(), errb.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	eventually(t, 20*time.Second, func() bool { m = printed.FindStringSubmatch(out.String()); return m != nil },
+		func() string { return "demo URLs in its output:\n" + out.String() + "\n" + errb.String() })
 	addr, admin, dnsAddr := m[1], m[2], net.JoinHostPort(m[3], m[4])
 	master := "http://" + addr + "/live/demo/master.m3u8"
 	waitHTTP(t, master, 30*time.Second, func(r *http.Response, b string) bool {
@@ -162,16 +169,9 @@ func TestDemoCommand(t *testing.T) {
 		return r.StatusCode == 200 && strings.Contains(b, `"manifest": "http://`+addr+`/live/demo/master.m3u8"`)
 	}, &errb)
 	// The admin API on --admin, with $RINGSIDE_TOKEN, over the Raft-held config.
-	deadline = time.Now().Add(10 * time.Second)
-	for {
-		var o, e syncBuffer
-		code := runCtl([]string{"--addr", admin, "events", "list"}, &o, &e)
-		if code == 0 && strings.Contains(o.String(), "demo") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ctl against the demo: %d %s %s", code, o.String(), e.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var o, e syncBuffer
+	eventually(t, 10*time.Second, func() bool {
+		o, e = syncBuffer{}, syncBuffer{}
+		return runCtl([]string{"--addr", admin, "events", "list"}, &o, &e) == 0 && strings.Contains(o.String(), "demo")
+	}, func() string { return "ctl against the demo: " + o.String() + e.String() })
 }
