@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ringside-live/ringside/encoder"
+	"github.com/ringside-live/ringside/encoder/encodertest"
 	"github.com/ringside-live/ringside/node"
 	"github.com/ringside-live/ringside/node/nodetest"
 	"github.com/ringside-live/ringside/pkg/segment"
@@ -41,19 +41,9 @@ func TestPushFillWithFFmpeg(t *testing.T) {
 			}
 		},
 	})
-	ecfg := encoder.DefaultConfig()
-	ecfg.IngestBase, ecfg.StreamKey = c.URL(0)+"/ingest/fight", key
-	ecfg.Ladder = []encoder.Rung{{Width: 426, Height: 240, VideoKbps: 300}, {Width: 256, Height: 144, VideoKbps: 150}}
-	ecfg.SegmentSeconds, ecfg.ListSize = 1, 4
-	ctx, cancel := context.WithCancel(context.Background())
-	encDone := make(chan error, 1)
-	go func() { encDone <- encoder.Run(ctx, ecfg) }()
-	defer func() {
-		cancel()
-		if err := <-encDone; err != nil {
-			t.Errorf("encoder: %v", err)
-		}
-	}()
+	ecfg := encodertest.Config(c.URL(0)+"/ingest/fight", key)
+	ecfg.ListSize = 4
+	encodertest.Start(t, ecfg)
 	var wg sync.WaitGroup
 	var errs sync.Map
 	fetched := map[string]bool{}

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"encoding/json"
 	"os/exec"
 	"strconv"
@@ -9,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ringside-live/ringside/encoder"
+	"github.com/ringside-live/ringside/encoder/encodertest"
 	"github.com/ringside-live/ringside/pkg/segment"
 )
 
@@ -44,19 +43,9 @@ func runPush(t *testing.T, fmp4, persistent bool) {
 		c.Events = []EventConfig{{ID: "fight", StreamKey: testKey}}
 	})
 	base := "http://" + n.HTTPAddr()
-	ecfg := encoder.DefaultConfig()
-	ecfg.IngestBase, ecfg.StreamKey = base+"/ingest/fight", testKey
-	ecfg.Ladder = []encoder.Rung{{Width: 426, Height: 240, VideoKbps: 300}, {Width: 256, Height: 144, VideoKbps: 150}}
-	ecfg.SegmentSeconds, ecfg.ListSize, ecfg.FMP4, ecfg.Persistent = 1, 3, fmp4, persistent
-	ctx, cancel := context.WithCancel(context.Background())
-	encDone := make(chan error, 1)
-	go func() { encDone <- encoder.Run(ctx, ecfg) }()
-	defer func() {
-		cancel()
-		if err := <-encDone; err != nil {
-			t.Errorf("encoder: %v", err)
-		}
-	}()
+	ecfg := encodertest.Config(base+"/ingest/fight", testKey)
+	ecfg.ListSize, ecfg.FMP4, ecfg.Persistent = 3, fmp4, persistent
+	encodertest.Start(t, ecfg)
 	live := base + "/live/fight/"
 
 	var master *segment.MasterPlaylist
