@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
@@ -27,8 +26,6 @@ type Result struct {
 	Bytes   int64
 	Created bool // false: it replaced an existing file or playlist
 }
-
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // Put takes one upload. On any error nothing of the upload is kept and what
 // was published before stays served. Errors wrap the package sentinels.
@@ -91,9 +88,7 @@ func (o *Origin) putFile(ev *event, u Upload, kind segment.FileKind, ct string) 
 	o.markActive(ev) // readable from its first byte: this node now originates the event
 
 	bw := &budgetWriter{s: o.store, o: obj, limit: o.cfg.MaxBodyBytes}
-	bufp := copyBufs.Get().(*[]byte)
-	_, err := io.CopyBuffer(bw, onlyReader{u.Body}, *bufp)
-	copyBufs.Put(bufp)
+	_, err := object.Copy(bw, u.Body)
 	if err != nil {
 		obj.Fail(err)
 		o.store.release(bw.n)
@@ -121,10 +116,6 @@ func (o *Origin) putFile(ev *event, u Upload, kind segment.FileKind, ct string) 
 	ev.mu.Unlock()
 	return Result{Kind: kind, Bytes: bw.n, Created: !replacing}, nil
 }
-
-// onlyReader hides any WriterTo of the body so CopyBuffer goes through the
-// budget writer chunk by chunk.
-type onlyReader struct{ io.Reader }
 
 // Delete removes a file or playlist that the encoder no longer wants
 // served (ffmpeg's delete_segments). It returns ErrNotFound when there was

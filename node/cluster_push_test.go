@@ -1,7 +1,6 @@
 package node_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -160,21 +159,11 @@ func TestWrongGossipKeyCannotJoin(t *testing.T) {
 
 // startJoiner runs one more node that joins through seed with key.
 func startJoiner(t *testing.T, id, seed, key string) *node.Node {
-	t.Helper()
 	cfg := node.DefaultConfig()
 	cfg.Node.ID, cfg.HTTP.Listen = id, "127.0.0.1:0"
 	cfg.Mesh.Bind, cfg.Mesh.Profile, cfg.Mesh.ClusterToken = "127.0.0.1:0", "test", nodetest.ClusterToken
 	cfg.Mesh.Seeds, cfg.Mesh.SecretKey = []string{seed}, key
-	n, err := node.New(cfg, node.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	<-n.Ready()
-	return n
+	return nodetest.Run(t, cfg, node.Deps{})
 }
 
 func TestAdminAPI(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ringside-live/ringside/ingest"
+	"github.com/ringside-live/ringside/mesh"
 	"github.com/ringside-live/ringside/shield"
 )
 
@@ -195,13 +196,13 @@ type LogSection struct {
 	Access bool `yaml:"access"`
 }
 
-// Roles a node can hold.
+// Roles a node can hold: the ones it advertises in the mesh.
 const (
-	RoleIngest  = "ingest"
-	RoleShield  = "shield"
-	RoleEdge    = "edge"
-	RoleControl = "control"
-	RoleSteer   = "steer"
+	RoleIngest  = mesh.RoleIngest
+	RoleShield  = mesh.RoleShield
+	RoleEdge    = mesh.RoleEdge
+	RoleControl = mesh.RoleControl
+	RoleSteer   = mesh.RoleSteer
 )
 
 var knownRoles = []string{RoleIngest, RoleShield, RoleEdge, RoleControl, RoleSteer}

@@ -35,7 +35,7 @@ func newCDNProxy(t *testing.T, meshAddr string) *cdnProxy {
 	if _, err := exec.LookPath("nginx"); err != nil {
 		t.Fatalf("nginx is required for the CDN steering test (.ci/run installs it): %v", err)
 	}
-	p := &cdnProxy{t: t, dir: t.TempDir(), addr: freeTCP(t)}
+	p := &cdnProxy{t: t, dir: t.TempDir(), addr: nodetest.FreeAddr(t)}
 	sw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail := false
 		switch p.health.Load() {
@@ -105,15 +105,6 @@ func (p *cdnProxy) stop() {
 		p.cmd.Wait()
 		p.cmd = nil
 	}
-}
-
-func freeTCP(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 type cdnHealth struct {

@@ -7,13 +7,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
 )
-
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // run performs the shared upstream fetch of flight f on its own deadline.
 func (s *Shield) run(f *flight, r Request) {
@@ -78,10 +75,8 @@ func (s *Shield) fillStream(ctx context.Context, f *flight, r Request, resp *Res
 		CacheControl: object.CacheControl(r.Kind, 0), Source: resp.Source}, int(resp.ContentLength))
 	f.publish(obj, nil)
 	want := resp.ContentLength
-	bufp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bufp)
 	for attempt := 0; ; attempt++ {
-		n, err := io.CopyBuffer(obj, onlyReader{resp.Body}, *bufp)
+		n, err := object.Copy(obj, resp.Body)
 		resp.Body.Close()
 		s.m.bytesIn.Add(float64(n))
 		if err == nil && want >= 0 && int64(obj.Len()) < r.Offset+want {
@@ -137,8 +132,6 @@ func (s *Shield) resume(ctx context.Context, r Request, have int) (*Response, in
 	r.Offset = 0
 	return resp, resp.ContentLength, nil
 }
-
-type onlyReader struct{ io.Reader }
 
 // fillPlaylist reads a playlist whole (they are small), refuses one that
 // goes back in media sequence, and hands waiters a complete, pre-gzipped

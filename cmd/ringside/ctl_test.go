@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ringside-live/ringside/node"
+	"github.com/ringside-live/ringside/node/nodetest"
 )
 
 const ctlToken = "ctl-test-admin-token"
@@ -26,16 +26,7 @@ func startControlNode(t *testing.T) *node.Node {
 	cfg.Control.DataDir, cfg.Control.RaftBind, cfg.Control.Profile = t.TempDir(), "127.0.0.1:0", "test"
 	cfg.Control.Bootstrap = []node.PeerConfig{{ID: "ctl1"}}
 	cfg.Events = []node.EventConfig{{ID: "fight", PullURL: "http://127.0.0.1:9/"}}
-	n, err := node.New(cfg, node.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	<-n.Ready()
-	return n
+	return nodetest.Run(t, cfg, node.Deps{})
 }
 
 func updateFile(t *testing.T) string {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/ringside-live/ringside/node/nodetest"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from the command's goroutines.
@@ -56,15 +58,6 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // eventually polls cond until it holds, failing the test with what() after
 // limit.
 func eventually(t *testing.T, limit time.Duration, cond func() bool, what func() string) {
@@ -98,7 +91,7 @@ func waitHTTP(t *testing.T, url string, limit time.Duration, want func(*http.Res
 }
 
 func TestNodeCommand(t *testing.T) {
-	addr := freeAddr(t)
+	addr := nodetest.FreeAddr(t)
 	cfg := filepath.Join(t.TempDir(), "node.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("node: {id: cli}\nhttp: {listen: %q}\nlog: {level: warn}\n", addr)), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -18,9 +18,10 @@ const (
 	ReadOnlyToken = "nodetest-read-only-token"
 )
 
-// freeAddr returns a loopback address with a port free right now (Raft
-// voters must know each other's addresses before they start).
-func freeAddr(t testing.TB) string {
+// FreeAddr returns a loopback TCP address with a port free right now, for
+// servers that must know their address before they start (Raft voters,
+// test CDNs).
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -66,7 +67,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	seed := ""
 	var peers []node.PeerConfig
 	for i := range opts.Voters {
-		peers = append(peers, node.PeerConfig{ID: fmt.Sprintf("n%d", i), Addr: freeAddr(t)})
+		peers = append(peers, node.PeerConfig{ID: fmt.Sprintf("n%d", i), Addr: FreeAddr(t)})
 	}
 	for i := range opts.N {
 		cfg := node.DefaultConfig()
@@ -182,6 +183,30 @@ func (c *Cluster) Stop(i int) {
 	if err := <-c.done[i]; err != nil {
 		c.t.Errorf("nodetest: node %d: %v", i, err)
 	}
+}
+
+// Run runs one node from cfg until the test ends, and returns it ready.
+func Run(t testing.TB, cfg node.Config, deps node.Deps) *node.Node {
+	t.Helper()
+	n, err := node.New(cfg, deps)
+	if err != nil {
+		t.Fatalf("nodetest: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("nodetest: node %s: %v", cfg.Node.ID, err)
+		}
+	})
+	select {
+	case <-n.Ready():
+	case err := <-done:
+		t.Fatalf("nodetest: node %s did not start: %v", cfg.Node.ID, err)
+	}
+	return n
 }
 
 // Restart starts node i again (after Kill or Stop) with its configuration
