@@ -108,7 +108,10 @@ func (n *Node) adminNodes2(ctx *fasthttp.RequestCtx, _ params) {
 // adminDrainGossip drains a node through gossip alone (no control plane):
 // the flag lasts until the node restarts.
 func (n *Node) adminDrainGossip(ctx *fasthttp.RequestCtx, id string, drain bool) {
-	action := map[bool]string{true: "drain", false: "undrain"}[drain]
+	action := "undrain"
+	if drain {
+		action = "drain"
+	}
 	if id == n.cfg.Node.ID {
 		if err := n.setDrain(ctx, drain); err != nil {
 			problem(ctx, fasthttp.StatusInternalServerError, err.Error())
@@ -145,10 +148,11 @@ func (n *Node) adminPurge(ctx *fasthttp.RequestCtx) {
 		problem(ctx, fasthttp.StatusBadRequest, "purge: "+err.Error())
 		return
 	}
-	body, _ := json.Marshal(purgeRequest{Key: req.Key, Prefix: target})
+	fan := purgeRequest{Prefix: target} // what every other node purges
 	if req.Key != "" {
-		body, _ = json.Marshal(purgeRequest{Key: target})
+		fan = purgeRequest{Key: target}
 	}
+	body, _ := json.Marshal(fan)
 	type result struct {
 		Purged int    `json:"purged"`
 		Error  string `json:"error,omitempty"`

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -400,30 +399,5 @@ func (n *Node) forwardTo(ctx *fasthttp.RequestCtx, id string) {
 		}
 	}
 	ctx.Response.Header.Set("X-Ringside-Served-By", id)
-	ctx.SetBody(body)
-}
-
-type fieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-func fieldProblem(ctx *fasthttp.RequestCtx, status int, detail, field, msg string) {
-	fieldsProblem(ctx, status, detail, []fieldError{{field, msg}})
-}
-
-// fieldsProblem is a problem+json answer that names the wrong fields.
-func fieldsProblem(ctx *fasthttp.RequestCtx, status int, detail string, fields []fieldError) {
-	body, _ := json.Marshal(struct {
-		Type   string       `json:"type"`
-		Title  string       `json:"title"`
-		Status int          `json:"status"`
-		Detail string       `json:"detail"`
-		Errors []fieldError `json:"errors"`
-	}{"about:blank", fasthttp.StatusMessage(status), status, detail, fields})
-	ctx.Response.ResetBody() // keep headers set before (Retry-After, Allow, WWW-Authenticate)
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/problem+json")
-	ctx.Response.Header.Set("Cache-Control", "no-store")
 	ctx.SetBody(body)
 }

@@ -136,11 +136,14 @@ func (f *meshFetcher) fromPeer(ctx context.Context, t *topology, id string, r sh
 }
 
 func (f *meshFetcher) count(tier string, ok bool) {
-	result := "ok"
-	if !ok {
-		result = "error"
+	f.fetches.WithLabelValues(tier, resultLabel(ok)).Inc()
+}
+
+func resultLabel(ok bool) string {
+	if ok {
+		return "ok"
 	}
-	f.fetches.WithLabelValues(tier, result).Inc()
+	return "error"
 }
 
 // Fill implements ingest.Filler: it pushes a new segment to the key's
@@ -163,7 +166,7 @@ func (f *meshFetcher) Fill(ctx context.Context, event, path string, o *object.Ob
 		if err != nil {
 			errs = append(errs, fmt.Errorf("fill %s on %s: %w", key, id, err))
 		}
-		f.fills.WithLabelValues(map[bool]string{true: "ok", false: "error"}[err == nil]).Inc()
+		f.fills.WithLabelValues(resultLabel(err == nil)).Inc()
 	}
 	return errors.Join(errs...)
 }
