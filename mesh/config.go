@@ -35,6 +35,9 @@ type Config struct {
 	// BroadcastTimeout bounds the graceful leave when Run's ctx ends: the leave
 	// intent and the leave message get this long each to go out.
 	BroadcastTimeout time.Duration
+	// ReconnectInterval is how often members that failed (not those that
+	// left) are contacted again, so a healed partition rejoins. 0: never.
+	ReconnectInterval time.Duration
 
 	// PacketFilter, if set, is asked about every peer address; false drops
 	// all gossip to and from it (UDP packets and TCP streams). For tests that
@@ -50,15 +53,16 @@ type Config struct {
 // memberlist's LAN defaults.
 func DefaultConfig() Config {
 	return Config{
-		BindAddr:         "0.0.0.0:7946",
-		GossipInterval:   200 * time.Millisecond,
-		ProbeInterval:    time.Second,
-		ProbeTimeout:     500 * time.Millisecond,
-		PushPullInterval: 30 * time.Second,
-		SuspicionMult:    4,
-		CoalescePeriod:   500 * time.Millisecond,
-		JoinRetry:        5 * time.Second,
-		BroadcastTimeout: 5 * time.Second,
+		BindAddr:          "0.0.0.0:7946",
+		GossipInterval:    200 * time.Millisecond,
+		ProbeInterval:     time.Second,
+		ProbeTimeout:      500 * time.Millisecond,
+		PushPullInterval:  30 * time.Second,
+		SuspicionMult:     4,
+		CoalescePeriod:    500 * time.Millisecond,
+		JoinRetry:         5 * time.Second,
+		BroadcastTimeout:  5 * time.Second,
+		ReconnectInterval: 10 * time.Second,
 	}
 }
 
@@ -70,14 +74,15 @@ func TestConfig() Config {
 		// Fast, but tolerant of a busy 2-core machine running the race
 		// detector: a probe that misses 25 ms under load must not make a
 		// healthy member flap.
-		GossipInterval:   20 * time.Millisecond,
-		ProbeInterval:    100 * time.Millisecond,
-		ProbeTimeout:     80 * time.Millisecond,
-		PushPullInterval: time.Second,
-		SuspicionMult:    6,
-		CoalescePeriod:   20 * time.Millisecond,
-		JoinRetry:        50 * time.Millisecond,
-		BroadcastTimeout: 500 * time.Millisecond,
+		GossipInterval:    20 * time.Millisecond,
+		ProbeInterval:     100 * time.Millisecond,
+		ProbeTimeout:      80 * time.Millisecond,
+		PushPullInterval:  time.Second,
+		SuspicionMult:     6,
+		CoalescePeriod:    20 * time.Millisecond,
+		JoinRetry:         50 * time.Millisecond,
+		BroadcastTimeout:  500 * time.Millisecond,
+		ReconnectInterval: 100 * time.Millisecond,
 	}
 }
 
@@ -127,6 +132,9 @@ func (c Config) Validate() error {
 	}
 	if c.CoalescePeriod < 0 {
 		bad("CoalescePeriod: %v, must not be negative", c.CoalescePeriod)
+	}
+	if c.ReconnectInterval < 0 {
+		bad("ReconnectInterval: %v, must not be negative", c.ReconnectInterval)
 	}
 	if c.SuspicionMult < 1 {
 		bad("SuspicionMult: %d, must be at least 1", c.SuspicionMult)

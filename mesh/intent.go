@@ -68,7 +68,7 @@ func (m *Mesh) announceLeave(timeout time.Duration) {
 	select {
 	case <-done:
 	case <-t.C:
-		m.log.Debug("mesh: leave intent not fully sent", "timeout", timeout)
+		m.log.Debug("leave intent not fully sent", "timeout", timeout)
 	}
 }
 
@@ -79,7 +79,7 @@ func (m *Mesh) handleMsg(b []byte) {
 	}
 	var in leaveIntent
 	if err := json.Unmarshal(b[1:], &in); err != nil || in.ID == "" {
-		m.log.Debug("mesh: bad leave intent", "err", err)
+		m.log.Debug("bad leave intent", "err", err)
 		return
 	}
 	if in.ID == m.id || !m.recordIntent(in) {

@@ -75,7 +75,7 @@ func New(cfg Config, self Meta) (*Mesh, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := &Mesh{
-		cfg: cfg, id: self.ID, log: log.With("node", self.ID), now: time.Now,
+		cfg: cfg, id: self.ID, log: log, now: time.Now,
 		self: self, encoded: enc,
 		co:      newCoalescer(),
 		leaving: map[string]intent{},
@@ -197,7 +197,7 @@ func (m *Mesh) dispatch(evs []Event) {
 			dropped += s.send(Event{Type: ev.Type, Member: ev.Member.clone()})
 		}
 		if dropped > 0 {
-			m.log.Warn("mesh: slow subscriber lost its oldest events", "dropped", dropped)
+			m.log.Warn("slow subscriber lost its oldest events", "dropped", dropped)
 		}
 	}
 }
@@ -211,7 +211,7 @@ func (m *Mesh) observe(typ EventType, n *memberlist.Node) {
 	}
 	meta, err := decodeMeta(n.Name, n.Meta)
 	if err != nil {
-		m.log.Warn("mesh: undecodable member meta", "member", n.Name, "err", err)
+		m.log.Warn("undecodable member meta", "member", n.Name, "err", err)
 	}
 	ev := Event{Type: typ, Member: Member{Meta: meta, GossipAddr: n.Address(), State: StateAlive, Since: m.now()}}
 	m.stateMu.Lock()
@@ -240,7 +240,7 @@ func (m *Mesh) flush() {
 	m.numMembers.Store(int32(len(m.co.known)))
 	m.stateMu.Unlock()
 	for _, ev := range evs {
-		m.log.Debug("mesh: member "+ev.Type.String(), "member", ev.Member.ID, "addr", ev.Member.GossipAddr)
+		m.log.Debug("member "+ev.Type.String(), "member", ev.Member.ID, "addr", ev.Member.GossipAddr)
 	}
 	m.dispatch(evs)
 }

@@ -15,6 +15,12 @@ const (
 	RoleSteer   = "steer"
 )
 
+// Shield tiers a member can advertise in Meta.Tier.
+const (
+	TierOrigin   = "origin"   // the global origin shield (the default)
+	TierRegional = "regional" // a mid-tier for the edges of its region
+)
+
 // MetaMaxSize is the largest encoded Meta memberlist can carry (its
 // MetaMaxSize); New and UpdateMeta refuse anything larger.
 const MetaMaxSize = 512
@@ -27,9 +33,12 @@ type Meta struct {
 	Tier     string   `json:"tier,omitempty"`   // "edge", "regional", "origin" (shield tier)
 	Region   string   `json:"region,omitempty"` // regional shields are chosen per region
 	HTTPAddr string   `json:"http"`             // host:port of the node's HTTP listener
-	Load     float64  `json:"load"`             // 0..1, advisory
-	Drain    bool     `json:"drain,omitempty"`  // still a member, but should get no new work
-	Events   []string `json:"events,omitempty"` // events this node ingests (push origin)
+	// AdminAddr is host:port of the node's admin listener, when the admin
+	// API has its own (admin.listen); empty: it shares HTTPAddr.
+	AdminAddr string   `json:"admin,omitempty"`
+	Load      float64  `json:"load"`             // 0..1, advisory
+	Drain     bool     `json:"drain,omitempty"`  // still a member, but should get no new work
+	Events    []string `json:"events,omitempty"` // events this node ingests (push origin)
 }
 
 // HasRole reports whether the member advertises role r.
@@ -44,7 +53,7 @@ func (m Meta) clone() Meta {
 
 func (m Meta) equal(o Meta) bool {
 	return m.ID == o.ID && slices.Equal(m.Roles, o.Roles) && m.Tier == o.Tier &&
-		m.Region == o.Region && m.HTTPAddr == o.HTTPAddr && m.Load == o.Load &&
+		m.Region == o.Region && m.HTTPAddr == o.HTTPAddr && m.AdminAddr == o.AdminAddr && m.Load == o.Load &&
 		m.Drain == o.Drain && slices.Equal(m.Events, o.Events)
 }
 

@@ -30,6 +30,7 @@ func (m *Mesh) Run(ctx context.Context) error {
 	joinCtx, stopJoin := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { m.joinLoop(joinCtx, ml, seeds) })
+	wg.Go(func() { m.reconnectLoop(joinCtx) })
 	select {
 	case <-ctx.Done():
 		m.leave(ml)
@@ -37,7 +38,7 @@ func (m *Mesh) Run(ctx context.Context) error {
 	}
 	stopJoin()
 	if err := ml.Shutdown(); err != nil {
-		m.log.Warn("mesh: shutdown", "err", err)
+		m.log.Warn("shutdown", "err", err)
 	}
 	wg.Wait()
 	m.stop()
@@ -86,7 +87,7 @@ func (m *Mesh) start() (*memberlist.Memberlist, []string, error) {
 		m.markJoined()
 	}
 	close(m.ready)
-	m.log.Debug("mesh: bound", "addr", addr)
+	m.log.Debug("bound", "addr", addr)
 	return ml, seeds, nil
 }
 
@@ -153,10 +154,10 @@ func (m *Mesh) joinLoop(ctx context.Context, ml *memberlist.Memberlist, seeds []
 		n, err := ml.Join(seeds)
 		if n > 0 {
 			m.markJoined()
-			m.log.Debug("mesh: joined", "seeds_answered", n)
+			m.log.Debug("joined", "seeds_answered", n)
 			return
 		}
-		m.log.Warn("mesh: no seed answered, retrying", "seeds", seeds, "in", m.cfg.JoinRetry, "err", err)
+		m.log.Warn("no seed answered, retrying", "seeds", seeds, "in", m.cfg.JoinRetry, "err", err)
 		t := time.NewTimer(m.cfg.JoinRetry)
 		select {
 		case <-ctx.Done():
@@ -209,7 +210,7 @@ func (m *Mesh) leave(ml *memberlist.Memberlist) {
 		m.announceLeave(m.cfg.BroadcastTimeout)
 	}
 	if err := ml.Leave(m.cfg.BroadcastTimeout); err != nil {
-		m.log.Warn("mesh: leave", "err", err)
+		m.log.Warn("leave", "err", err)
 	}
 	t := time.NewTimer(min(2*m.cfg.GossipInterval, m.cfg.BroadcastTimeout))
 	defer t.Stop()
@@ -290,7 +291,7 @@ func (m *Mesh) encodedMeta(limit int) []byte {
 	m.metaMu.Lock()
 	defer m.metaMu.Unlock()
 	if len(m.encoded) > limit { // cannot happen: encode enforces MetaMaxSize
-		m.log.Error("mesh: meta over memberlist's limit", "size", len(m.encoded), "limit", limit)
+		m.log.Error("meta over memberlist's limit", "size", len(m.encoded), "limit", limit)
 		return nil
 	}
 	return m.encoded

@@ -3,7 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,9 +12,14 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/ringside-live/ringside/route"
 )
 
-var prefixAdmin = []byte("/admin/v1/")
+// adminHandler serves the operator API.
+func (n *running) adminHandler() fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) { n.serveAdmin(ctx, ctx.Path()) }
+}
 
 // nodeView is a member as the admin API shows it.
 type nodeView struct {
@@ -64,14 +68,14 @@ func (p purgeRequest) target() (string, error) {
 
 // serveAdmin answers the operator's API. The admin token may do
 // everything; the read-only token may only read (403 on a write).
-func (n *Node) serveAdmin(ctx *fasthttp.RequestCtx, p []byte) {
+func (n *running) serveAdmin(ctx *fasthttp.RequestCtx, p []byte) {
 	if n.cfg.Admin.Token == "" {
 		problem(ctx, fasthttp.StatusNotFound, "the admin API is disabled: set admin.token")
 		return
 	}
 	tok := bearer(ctx.Request.Header.Peek("Authorization"))
-	full := tokenOK(tok, n.cfg.Admin.Token)
-	if !full && !tokenOK(tok, n.cfg.Admin.ReadOnlyToken) {
+	full := secretEqual(tok, n.cfg.Admin.Token)
+	if !full && !secretEqual(tok, n.cfg.Admin.ReadOnlyToken) {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="ringside-admin"`)
 		problem(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin token")
 		return
@@ -90,11 +94,7 @@ func (n *Node) serveAdmin(ctx *fasthttp.RequestCtx, p []byte) {
 	}
 }
 
-func tokenOK(got, want string) bool {
-	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
-}
-
-func (n *Node) adminNodes2(ctx *fasthttp.RequestCtx, _ params) {
+func (n *running) adminNodes2(ctx *fasthttp.RequestCtx, _ params) {
 	var out []nodeView
 	for _, m := range n.members() {
 		out = append(out, nodeView{ID: m.ID, Roles: m.Roles, Tier: m.Tier, Region: m.Region, HTTP: m.HTTPAddr,
@@ -107,7 +107,7 @@ func (n *Node) adminNodes2(ctx *fasthttp.RequestCtx, _ params) {
 
 // adminDrainGossip drains a node through gossip alone (no control plane):
 // the flag lasts until the node restarts.
-func (n *Node) adminDrainGossip(ctx *fasthttp.RequestCtx, id string, drain bool) {
+func (n *running) adminDrainGossip(ctx *fasthttp.RequestCtx, id string, drain bool) {
 	action := "undrain"
 	if drain {
 		action = "drain"
@@ -120,10 +120,7 @@ func (n *Node) adminDrainGossip(ctx *fasthttp.RequestCtx, id string, drain bool)
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": id, "drain": drain})
 		return
 	}
-	addr := ""
-	if t := n.topo.Load(); t != nil {
-		addr = t.addr[id]
-	}
+	addr := n.table().Addr(id)
 	if addr == "" {
 		problem(ctx, fasthttp.StatusNotFound, "no live member with id "+id)
 		return
@@ -137,7 +134,7 @@ func (n *Node) adminDrainGossip(ctx *fasthttp.RequestCtx, id string, drain bool)
 }
 
 // adminPurge purges here and on every other member, in parallel.
-func (n *Node) adminPurge(ctx *fasthttp.RequestCtx) {
+func (n *running) adminPurge(ctx *fasthttp.RequestCtx) {
 	var req purgeRequest
 	if err := strictJSON(ctx.PostBody(), &req); err != nil {
 		problem(ctx, fasthttp.StatusBadRequest, "purge: "+err.Error())
@@ -196,16 +193,16 @@ func (n *Node) adminPurge(ctx *fasthttp.RequestCtx) {
 }
 
 // internalCall POSTs body to another node's internal API.
-func (n *Node) internalCall(ctx context.Context, addr, path string, body []byte) ([]byte, error) {
+func (n *running) internalCall(ctx context.Context, addr, path string, body []byte) ([]byte, error) {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set(hdrClusterToken, n.cfg.Mesh.ClusterToken)
+	req.Header.Set(route.ClusterTokenHeader, n.cfg.Mesh.ClusterToken)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := n.up.peer.Do(req)
+	resp, err := n.cluster.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -29,14 +29,14 @@ const (
 )
 
 // doc returns the document this node serves, or nil without a control plane.
-func (n *Node) doc() *control.Document {
+func (n *running) doc() *control.Document {
 	if n.cfgSrc == nil {
 		return nil
 	}
 	return n.cfgSrc.Current()
 }
 
-func (n *Node) leaderID() string {
+func (n *running) leaderID() string {
 	if n.store == nil {
 		return ""
 	}
@@ -45,7 +45,7 @@ func (n *Node) leaderID() string {
 }
 
 // needDoc answers 503 when the node has no control plane.
-func (n *Node) needDoc(ctx *fasthttp.RequestCtx) *control.Document {
+func (n *running) needDoc(ctx *fasthttp.RequestCtx) *control.Document {
 	d := n.doc()
 	if d == nil {
 		problem(ctx, fasthttp.StatusServiceUnavailable, "no control plane on this node: set control.data_dir")
@@ -57,7 +57,7 @@ func setETag(ctx *fasthttp.RequestCtx, version uint64) {
 	ctx.Response.Header.Set("ETag", `"`+strconv.FormatUint(version, 10)+`"`)
 }
 
-func (n *Node) adminConfig(ctx *fasthttp.RequestCtx, _ params) {
+func (n *running) adminConfig(ctx *fasthttp.RequestCtx, _ params) {
 	d := n.needDoc(ctx)
 	if d == nil {
 		return
@@ -66,7 +66,7 @@ func (n *Node) adminConfig(ctx *fasthttp.RequestCtx, _ params) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"version": d.Version, "updated_at": d.UpdatedAt, "leader": n.leaderID(), "document": redact(d)})
 }
 
-func (n *Node) adminHistory(ctx *fasthttp.RequestCtx, _ params) {
+func (n *running) adminHistory(ctx *fasthttp.RequestCtx, _ params) {
 	if n.store == nil {
 		n.forwardToControl(ctx)
 		return
@@ -91,7 +91,7 @@ func redact(d *control.Document) map[string]any {
 }
 
 // listDoc answers a listing of one map of the document, sorted by key.
-func listDoc[V any](n *Node, ctx *fasthttp.RequestCtx, name string, pick func(*control.Document) map[string]V) {
+func listDoc[V any](n *running, ctx *fasthttp.RequestCtx, name string, pick func(*control.Document) map[string]V) {
 	d := n.needDoc(ctx)
 	if d == nil {
 		return
@@ -110,11 +110,11 @@ func listDoc[V any](n *Node, ctx *fasthttp.RequestCtx, name string, pick func(*c
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"version": d.Version, name: out})
 }
 
-func (n *Node) adminListEvents(ctx *fasthttp.RequestCtx, _ params) {
+func (n *running) adminListEvents(ctx *fasthttp.RequestCtx, _ params) {
 	listDoc(n, ctx, "events", func(d *control.Document) map[string]control.Event { return d.Events })
 }
 
-func (n *Node) adminGetEvent(ctx *fasthttp.RequestCtx, p params) {
+func (n *running) adminGetEvent(ctx *fasthttp.RequestCtx, p params) {
 	d := n.needDoc(ctx)
 	if d == nil {
 		return
@@ -128,7 +128,7 @@ func (n *Node) adminGetEvent(ctx *fasthttp.RequestCtx, p params) {
 	writeJSON(ctx, fasthttp.StatusOK, ev)
 }
 
-func (n *Node) adminCreateEvent(ctx *fasthttp.RequestCtx, _ params) {
+func (n *running) adminCreateEvent(ctx *fasthttp.RequestCtx, _ params) {
 	var ev control.Event
 	if !decodeBody(ctx, &ev) {
 		return
@@ -145,7 +145,7 @@ func (n *Node) adminCreateEvent(ctx *fasthttp.RequestCtx, _ params) {
 	n.write(ctx, control.CmdPutEvent, ev, func(d *control.Document) any { return d.Events[ev.ID] })
 }
 
-func (n *Node) adminPutEvent(ctx *fasthttp.RequestCtx, p params) {
+func (n *running) adminPutEvent(ctx *fasthttp.RequestCtx, p params) {
 	var ev control.Event
 	if !decodeBody(ctx, &ev) {
 		return
@@ -156,11 +156,11 @@ func (n *Node) adminPutEvent(ctx *fasthttp.RequestCtx, p params) {
 	n.write(ctx, control.CmdPutEvent, ev, func(d *control.Document) any { return d.Events[ev.ID] })
 }
 
-func (n *Node) adminDeleteEvent(ctx *fasthttp.RequestCtx, p params) {
+func (n *running) adminDeleteEvent(ctx *fasthttp.RequestCtx, p params) {
 	n.write(ctx, control.CmdDeleteEvent, control.EventRef{ID: p["id"]}, nil)
 }
 
-func (n *Node) adminEventState(ctx *fasthttp.RequestCtx, p params) {
+func (n *running) adminEventState(ctx *fasthttp.RequestCtx, p params) {
 	var a control.EventStateArgs
 	if !decodeBody(ctx, &a) {
 		return
@@ -169,11 +169,11 @@ func (n *Node) adminEventState(ctx *fasthttp.RequestCtx, p params) {
 	n.write(ctx, control.CmdSetEventState, a, func(d *control.Document) any { return d.Events[a.ID] })
 }
 
-func (n *Node) adminListRegions(ctx *fasthttp.RequestCtx, _ params) {
+func (n *running) adminListRegions(ctx *fasthttp.RequestCtx, _ params) {
 	listDoc(n, ctx, "regions", func(d *control.Document) map[string]control.Region { return d.Regions })
 }
 
-func (n *Node) adminPutRegion(ctx *fasthttp.RequestCtx, p params) {
+func (n *running) adminPutRegion(ctx *fasthttp.RequestCtx, p params) {
 	var r control.Region
 	if !decodeBody(ctx, &r) {
 		return
@@ -184,15 +184,15 @@ func (n *Node) adminPutRegion(ctx *fasthttp.RequestCtx, p params) {
 	n.write(ctx, control.CmdPutRegion, r, func(d *control.Document) any { return d.Regions[r.Name] })
 }
 
-func (n *Node) adminDeleteRegion(ctx *fasthttp.RequestCtx, p params) {
+func (n *running) adminDeleteRegion(ctx *fasthttp.RequestCtx, p params) {
 	n.write(ctx, control.CmdDeleteRegion, control.RegionRef{Name: p["name"]}, nil)
 }
 
-func (n *Node) adminListCDNs(ctx *fasthttp.RequestCtx, _ params) {
+func (n *running) adminListCDNs(ctx *fasthttp.RequestCtx, _ params) {
 	listDoc(n, ctx, "cdns", func(d *control.Document) map[string]control.CDN { return d.CDNs })
 }
 
-func (n *Node) adminPutCDN(ctx *fasthttp.RequestCtx, p params) {
+func (n *running) adminPutCDN(ctx *fasthttp.RequestCtx, p params) {
 	var c control.CDN
 	if !decodeBody(ctx, &c) {
 		return
@@ -203,11 +203,11 @@ func (n *Node) adminPutCDN(ctx *fasthttp.RequestCtx, p params) {
 	n.write(ctx, control.CmdPutCDN, c, func(d *control.Document) any { return d.CDNs[c.ID] })
 }
 
-func (n *Node) adminDeleteCDN(ctx *fasthttp.RequestCtx, p params) {
+func (n *running) adminDeleteCDN(ctx *fasthttp.RequestCtx, p params) {
 	n.write(ctx, control.CmdDeleteCDN, control.CDNRef{ID: p["id"]}, nil)
 }
 
-func (n *Node) adminCDNWeight(ctx *fasthttp.RequestCtx, p params) {
+func (n *running) adminCDNWeight(ctx *fasthttp.RequestCtx, p params) {
 	var a control.CDNWeightArgs
 	if !decodeBody(ctx, &a) {
 		return
@@ -216,7 +216,7 @@ func (n *Node) adminCDNWeight(ctx *fasthttp.RequestCtx, p params) {
 	n.write(ctx, control.CmdSetCDNWeight, a, func(d *control.Document) any { return d.CDNs[a.ID] })
 }
 
-func (n *Node) adminCDNState(ctx *fasthttp.RequestCtx, p params) {
+func (n *running) adminCDNState(ctx *fasthttp.RequestCtx, p params) {
 	var a control.CDNStateArgs
 	if !decodeBody(ctx, &a) {
 		return
@@ -227,7 +227,7 @@ func (n *Node) adminCDNState(ctx *fasthttp.RequestCtx, p params) {
 
 // adminRotateKey makes a fresh random playback-token key current; the
 // old one stays valid as previous. Key material is never returned.
-func (n *Node) adminRotateKey(ctx *fasthttp.RequestCtx, _ params) {
+func (n *running) adminRotateKey(ctx *fasthttp.RequestCtx, _ params) {
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	key := control.SigningKey{ID: "k" + strconv.FormatInt(time.Now().UnixMilli(), 36), Secret: secret}
@@ -236,7 +236,7 @@ func (n *Node) adminRotateKey(ctx *fasthttp.RequestCtx, _ params) {
 
 // adminDrainPersisted drains or undrains a node in the Raft document (it
 // survives restarts); without a control plane, through gossip alone.
-func (n *Node) adminDrainPersisted(ctx *fasthttp.RequestCtx, id string, drain bool) {
+func (n *running) adminDrainPersisted(ctx *fasthttp.RequestCtx, id string, drain bool) {
 	if n.cfgSrc == nil {
 		n.adminDrainGossip(ctx, id, drain)
 		return
@@ -280,7 +280,7 @@ func decodeBody(ctx *fasthttp.RequestCtx, v any) bool {
 
 // write applies one command with the request's If-Match and
 // Idempotency-Key, here when this node leads, otherwise on the leader.
-func (n *Node) write(ctx *fasthttp.RequestCtx, typ string, payload any, show func(*control.Document) any) {
+func (n *running) write(ctx *fasthttp.RequestCtx, typ string, payload any, show func(*control.Document) any) {
 	if n.cfgSrc == nil {
 		problem(ctx, fasthttp.StatusServiceUnavailable, "no control plane on this node: set control.data_dir")
 		return
@@ -305,7 +305,7 @@ func (n *Node) write(ctx *fasthttp.RequestCtx, typ string, payload any, show fun
 	cmd.IdempotencyKey = string(ctx.Request.Header.Peek(hdrIdempotency))
 	cmd.Actor = "admin@" + n.cfg.Node.ID
 	if n.store.Current().Version == 0 && len(n.cfg.Events) > 0 && n.store.IsLeader() {
-		n.seed(ctx, n.store) // the static events come first, even before an early operator write
+		n.seed(n.store) // the static events come first, even before an early operator write
 	}
 	res, err := n.store.Apply(ctx, cmd)
 	var nl *control.NotLeaderError
@@ -353,7 +353,7 @@ func commandProblem(ctx *fasthttp.RequestCtx, err error) {
 
 // forwardToControl sends the request to a control node (which forwards to
 // its leader if it is not the leader).
-func (n *Node) forwardToControl(ctx *fasthttp.RequestCtx) {
+func (n *running) forwardToControl(ctx *fasthttp.RequestCtx) {
 	voters := n.controlMembers()
 	if len(voters) == 0 {
 		ctx.Response.Header.Set("Retry-After", "1")
@@ -364,18 +364,15 @@ func (n *Node) forwardToControl(ctx *fasthttp.RequestCtx) {
 }
 
 // forwardTo relays the admin request to node id and its answer back.
-func (n *Node) forwardTo(ctx *fasthttp.RequestCtx, id string) {
+func (n *running) forwardTo(ctx *fasthttp.RequestCtx, id string) {
 	hops, _ := strconv.Atoi(string(ctx.Request.Header.Peek(hdrForwarded)))
-	addr := ""
-	if t := n.topo.Load(); t != nil {
-		addr = t.addr[id]
-	}
+	addr := n.table().Addr(id)
 	if id == "" || addr == "" || hops >= maxForwards {
 		ctx.Response.Header.Set("Retry-After", "1")
 		problem(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("no reachable control leader (leader %q, %d forwards)", id, hops))
 		return
 	}
-	rctx, cancel := context.WithTimeout(n.runCtx, 10*time.Second)
+	rctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(rctx, string(ctx.Method()), "http://"+addr+string(ctx.RequestURI()), bytes.NewReader(ctx.PostBody()))
 	for _, h := range []string{"Authorization", "Content-Type", "If-Match", hdrIdempotency} {
@@ -384,7 +381,7 @@ func (n *Node) forwardTo(ctx *fasthttp.RequestCtx, id string) {
 		}
 	}
 	req.Header.Set(hdrForwarded, strconv.Itoa(hops+1))
-	resp, err := n.up.peer.Do(req)
+	resp, err := n.cluster.Do(req)
 	if err != nil {
 		ctx.Response.Header.Set("Retry-After", "1")
 		problem(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("forwarding to %s: %v", id, err))

@@ -12,36 +12,36 @@ type adminRoute struct {
 	method  string
 	pattern string // under /admin/v1/, with {name} path parameters
 	write   bool   // needs the read-write token
-	handle  func(n *Node, ctx *fasthttp.RequestCtx, p params)
+	handle  func(n *running, ctx *fasthttp.RequestCtx, p params)
 }
 
 type params map[string]string
 
 var adminRoutes = []adminRoute{
-	{"GET", "nodes", false, (*Node).adminNodes2},
-	{"POST", "nodes/{id}/drain", true, func(n *Node, c *fasthttp.RequestCtx, p params) { n.adminDrainPersisted(c, p["id"], true) }},
-	{"POST", "nodes/{id}/undrain", true, func(n *Node, c *fasthttp.RequestCtx, p params) { n.adminDrainPersisted(c, p["id"], false) }},
-	{"POST", "purge", true, func(n *Node, c *fasthttp.RequestCtx, _ params) { n.adminPurge(c) }},
-	{"GET", "config", false, (*Node).adminConfig},
-	{"GET", "config/history", false, (*Node).adminHistory},
-	{"GET", "events", false, (*Node).adminListEvents},
-	{"POST", "events", true, (*Node).adminCreateEvent},
-	{"GET", "events/{id}", false, (*Node).adminGetEvent},
-	{"PUT", "events/{id}", true, (*Node).adminPutEvent},
-	{"DELETE", "events/{id}", true, (*Node).adminDeleteEvent},
-	{"POST", "events/{id}/state", true, (*Node).adminEventState},
-	{"GET", "regions", false, (*Node).adminListRegions},
-	{"PUT", "regions/{name}", true, (*Node).adminPutRegion},
-	{"DELETE", "regions/{name}", true, (*Node).adminDeleteRegion},
-	{"GET", "cdns", false, (*Node).adminListCDNs},
-	{"PUT", "cdns/{id}", true, (*Node).adminPutCDN},
-	{"DELETE", "cdns/{id}", true, (*Node).adminDeleteCDN},
-	{"POST", "cdns/{id}/weight", true, (*Node).adminCDNWeight},
-	{"POST", "cdns/{id}/state", true, (*Node).adminCDNState},
-	{"POST", "signing-keys/rotate", true, (*Node).adminRotateKey},
-	{"GET", "steering/simulate", false, (*Node).adminSimulate},
-	{"GET", "steering/health", false, (*Node).adminSteeringHealth},
-	{"GET", "openapi.json", false, (*Node).adminOpenAPI},
+	{"GET", "nodes", false, (*running).adminNodes2},
+	{"POST", "nodes/{id}/drain", true, func(n *running, c *fasthttp.RequestCtx, p params) { n.adminDrainPersisted(c, p["id"], true) }},
+	{"POST", "nodes/{id}/undrain", true, func(n *running, c *fasthttp.RequestCtx, p params) { n.adminDrainPersisted(c, p["id"], false) }},
+	{"POST", "purge", true, func(n *running, c *fasthttp.RequestCtx, _ params) { n.adminPurge(c) }},
+	{"GET", "config", false, (*running).adminConfig},
+	{"GET", "config/history", false, (*running).adminHistory},
+	{"GET", "events", false, (*running).adminListEvents},
+	{"POST", "events", true, (*running).adminCreateEvent},
+	{"GET", "events/{id}", false, (*running).adminGetEvent},
+	{"PUT", "events/{id}", true, (*running).adminPutEvent},
+	{"DELETE", "events/{id}", true, (*running).adminDeleteEvent},
+	{"POST", "events/{id}/state", true, (*running).adminEventState},
+	{"GET", "regions", false, (*running).adminListRegions},
+	{"PUT", "regions/{name}", true, (*running).adminPutRegion},
+	{"DELETE", "regions/{name}", true, (*running).adminDeleteRegion},
+	{"GET", "cdns", false, (*running).adminListCDNs},
+	{"PUT", "cdns/{id}", true, (*running).adminPutCDN},
+	{"DELETE", "cdns/{id}", true, (*running).adminDeleteCDN},
+	{"POST", "cdns/{id}/weight", true, (*running).adminCDNWeight},
+	{"POST", "cdns/{id}/state", true, (*running).adminCDNState},
+	{"POST", "signing-keys/rotate", true, (*running).adminRotateKey},
+	{"GET", "steering/simulate", false, (*running).adminSimulate},
+	{"GET", "steering/health", false, (*running).adminSteeringHealth},
+	{"GET", "openapi.json", false, (*running).adminOpenAPI},
 }
 
 // match finds the route for method and rest (the path under /admin/v1/).

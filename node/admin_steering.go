@@ -10,7 +10,7 @@ import (
 
 // adminSimulate answers what a given client would get and why, without
 // recording a session: ?event=ID&client=IP[&session=S].
-func (n *Node) adminSimulate(ctx *fasthttp.RequestCtx, _ params) {
+func (n *running) adminSimulate(ctx *fasthttp.RequestCtx, _ params) {
 	if n.steer == nil {
 		problem(ctx, fasthttp.StatusNotFound, "this node does not have the steer role")
 		return
@@ -35,7 +35,7 @@ func (n *Node) adminSimulate(ctx *fasthttp.RequestCtx, _ params) {
 }
 
 // adminSteeringHealth shows every CDN's health as steering sees it.
-func (n *Node) adminSteeringHealth(ctx *fasthttp.RequestCtx, _ params) {
+func (n *running) adminSteeringHealth(ctx *fasthttp.RequestCtx, _ params) {
 	if n.steer == nil {
 		problem(ctx, fasthttp.StatusNotFound, "this node does not have the steer role")
 		return

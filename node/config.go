@@ -90,6 +90,11 @@ type ControlSection struct {
 	Bootstrap []PeerConfig `yaml:"bootstrap"`
 	// Profile picks Raft timings: lan (default) or test.
 	Profile string `yaml:"profile"`
+	// ReadyTimeout bounds how long a starting node with static events
+	// waits for the control plane to apply its document (seeded, restored
+	// or followed) before it serves anyway: nothing answers with an empty
+	// configuration while one is on its way. 0: do not wait.
+	ReadyTimeout Duration `yaml:"ready_timeout"`
 }
 
 // SteeringSection configures the steer role: the authoritative DNS, the
@@ -227,7 +232,8 @@ func DefaultConfig() Config {
 		Steering: SteeringSection{Zone: "ringside.test.", DNSTTL: Duration(20 * time.Second), TTL: Duration(time.Minute),
 			MeshWeight: 100, Canary: "/healthz", ProbeInterval: Duration(5 * time.Second), ProbeTimeout: Duration(2 * time.Second),
 			DownAfter: 3, UpAfter: 2, TokenTTL: Duration(6 * time.Hour), MaxRPS: 20000},
-		Log: LogSection{Level: "info", Format: "text"},
+		Control: ControlSection{ReadyTimeout: Duration(5 * time.Second)},
+		Log:     LogSection{Level: "info", Format: "text"},
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 
 // registerControlMetrics exports the configuration version every node
 // serves, and the Raft position of a control voter.
-func (n *Node) registerControlMetrics() {
+func (n *running) registerControlMetrics() {
 	n.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ringside_config_version", Help: "Version of the configuration document this node serves (0: static config).",
 	}, func() float64 { return float64(n.docVersion.Load()) }))

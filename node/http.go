@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/pprof"
 	"time"
@@ -12,92 +13,132 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
+// Route prefixes of the node's listeners.
 var (
-	prefixLive   = []byte("/live/")
-	prefixIngest = []byte("/ingest/")
-	pathMetrics  = []byte("/metrics")
-	pathHealthz  = []byte("/healthz")
-	prefixPprof  = []byte("/debug/pprof/")
+	prefixLive     = []byte("/live/")
+	prefixIngest   = []byte("/ingest/")
+	prefixInternal = []byte("/internal/v1/")
+	prefixAdmin    = []byte("/admin/v1/")
+	prefixPprof    = []byte("/debug/pprof/")
+	prefixPlay     = []byte("/play/")
+	prefixRedirect = []byte("/r/live/")
+	prefixSteering = []byte("/steer/")  // content-steering manifests
+	prefixSteered  = []byte("/s/live/") // steered master playlists and MPDs
+	pathMetrics    = []byte("/metrics")
+	pathHealthz    = []byte("/healthz")
 )
 
-// Listener modes: everything on one listener, or the public routes and the
-// operator routes (admin API, profiles) on separate ones.
-const (
-	serveAll = iota
-	servePublic
-	serveAdmin
-)
+// httpRoute is one entry of a listener's route table: a path prefix (or
+// an exact path) and its handler, which gets the path.
+type httpRoute struct {
+	prefix []byte
+	exact  bool
+	handle func(ctx *fasthttp.RequestCtx, p []byte)
+}
 
-func (n *Node) newServer(mode int) *fasthttp.Server {
+// routes is the route table of one listener. public: the players', the
+// encoders' and the other nodes' routes; operator: the admin API and
+// profiles. A node without admin.listen serves both on one listener.
+func (n *running) routes(public, operator bool) []httpRoute {
+	var t []httpRoute
+	add := func(prefix []byte, exact bool, h func(*fasthttp.RequestCtx, []byte)) {
+		t = append(t, httpRoute{prefix, exact, h})
+	}
+	if public {
+		add(prefixLive, false, n.serveLive) // the hot path first
+		add(prefixIngest, false, n.serveIngest)
+		add(prefixInternal, false, n.serveInternal)
+		for _, p := range [][]byte{prefixPlay, prefixRedirect, prefixSteering, prefixSteered} {
+			add(p, false, n.serveSteerRoute)
+		}
+	}
+	if operator {
+		admin := n.adminHandler()
+		add(prefixAdmin, false, func(ctx *fasthttp.RequestCtx, _ []byte) { admin(ctx) })
+		profiles := n.profilesHandler()
+		add(prefixPprof, false, func(ctx *fasthttp.RequestCtx, _ []byte) { profiles(ctx) })
+	} else {
+		notHere := func(ctx *fasthttp.RequestCtx, _ []byte) {
+			problem(ctx, fasthttp.StatusNotFound, "the admin API listens on admin.listen, not here")
+		}
+		add(prefixAdmin, false, notHere)
+		add(prefixPprof, false, notHere)
+	}
 	metrics := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
-	pprofMux := http.NewServeMux()
-	pprofMux.HandleFunc("/debug/pprof/", pprof.Index)
-	pprofMux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	pprofMux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	pprofMux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	pprofMux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	profiles := fasthttpadaptor.NewFastHTTPHandler(pprofMux)
+	add(pathMetrics, true, func(ctx *fasthttp.RequestCtx, _ []byte) { metrics(ctx) })
+	add(pathHealthz, true, n.serveHealthz)
+	return t
+}
+
+// newServers builds the HTTP server, and the admin one with admin.listen.
+func (n *running) newServers() {
+	if n.lis.admin == nil {
+		n.srv = n.newServer(n.routes(true, true), "")
+		return
+	}
+	n.srv = n.newServer(n.routes(true, false), "")
+	n.adminSrv = n.newServer(n.routes(false, true), "only /admin/v1/, /debug/pprof/, /metrics and /healthz here")
+}
+
+func (n *running) newServer(table []httpRoute, notFound string) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
-			p := ctx.Path()
 			if badRawPath(ctx.Request.URI().PathOriginal()) {
 				problem(ctx, fasthttp.StatusBadRequest, "path not allowed: no '..', '//', '%' or '\\' in request paths")
 				return
 			}
-			operator := bytes.HasPrefix(p, prefixAdmin) || bytes.HasPrefix(p, prefixPprof)
-			switch {
-			case mode == servePublic && operator:
-				problem(ctx, fasthttp.StatusNotFound, "the admin API listens on admin.listen, not here")
-			case mode == serveAdmin && !operator && !bytes.Equal(p, pathMetrics) && !bytes.Equal(p, pathHealthz):
-				problem(ctx, fasthttp.StatusNotFound, "only /admin/v1/, /debug/pprof/, /metrics and /healthz here")
-			case bytes.HasPrefix(p, prefixLive):
-				n.serveLive(ctx, p)
-			case bytes.HasPrefix(p, prefixPlay), bytes.HasPrefix(p, prefixRedir), bytes.HasPrefix(p, prefixSteer),
-				bytes.HasPrefix(p, prefixSteerd):
-				n.serveSteer(ctx, p)
-			case bytes.HasPrefix(p, prefixIngest):
-				n.serveIngest(ctx, p)
-			case bytes.HasPrefix(p, prefixAdmin):
-				n.serveAdmin(ctx, p)
-			case bytes.HasPrefix(p, prefixInternal):
-				n.serveInternal(ctx, p)
-			case bytes.HasPrefix(p, prefixPprof):
-				if !tokenOK(bearer(ctx.Request.Header.Peek("Authorization")), n.cfg.Admin.Token) {
-					problem(ctx, fasthttp.StatusUnauthorized, "profiles need the admin token")
+			p := ctx.Path()
+			for i := range table {
+				r := &table[i]
+				if (r.exact && bytes.Equal(p, r.prefix)) || (!r.exact && bytes.HasPrefix(p, r.prefix)) {
+					r.handle(ctx, p)
 					return
 				}
-				profiles(ctx)
-			case bytes.Equal(p, pathMetrics):
-				metrics(ctx)
-			case bytes.Equal(p, pathHealthz):
-				n.serveHealthz(ctx)
-			default:
-				problem(ctx, fasthttp.StatusNotFound, "no such route: "+string(p))
 			}
+			if notFound == "" {
+				notFound = "no such route"
+			}
+			problem(ctx, fasthttp.StatusNotFound, notFound+": "+string(p))
 		},
 		Name: "ringside",
 		// Headers must arrive within ReadTimeout; upload bodies are then
 		// governed by the ingest idle timeout, set per read.
-		ReadTimeout:                   time.Duration(n.cfg.HTTP.ReadHeaderTimeout),
-		IdleTimeout:                   time.Duration(n.cfg.HTTP.IdleTimeout),
-		StreamRequestBody:             true,
-		MaxRequestBodySize:            int(n.cfg.Ingest.MaxBodyBytes) + 1,
-		Concurrency:                   n.cfg.HTTP.MaxConns,
-		NoDefaultDate:                 false,
-		DisablePreParseMultipartForm:  true,
-		CloseOnShutdown:               true,
-		DisableHeaderNamesNormalizing: false,
-		Logger:                        fasthttpLogger{n},
+		ReadTimeout:                  time.Duration(n.cfg.HTTP.ReadHeaderTimeout),
+		IdleTimeout:                  time.Duration(n.cfg.HTTP.IdleTimeout),
+		StreamRequestBody:            true,
+		MaxRequestBodySize:           int(n.cfg.Ingest.MaxBodyBytes) + 1,
+		Concurrency:                  n.cfg.HTTP.MaxConns,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		Logger:                       fasthttpLogger{n.log},
 	}
 }
 
-type fasthttpLogger struct{ n *Node }
-
-func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.n.log.Debug("fasthttp", "msg", format, "args", args)
+// profilesHandler serves /debug/pprof/ to the admin token's holder.
+func (n *running) profilesHandler() fasthttp.RequestHandler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	profiles := fasthttpadaptor.NewFastHTTPHandler(mux)
+	return func(ctx *fasthttp.RequestCtx) {
+		if !secretEqual(bearer(ctx.Request.Header.Peek("Authorization")), n.cfg.Admin.Token) {
+			problem(ctx, fasthttp.StatusUnauthorized, "profiles need the admin token")
+			return
+		}
+		profiles(ctx)
+	}
 }
 
-func (n *Node) serveHealthz(ctx *fasthttp.RequestCtx) {
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug("fasthttp", "msg", format, "args", args)
+}
+
+func (n *running) serveHealthz(ctx *fasthttp.RequestCtx, _ []byte) {
 	ctx.SetContentType("application/json")
 	ctx.SetBodyString(`{"status":"ok","node":"` + n.cfg.Node.ID + `"}`)
 }

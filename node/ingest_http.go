@@ -12,7 +12,7 @@ import (
 
 // serveIngest answers PUT (and POST) and DELETE on /ingest/{event}/{path...}
 // exactly as ffmpeg's HLS muxer sends them.
-func (n *Node) serveIngest(ctx *fasthttp.RequestCtx, p []byte) {
+func (n *running) serveIngest(ctx *fasthttp.RequestCtx, p []byte) {
 	evb, fileb, ok := splitEventPath(p[len(prefixIngest):])
 	if !ok {
 		ingestProblem(ctx, fasthttp.StatusNotFound, "want /ingest/{event}/{file}")
@@ -31,7 +31,7 @@ func (n *Node) serveIngest(ctx *fasthttp.RequestCtx, p []byte) {
 			cl = -1
 		}
 		body := &idleReader{ctx: ctx, r: ctx.RequestBodyStream(), idle: time.Duration(n.cfg.HTTP.IngestIdleTimeout)}
-		res, err := n.ingest.Put(n.runCtx, ingest.Upload{Event: event, Path: file, Token: token, Body: body, ContentLength: cl})
+		res, err := n.ingest.Put(n.ctx, ingest.Upload{Event: event, Path: file, Token: token, Body: body, ContentLength: cl})
 		if err != nil {
 			ingestError(ctx, err)
 			return

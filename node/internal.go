@@ -2,7 +2,6 @@ package node
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"strconv"
 	"strings"
@@ -13,26 +12,19 @@ import (
 	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
+	"github.com/ringside-live/ringside/route"
 	"github.com/ringside-live/ringside/shield"
 )
 
-// Node-to-node routes, authenticated by the mesh's cluster token.
-const (
-	prefixInternalFill = "/internal/v1/fill/"
-	hdrClusterToken    = "X-Ringside-Cluster-Token"
-)
-
-var prefixInternal = []byte("/internal/v1/")
-
-func (n *Node) serveInternal(ctx *fasthttp.RequestCtx, p []byte) {
-	if !tokenOK(string(ctx.Request.Header.Peek(hdrClusterToken)), n.cfg.Mesh.ClusterToken) {
+func (n *running) serveInternal(ctx *fasthttp.RequestCtx, p []byte) {
+	if !n.peerRequest(ctx) {
 		problem(ctx, fasthttp.StatusUnauthorized, "missing or wrong cluster token")
 		ctx.SetConnectionClose()
 		return
 	}
 	switch path := string(p); {
-	case strings.HasPrefix(path, prefixInternalFill) && ctx.IsPut():
-		n.internalFill(ctx, path[len(prefixInternalFill):])
+	case strings.HasPrefix(path, route.FillPrefix) && ctx.IsPut():
+		n.internalFill(ctx, path[len(route.FillPrefix):])
 	case path == "/internal/v1/purge" && ctx.IsPost():
 		var req purgeRequest
 		if err := strictJSON(ctx.PostBody(), &req); err != nil || (req.Key == "") == (req.Prefix == "") {
@@ -52,7 +44,9 @@ func (n *Node) serveInternal(ctx *fasthttp.RequestCtx, p []byte) {
 			problem(ctx, fasthttp.StatusBadRequest, err.Error())
 			return
 		}
-		if err := n.setDrain(ctx, req.Drain); err != nil {
+		dctx, cancel := n.requestContext(budgetControl)
+		defer cancel()
+		if err := n.setDrain(dctx, req.Drain); err != nil {
 			problem(ctx, fasthttp.StatusInternalServerError, err.Error())
 			return
 		}
@@ -64,7 +58,7 @@ func (n *Node) serveInternal(ctx *fasthttp.RequestCtx, p []byte) {
 
 // internalConfig answers a follower's long poll: the document once it is
 // newer than ?after=, or 304 after configPollWait.
-func (n *Node) internalConfig(ctx *fasthttp.RequestCtx) {
+func (n *running) internalConfig(ctx *fasthttp.RequestCtx) {
 	if n.store == nil {
 		problem(ctx, fasthttp.StatusServiceUnavailable, "this node is not a control voter")
 		return
@@ -74,8 +68,11 @@ func (n *Node) internalConfig(ctx *fasthttp.RequestCtx) {
 		problem(ctx, fasthttp.StatusBadRequest, "after must be a version number")
 		return
 	}
-	wctx, cancel := context.WithTimeout(n.runCtx, configPollWait)
+	wctx, cancel := n.requestContext(configPollWait)
 	defer cancel()
+	if leader, _ := n.store.Leader(); leader != "" {
+		ctx.Response.Header.Set(hdrLeader, leader)
+	}
 	doc, err := n.store.WaitVersion(wctx, after)
 	if err != nil {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
@@ -93,7 +90,7 @@ func (n *Node) internalConfig(ctx *fasthttp.RequestCtx) {
 // internalSteeringReport takes passive CDN health signals (from edges,
 // probes elsewhere or player-side monitoring): {"cdn":"id","ok":false}. They
 // go through the same hysteresis as the active probes.
-func (n *Node) internalSteeringReport(ctx *fasthttp.RequestCtx) {
+func (n *running) internalSteeringReport(ctx *fasthttp.RequestCtx) {
 	if n.steer == nil {
 		problem(ctx, fasthttp.StatusNotFound, "this node does not have the steer role")
 		return
@@ -112,7 +109,7 @@ func (n *Node) internalSteeringReport(ctx *fasthttp.RequestCtx) {
 }
 
 // internalFill stores a segment pushed by an ingest node.
-func (n *Node) internalFill(ctx *fasthttp.RequestCtx, rest string) {
+func (n *running) internalFill(ctx *fasthttp.RequestCtx, rest string) {
 	event, file, ok := strings.Cut(rest, "/")
 	kind, ct, err := segment.CheckPath(file)
 	if !ok || err != nil || n.event(event) == nil {

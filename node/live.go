@@ -12,6 +12,7 @@ import (
 	"github.com/ringside-live/ringside/ingest"
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
+	"github.com/ringside-live/ringside/route"
 	"github.com/ringside-live/ringside/shield"
 )
 
@@ -31,9 +32,9 @@ var (
 // serveLive answers GET and HEAD on /live/{event}/{path...}: from the local
 // ingest origin for a push event this node ingests, otherwise through the
 // cache tier. A cached hit does not allocate.
-func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
-	if n.deps.Observe != nil {
-		defer n.observe(ctx, p)
+func (n *running) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
+	if n.observe != nil {
+		defer n.observeLive(ctx, p)
 	}
 	if !ctx.IsGet() && !ctx.IsHead() {
 		ctx.Response.Header.Set("Allow", "GET, HEAD")
@@ -56,8 +57,8 @@ func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 		n.liveProblem(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	hops := ctx.Request.Header.Peek(shield.HopHeader)
-	if len(hops) > 0 && !n.fromPeer(ctx) {
+	hops := ctx.Request.Header.Peek(route.HopHeader)
+	if len(hops) > 0 && !n.peerRequest(ctx) {
 		// Only other nodes may say where a request has been: a player
 		// naming the shields could otherwise make an edge skip them.
 		hops = nil
@@ -66,7 +67,7 @@ func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 		n.liveProblem(ctx, fasthttp.StatusLoopDetected, "request looped back to "+n.cfg.Node.ID+" via "+string(hops))
 		return
 	}
-	if ev.RequireToken && !n.tokenOK(ctx, ev, p) {
+	if ev.RequireToken && !n.playbackAllowed(ctx, ev, p) {
 		return
 	}
 	obj, xcache, ok := n.lookupLive(ctx, ev, p, file, kind, hops)
@@ -82,7 +83,7 @@ func (n *Node) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 
 // lookupLive finds the /live object for the request and answers the
 // error itself (reporting false then).
-func (n *Node) lookupLive(ctx *fasthttp.RequestCtx, ev *eventInfo, p []byte, file string, kind segment.FileKind, hops []byte) (*object.Object, []byte, bool) {
+func (n *running) lookupLive(ctx *fasthttp.RequestCtx, ev *Event, p []byte, file string, kind segment.FileKind, hops []byte) (*object.Object, []byte, bool) {
 	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind, Hops: b2s(hops)}
 	if q := ctx.URI().QueryString(); len(q) > 0 {
 		key := segment.AppendKey(nil, b2s(p), b2s(q))
@@ -91,7 +92,7 @@ func (n *Node) lookupLive(ctx *fasthttp.RequestCtx, ev *eventInfo, p []byte, fil
 			req.Query = b2s(key[len(p)+1:])
 		}
 	}
-	obj, xcache, err := n.getLive(ctx, ev, req)
+	obj, xcache, err := n.getLive(ev, req)
 	if err != nil {
 		n.liveError(ctx, p, err)
 		return nil, nil, false
@@ -100,21 +101,28 @@ func (n *Node) lookupLive(ctx *fasthttp.RequestCtx, ev *eventInfo, p []byte, fil
 }
 
 // getLive gets a file of ev: from this node's ingest origin when an
-// encoder pushes the event here, otherwise through the cache tier.
-func (n *Node) getLive(ctx context.Context, ev *eventInfo, r shield.Request) (*object.Object, []byte, error) {
-	if ev.Push && n.ingest != nil {
+// encoder pushes the event here, otherwise through the cache tier. A hit
+// costs no context; a miss waits at most cache.fetch_timeout (the shared
+// fetch's own deadline) or until the node stops.
+func (n *running) getLive(ev *Event, r shield.Request) (*object.Object, []byte, error) {
+	if ev.Push() && n.ingest != nil {
 		obj, err := n.ingest.Get(ev.ID, r.Path)
 		if !errors.Is(err, ingest.ErrInactive) {
 			return obj, xcacheOrigin, err
 		}
 	}
+	if obj, ok := n.shield.Hit(r); ok {
+		return obj, xcacheValues[shield.Hit], nil
+	}
+	ctx, cancel := n.requestContext(time.Duration(n.cfg.Cache.FetchTimeout))
+	defer cancel()
 	obj, out, err := n.shield.Get(ctx, r)
 	return obj, xcacheValues[out], err
 }
 
 // liveError answers a failed getLive: 404 for what the local origin does
 // not have, the upstream's failure otherwise.
-func (n *Node) liveError(ctx *fasthttp.RequestCtx, p []byte, err error) {
+func (n *running) liveError(ctx *fasthttp.RequestCtx, p []byte, err error) {
 	if errors.Is(err, ingest.ErrNotFound) || errors.Is(err, ingest.ErrNoEvent) {
 		n.liveProblem(ctx, fasthttp.StatusNotFound, "not found: "+string(p))
 		return
@@ -122,16 +130,17 @@ func (n *Node) liveError(ctx *fasthttp.RequestCtx, p []byte, err error) {
 	n.upstreamProblem(ctx, err)
 }
 
-func (n *Node) observe(ctx *fasthttp.RequestCtx, p []byte) {
-	n.deps.Observe(Access{Path: string(p), Status: ctx.Response.StatusCode(),
-		XCache: string(ctx.Response.Header.Peek("X-Cache")), Hops: string(ctx.Request.Header.Peek(shield.HopHeader)),
+func (n *running) observeLive(ctx *fasthttp.RequestCtx, p []byte) {
+	n.observe(Access{Path: string(p), Status: ctx.Response.StatusCode(),
+		XCache: string(ctx.Response.Header.Peek("X-Cache")), Hops: string(ctx.Request.Header.Peek(route.HopHeader)),
 		Elapsed: time.Since(ctx.Time())})
 }
 
-// fromPeer reports whether the request carries the mesh's cluster token.
-func (n *Node) fromPeer(ctx *fasthttp.RequestCtx) bool {
-	c := ctx.Request.Header.Peek(hdrClusterToken)
-	return len(c) > 0 && tokenOK(b2s(c), n.cfg.Mesh.ClusterToken)
+// peerRequest reports whether the request comes from another node: it
+// carries the mesh's cluster token.
+func (n *running) peerRequest(ctx *fasthttp.RequestCtx) bool {
+	c := ctx.Request.Header.Peek(route.ClusterTokenHeader)
+	return len(c) > 0 && secretEqual(b2s(c), n.cfg.Mesh.ClusterToken)
 }
 
 // hopsContain reports whether id is one of the comma-separated hops.
@@ -149,12 +158,12 @@ func hopsContain(hops []byte, id string) bool {
 	return false
 }
 
-func (n *Node) upstreamProblem(ctx *fasthttp.RequestCtx, err error) {
+func (n *running) upstreamProblem(ctx *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.Is(err, shield.ErrRegressed):
 		ctx.Response.Header.Set("Retry-After", "1")
 		n.liveProblem(ctx, fasthttp.StatusServiceUnavailable, err.Error())
-	case errors.Is(err, shield.ErrNoOrigin), errors.Is(err, errNoIngest):
+	case errors.Is(err, route.ErrNoOrigin), errors.Is(err, route.ErrNoIngest):
 		n.liveProblem(ctx, fasthttp.StatusNotFound, err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		n.liveProblem(ctx, fasthttp.StatusGatewayTimeout, err.Error())
@@ -163,7 +172,7 @@ func (n *Node) upstreamProblem(ctx *fasthttp.RequestCtx, err error) {
 	}
 }
 
-func (n *Node) liveProblem(ctx *fasthttp.RequestCtx, status int, detail string) {
+func (n *running) liveProblem(ctx *fasthttp.RequestCtx, status int, detail string) {
 	problem(ctx, status, detail)
 	n.m.status(status)
 }
@@ -171,7 +180,7 @@ func (n *Node) liveProblem(ctx *fasthttp.RequestCtx, status int, detail string) 
 // writeObject sends obj: a complete body straight from memory (gzip when the
 // client takes it and the object has it), a body still arriving as a
 // chunked stream that follows the writer.
-func (n *Node) writeObject(ctx *fasthttp.RequestCtx, obj *object.Object, xcache []byte) {
+func (n *running) writeObject(ctx *fasthttp.RequestCtx, obj *object.Object, xcache []byte) {
 	h := &ctx.Response.Header
 	h.SetContentType(obj.ContentType)
 	h.SetCanonical(hdrCacheControl, s2b(obj.CacheControl))
@@ -205,13 +214,13 @@ func (n *Node) writeObject(ctx *fasthttp.RequestCtx, obj *object.Object, xcache 
 		ctx.Response.SkipBody = true
 		return
 	}
-	rctx, cancel := context.WithTimeout(n.runCtx, time.Duration(n.cfg.HTTP.StreamTimeout))
+	rctx, cancel := n.requestContext(time.Duration(n.cfg.HTTP.StreamTimeout))
 	ctx.SetBodyStream(obj.NewReader(rctx, cancel), -1)
 }
 
 // writeRange answers a single "bytes=N-" or "bytes=N-M" range of a
 // complete object (peers resume broken fetches this way).
-func (n *Node) writeRange(ctx *fasthttp.RequestCtx, obj *object.Object, body []byte) {
+func (n *running) writeRange(ctx *fasthttp.RequestCtx, obj *object.Object, body []byte) {
 	start, end, ok := parseRange(b2s(ctx.Request.Header.Peek("Range")), len(body))
 	if !ok {
 		ctx.Response.Header.Set("Content-Range", "bytes */"+strconv.Itoa(len(body)))

@@ -12,7 +12,7 @@ import (
 //go:embed openapi.json
 var openapiJSON []byte
 
-func (n *Node) adminOpenAPI(ctx *fasthttp.RequestCtx, _ params) {
+func (n *running) adminOpenAPI(ctx *fasthttp.RequestCtx, _ params) {
 	ctx.SetContentType("application/json")
 	ctx.SetBody(openapiJSON)
 }

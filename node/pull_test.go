@@ -143,7 +143,7 @@ func benchServe(b *testing.B, path string, body []byte, gz bool) {
 	}
 	var rc fasthttp.RequestCtx
 	rc.Init(&req, nil, nil)
-	n.srv.Handler(&rc) // fill
+	n.running().srv.Handler(&rc) // fill
 	if rc.Response.StatusCode() != 200 {
 		b.Fatalf("fill: %d", rc.Response.StatusCode())
 	}
@@ -151,7 +151,7 @@ func benchServe(b *testing.B, path string, body []byte, gz bool) {
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		rc.Response.Reset()
-		n.srv.Handler(&rc)
+		n.running().srv.Handler(&rc)
 		if rc.Response.StatusCode() != 200 {
 			b.Fatal(rc.Response.StatusCode())
 		}

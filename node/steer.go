@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sort"
@@ -9,17 +10,32 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/mesh"
-	"github.com/ringside-live/ringside/pkg/token"
+	"github.com/ringside-live/ringside/route"
 	"github.com/ringside-live/ringside/steering"
 	dnssrv "github.com/ringside-live/ringside/steering/dns"
 )
 
+// steerInputs is what the steer role reads of its node: the events, the
+// configuration document, the routing table (the mesh's edges), and the
+// versions of the document and the table, which say when they changed.
+type steerInputs interface {
+	event(id string) *Event
+	eventTable() *eventTable
+	document() *control.Document // nil without a control plane
+	table() *route.Table
+	versions() (doc, table uint64)
+}
+
 // steer is the steer role: one decision engine behind the DNS server, the
 // playback API, redirects and content-steering manifests.
 type steer struct {
-	n       *Node
+	cfg     SteeringSection
+	in      steerInputs
+	log     *slog.Logger
 	eng     *steering.Engine
 	health  *steering.Health
 	prober  *steering.Prober
@@ -29,8 +45,7 @@ type steer struct {
 	cache   snapCache
 }
 
-func newSteer(n *Node) (*steer, error) {
-	sc := n.cfg.Steering
+func newSteer(sc SteeringSection, in steerInputs, reg prometheus.Registerer, log *slog.Logger) (*steer, error) {
 	ttl := time.Duration(sc.TTL)
 	ec := steering.DefaultConfig()
 	ec.TTL, ec.MinTTL, ec.StickyTTL, ec.Interval = ttl, min(2*time.Second, ttl), 3*ttl, ttl
@@ -43,12 +58,12 @@ func newSteer(n *Node) (*steer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &steer{n: n, eng: eng, health: health, limiter: newRateLimiter(sc.MaxRPS)}
-	s.m = newSteerMetrics(n.reg, s)
+	s := &steer{cfg: sc, in: in, log: log, eng: eng, health: health, limiter: newRateLimiter(sc.MaxRPS)}
+	s.m = newSteerMetrics(reg, s)
 	pc := steering.DefaultProberConfig()
 	pc.Canary, pc.Interval, pc.Timeout = sc.Canary, time.Duration(sc.ProbeInterval), time.Duration(sc.ProbeTimeout)
-	s.prober, err = steering.NewProber(pc, steering.ProberDeps{Client: httpClient(pc.Timeout), Health: health,
-		Targets: s.cdns, Logger: n.log.With("component", "prober")})
+	s.prober, err = steering.NewProber(pc, steering.ProberDeps{Client: route.NewClient(pc.Timeout), Health: health,
+		Targets: s.cdns, Logger: log.With("component", "prober")})
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +74,7 @@ func newSteer(n *Node) (*steer, error) {
 		if len(sc.NS) > 0 {
 			dc.NS = sc.NS
 		}
-		if s.dns, err = dnssrv.New(dc, dnssrv.Deps{Resolver: s, Logger: n.log.With("component", "dns")}); err != nil {
+		if s.dns, err = dnssrv.New(dc, dnssrv.Deps{Resolver: s, Logger: log.With("component", "dns")}); err != nil {
 			return nil, err
 		}
 	}
@@ -73,12 +88,12 @@ func (s *steer) run(ctx context.Context, wg *sync.WaitGroup) error {
 	if s.dns == nil {
 		return nil
 	}
-	return startService(ctx, wg, s.n.log, "dns", s.dns.Run, s.dns.Ready())
+	return startService(ctx, wg, s.log, "dns", s.dns.Run, s.dns.Ready())
 }
 
 // cdns lists the configured CDNs (for the prober and snapshots).
 func (s *steer) cdns() []steering.CDN {
-	d := s.n.doc()
+	d := s.in.document()
 	if d == nil {
 		return nil
 	}
@@ -109,8 +124,9 @@ type snapCache struct {
 }
 
 // snapshot returns the engine's input for ev, built once per change.
-func (s *steer) snapshot(ev *eventInfo) steering.Snapshot {
-	doc, topo, events := s.n.docVersion.Load(), s.n.topoGen.Load(), s.n.events.Load()
+func (s *steer) snapshot(ev *Event) steering.Snapshot {
+	doc, topo := s.in.versions()
+	events := s.in.eventTable()
 	c := &s.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -129,20 +145,15 @@ func (s *steer) snapshot(ev *eventInfo) steering.Snapshot {
 // buildSnapshot is what the engine decides on for one event: the event's
 // rules, regions and CDNs from the configuration, the mesh's edges from
 // gossip.
-func (s *steer) buildSnapshot(ev *eventInfo, version uint64) steering.Snapshot {
-	snap := steering.Snapshot{Event: steering.Event{ID: ev.ID, State: ev.State, AllowedRegions: ev.Allowed,
-		BlackoutRegions: ev.Blackout, RequireToken: ev.RequireToken},
-		CDNs: s.cdns(), Version: version}
-	if snap.Event.State == "" {
-		snap.Event.State = steering.StateLive // static configuration: events are live
-	}
-	if d := s.n.doc(); d != nil {
+func (s *steer) buildSnapshot(ev *Event, version uint64) steering.Snapshot {
+	snap := steering.Snapshot{Event: ev.steering(), CDNs: s.cdns(), Version: version}
+	if d := s.in.document(); d != nil {
 		for _, r := range d.Regions {
 			snap.Regions = append(snap.Regions, steering.Region{Name: r.Name, CIDRs: r.CIDRs})
 		}
 		sort.Slice(snap.Regions, func(i, j int) bool { return snap.Regions[i].Name < snap.Regions[j].Name })
 	}
-	for _, m := range s.n.members() {
+	for _, m := range s.in.table().Members() {
 		if !m.HasRole(mesh.RoleEdge) {
 			continue
 		}
@@ -159,8 +170,8 @@ func (s *steer) buildSnapshot(ev *eventInfo, version uint64) steering.Snapshot {
 
 // decide runs the engine for a client of event id; output names the
 // wire it answers on, for metrics.
-func (s *steer) decide(output, id string, c steering.Client) (steering.Decision, *eventInfo, bool) {
-	ev := s.n.event(id)
+func (s *steer) decide(output, id string, c steering.Client) (steering.Decision, *Event, bool) {
+	ev := s.in.event(id)
 	if ev == nil {
 		return steering.Decision{}, nil, false
 	}
@@ -172,10 +183,10 @@ func (s *steer) decide(output, id string, c steering.Client) (steering.Decision,
 // defaultEvent is the event of live.{zone}: the configured one, or the
 // only event.
 func (s *steer) defaultEvent() string {
-	if e := s.n.cfg.Steering.DefaultEvent; e != "" {
+	if e := s.cfg.DefaultEvent; e != "" {
 		return e
 	}
-	t := s.n.events.Load()
+	t := s.in.eventTable()
 	if len(t.byID) == 1 {
 		for id := range t.byID {
 			return id
@@ -193,7 +204,7 @@ func (s *steer) Resolve(_ context.Context, q dnssrv.Query) (dnssrv.Answer, error
 		label = label[:i]
 	}
 	id := label
-	if s.n.event(id) == nil {
+	if s.in.event(id) == nil {
 		if label != "live" {
 			return dnssrv.Answer{NXDomain: true}, nil
 		}
@@ -221,17 +232,6 @@ func dnsName(h string) string {
 		return h
 	}
 	return h + "."
-}
-
-// tokenKeys converts the document's signing keys (current first).
-func tokenKeys(d *control.Document) []token.Key {
-	var keys []token.Key
-	for _, k := range []*control.SigningKey{d.Signing.Current, d.Signing.Previous} {
-		if k != nil {
-			keys = append(keys, token.Key{ID: k.ID, Secret: k.Secret})
-		}
-	}
-	return keys
 }
 
 // rateLimiter is a token bucket refilled every second; it sheds steering
@@ -262,11 +262,3 @@ func (r *rateLimiter) allow(now time.Time) bool {
 }
 
 var _ dnssrv.Resolver = (*steer)(nil)
-
-// DNSAddr is the bound steering DNS address ("" without one).
-func (n *Node) DNSAddr() string {
-	if n.steer == nil || n.steer.dns == nil {
-		return ""
-	}
-	return n.steer.dns.Addr().String()
-}

@@ -18,15 +18,8 @@ import (
 	"github.com/ringside-live/ringside/steering/manifest"
 )
 
-var (
-	prefixPlay   = []byte("/play/")
-	prefixRedir  = []byte("/r/live/")
-	prefixSteer  = []byte("/steer/")
-	prefixSteerd = []byte("/s/live/")
-)
-
-// serveSteer answers the steer role's HTTP routes.
-func (n *Node) serveSteer(ctx *fasthttp.RequestCtx, p []byte) {
+// serveSteerRoute answers the steer role's HTTP routes.
+func (n *running) serveSteerRoute(ctx *fasthttp.RequestCtx, p []byte) {
 	if n.steer == nil {
 		problem(ctx, fasthttp.StatusNotFound, "this node does not have the steer role")
 		return
@@ -38,19 +31,19 @@ func (n *Node) serveSteer(ctx *fasthttp.RequestCtx, p []byte) {
 	switch {
 	case bytes.HasPrefix(p, prefixPlay):
 		n.servePlay(ctx, string(p[len(prefixPlay):]))
-	case bytes.HasPrefix(p, prefixRedir):
-		n.serveRedirect(ctx, string(p[len(prefixRedir):]))
-	case bytes.HasPrefix(p, prefixSteer):
-		n.serveSteeringManifest(ctx, string(p[len(prefixSteer):]))
+	case bytes.HasPrefix(p, prefixRedirect):
+		n.serveRedirect(ctx, string(p[len(prefixRedirect):]))
+	case bytes.HasPrefix(p, prefixSteering):
+		n.serveSteeringManifest(ctx, string(p[len(prefixSteering):]))
 	default:
-		n.serveSteeredManifest(ctx, string(p[len(prefixSteerd):]))
+		n.serveSteeredManifest(ctx, string(p[len(prefixSteered):]))
 	}
 }
 
 // decideFor runs the engine for the requester of event id and answers 404
 // for an unknown event or the block (451/403/503); ok is false when it
 // answered.
-func (n *Node) decideFor(ctx *fasthttp.RequestCtx, output, id string) (d steering.Decision, ev *eventInfo, session string, ok bool) {
+func (n *running) decideFor(ctx *fasthttp.RequestCtx, output, id string) (d steering.Decision, ev *Event, session string, ok bool) {
 	session = sessionOf(ctx)
 	d, ev, found := n.steer.decide(output, id, n.steeringClient(ctx, session))
 	if !found {
@@ -64,7 +57,7 @@ func (n *Node) decideFor(ctx *fasthttp.RequestCtx, output, id string) (d steerin
 }
 
 // client describes the requester to the engine.
-func (n *Node) steeringClient(ctx *fasthttp.RequestCtx, session string) steering.Client {
+func (n *running) steeringClient(ctx *fasthttp.RequestCtx, session string) steering.Client {
 	addr, _ := netip.AddrFromSlice(ctx.RemoteIP())
 	return steering.Client{Addr: addr.Unmap(), Session: session}
 }
@@ -80,7 +73,7 @@ func sessionOf(ctx *fasthttp.RequestCtx) string {
 
 // blocked answers a blocked decision: 451 for a region rule, 403 when the
 // event is not on air. It reports whether it answered.
-func blocked(ctx *fasthttp.RequestCtx, ev *eventInfo, d steering.Decision) bool {
+func blocked(ctx *fasthttp.RequestCtx, ev *Event, d steering.Decision) bool {
 	if !d.Blocked && len(d.Pathways) > 0 {
 		return false
 	}
@@ -107,7 +100,7 @@ func playURL(p steering.Pathway, event, file, tok string) string {
 
 // servePlay is the playback API: the pathways in priority order, the
 // steering URLs and a signed playback token.
-func (n *Node) servePlay(ctx *fasthttp.RequestCtx, id string) {
+func (n *running) servePlay(ctx *fasthttp.RequestCtx, id string) {
 	d, ev, session, ok := n.decideFor(ctx, "play", id)
 	if !ok {
 		return
@@ -141,7 +134,7 @@ func tokenParam(tok string) string {
 }
 
 // signToken signs a playback token for the event when a signing key exists.
-func (n *Node) signToken(ev *eventInfo, session string) (string, time.Time) {
+func (n *running) signToken(ev *Event, session string) (string, time.Time) {
 	if len(ev.TokenKeys) == 0 {
 		return "", time.Time{}
 	}
@@ -157,7 +150,7 @@ func (n *Node) signToken(ev *eventInfo, session string) (string, time.Time) {
 
 // serveRedirect answers /r/live/{event}/{file} with a 302 to the file on
 // the chosen pathway.
-func (n *Node) serveRedirect(ctx *fasthttp.RequestCtx, rest string) {
+func (n *running) serveRedirect(ctx *fasthttp.RequestCtx, rest string) {
 	id, file, ok := strings.Cut(rest, "/")
 	if !ok || file == "" {
 		problem(ctx, fasthttp.StatusNotFound, "want /r/live/{event}/{file}")
@@ -177,7 +170,7 @@ func (n *Node) serveRedirect(ctx *fasthttp.RequestCtx, rest string) {
 
 // serveSteeringManifest answers /steer/{event} (HLS content steering) and
 // /steer/{event}/dash (DASH), shedding load with 429.
-func (n *Node) serveSteeringManifest(ctx *fasthttp.RequestCtx, rest string) {
+func (n *running) serveSteeringManifest(ctx *fasthttp.RequestCtx, rest string) {
 	id, kind, _ := strings.Cut(rest, "/")
 	if !n.steer.limiter.allow(time.Now()) {
 		ctx.Response.Header.Set("Retry-After", "1")
@@ -219,7 +212,7 @@ func (n *Node) serveSteeringManifest(ctx *fasthttp.RequestCtx, rest string) {
 // serveSteeredManifest answers /s/live/{event}/{master.m3u8|*.mpd}: the
 // event's master playlist (or MPD) with content steering: every variant
 // once per pathway, tagged PATHWAY-ID, and the steering server URI.
-func (n *Node) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
+func (n *running) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
 	id, file, _ := strings.Cut(rest, "/")
 	kind, _, err := segment.CheckPath(file)
 	if err != nil || (kind != segment.KindPlaylist && kind != segment.KindManifest) {
@@ -231,12 +224,14 @@ func (n *Node) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
 		return
 	}
 	key := "/live/" + ev.ID + "/" + file
-	obj, _, err := n.getLive(ctx, ev, shield.Request{Key: key, Event: ev.ID, Path: file, Kind: kind})
+	obj, _, err := n.getLive(ev, shield.Request{Key: key, Event: ev.ID, Path: file, Kind: kind})
 	if err != nil {
 		n.liveError(ctx, []byte(key), err)
 		return
 	}
-	body, err := obj.WaitDone(ctx)
+	wctx, cancel := n.requestContext(time.Duration(n.cfg.HTTP.StreamTimeout))
+	defer cancel()
+	body, err := obj.WaitDone(wctx)
 	if err != nil || obj.Status != fasthttp.StatusOK {
 		problem(ctx, fasthttp.StatusBadGateway, "the event's manifest is not available")
 		return

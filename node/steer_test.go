@@ -29,7 +29,7 @@ func steerNode(t *testing.T, originURL string, mods ...func(*Config)) *Node {
 			m(c)
 		}
 	})
-	waitFor(t, "seeded", 20*time.Second, func() bool { return n.docVersion.Load() >= 1 })
+	waitFor(t, "seeded", 20*time.Second, func() bool { return n.running().docVersion.Load() >= 1 })
 	return n
 }
 
@@ -39,11 +39,11 @@ func apply(t *testing.T, n *Node, typ string, payload any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := n.store.Apply(context.Background(), cmd)
+	res, err := n.running().store.Apply(context.Background(), cmd)
 	if err != nil {
 		t.Fatalf("%s: %v", typ, err)
 	}
-	waitFor(t, "applied", 5*time.Second, func() bool { return n.docVersion.Load() >= res.Version })
+	waitFor(t, "applied", 5*time.Second, func() bool { return n.running().docVersion.Load() >= res.Version })
 }
 
 func playJSON(t *testing.T, url string) (int, map[string]any) {

@@ -1,8 +1,8 @@
 package node
 
 import (
+	"crypto/subtle"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -11,13 +11,13 @@ import (
 	"github.com/ringside-live/ringside/pkg/token"
 )
 
-// tokenOK enforces playback tokens for an event that requires them: the
+// playbackAllowed enforces playback tokens for an event that requires them: the
 // token (query parameter "token") must be signed with a current or
 // previous key, unexpired, for this event and a path under /live/{event}/.
 // Other nodes of the mesh pass with the cluster token. It answers 403 and
 // returns false otherwise. It does not call anyone.
-func (n *Node) tokenOK(ctx *fasthttp.RequestCtx, ev *eventInfo, p []byte) bool {
-	if n.fromPeer(ctx) {
+func (n *running) playbackAllowed(ctx *fasthttp.RequestCtx, ev *Event, p []byte) bool {
+	if n.peerRequest(ctx) {
 		return true
 	}
 	tok := ctx.QueryArgs().Peek("token")
@@ -46,8 +46,10 @@ func (n *Node) tokenOK(ctx *fasthttp.RequestCtx, ev *eventInfo, p []byte) bool {
 
 // writeTokenPlaylist sends a playlist of a token-protected event with the
 // request's token carried on every URI in it.
-func (n *Node) writeTokenPlaylist(ctx *fasthttp.RequestCtx, obj *object.Object, xcache []byte) {
-	body, err := obj.WaitDone(ctx)
+func (n *running) writeTokenPlaylist(ctx *fasthttp.RequestCtx, obj *object.Object, xcache []byte) {
+	wctx, cancel := n.requestContext(time.Duration(n.cfg.HTTP.StreamTimeout))
+	defer cancel()
+	body, err := obj.WaitDone(wctx)
 	if err != nil || obj.Status != fasthttp.StatusOK {
 		n.writeObject(ctx, obj, xcache)
 		return
@@ -60,17 +62,8 @@ func (n *Node) writeTokenPlaylist(ctx *fasthttp.RequestCtx, obj *object.Object, 
 	ctx.SetBody(withToken(body, string(ctx.QueryArgs().Peek("token"))))
 }
 
-// clusterTransport adds the cluster token to node-to-node requests, so
-// peers pass token checks meant for players.
-type clusterTransport struct {
-	base  http.RoundTripper
-	token string
-}
-
-func (t clusterTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if t.token != "" && r.Header.Get(hdrClusterToken) == "" {
-		r = r.Clone(r.Context())
-		r.Header.Set(hdrClusterToken, t.token)
-	}
-	return t.base.RoundTrip(r)
+// secretEqual compares a presented secret with the configured one in
+// constant time; an unset secret matches nothing.
+func secretEqual(got, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }

@@ -1,17 +1,16 @@
-package node
+package route
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/ringside-live/ringside/mesh"
 	"github.com/ringside-live/ringside/pkg/rendezvous"
 )
 
-// topology is an immutable view of the mesh, rebuilt whenever membership
-// or metadata changes: the shield tiers as rendezvous rings of live,
-// undrained members, and who ingests which event.
-type topology struct {
+// Table is an immutable view of the mesh from one node, rebuilt whenever
+// membership or metadata changes: the shield tiers as rendezvous rings of
+// live, undrained members, and who ingests which event.
+type Table struct {
 	self     string
 	region   string
 	members  []mesh.Member
@@ -19,10 +18,15 @@ type topology struct {
 	regional map[string]*rendezvous.Ring // region -> its regional shields
 	origin   *rendezvous.Ring            // the origin-shield tier
 	ingest   map[string]*rendezvous.Ring // event -> nodes ingesting it
+	inOrigin bool                        // self is an origin shield
 }
 
-func newTopology(self, region string, members []mesh.Member) *topology {
-	t := &topology{self: self, region: region, members: members, addr: map[string]string{},
+// NewTable builds the table of node self (in region) over members. A
+// member is a shield of the regional tier of its region when it says so
+// (and names a region), of the origin tier otherwise; drained members own
+// nothing.
+func NewTable(self, region string, members []mesh.Member) *Table {
+	t := &Table{self: self, region: region, members: members, addr: map[string]string{},
 		regional: map[string]*rendezvous.Ring{}, ingest: map[string]*rendezvous.Ring{}}
 	var origin []string
 	regional := map[string][]string{}
@@ -35,10 +39,11 @@ func newTopology(self, region string, members []mesh.Member) *topology {
 		if m.Drain || !m.HasRole(mesh.RoleShield) {
 			continue
 		}
-		if m.Tier == TierRegional && m.Region != "" {
+		if m.Tier == mesh.TierRegional && m.Region != "" {
 			regional[m.Region] = append(regional[m.Region], m.ID)
 		} else {
 			origin = append(origin, m.ID)
+			t.inOrigin = t.inOrigin || m.ID == self
 		}
 	}
 	t.origin = rendezvous.New(origin)
@@ -51,13 +56,21 @@ func newTopology(self, region string, members []mesh.Member) *topology {
 	return t
 }
 
+// Self is the id of the node the table is for.
+func (t *Table) Self() string { return t.self }
+
+// Members is the member list the table was built from. Read-only.
+func (t *Table) Members() []mesh.Member { return t.members }
+
+// Addr is node id's HTTP address ("" when unknown).
+func (t *Table) Addr(id string) string { return t.addr[id] }
+
 // tiers lists the shield tiers a request from this node climbs, nearest
 // first: its region's regional shields (if any), then the origin shields.
-func (t *topology) tiers() []*rendezvous.Ring {
+func (t *Table) tiers() []*rendezvous.Ring {
 	var out []*rendezvous.Ring
 	// Requests only climb: an origin shield never asks a regional one.
-	inOrigin := slices.Contains(t.origin.Members(), t.self)
-	if r := t.regional[t.region]; r != nil && r.Len() > 0 && !inOrigin {
+	if r := t.regional[t.region]; r != nil && r.Len() > 0 && !t.inOrigin {
 		out = append(out, r)
 	}
 	if t.origin.Len() > 0 {
@@ -66,14 +79,15 @@ func (t *topology) tiers() []*rendezvous.Ring {
 	return out
 }
 
-// peers returns, in the order to try them, the nodes to fetch key from.
+// Peers returns, in the order to try them, the nodes to fetch key from.
 // In each shield tier, nearest first, the candidates are the members ranked
 // above this node for the key (all of them when this node is not in the
 // tier), owner first: a request only ever moves to a higher-ranked node, so
 // failover can never loop, and when every node above it is down this node
 // is the effective owner and climbs to the next tier. Nodes the request
-// already went through are skipped. An empty list means: go to the origin.
-func (t *topology) peers(key string, hops []string, max int) []string {
+// already went through (hops) are skipped. At most max are returned; none
+// means: go to the origin.
+func (t *Table) Peers(key string, hops []string, max int) []string {
 	var out []string
 	for _, ring := range t.tiers() {
 		for _, id := range ring.Ranked(key, nil) {
@@ -92,9 +106,18 @@ func (t *topology) peers(key string, hops []string, max int) []string {
 	return out
 }
 
-// owners returns the owner of key in every shield tier (each region's
+// Owner is the owner of key in the nearest shield tier of this node (""
+// without shields).
+func (t *Table) Owner(key string) string {
+	if tiers := t.tiers(); len(tiers) > 0 {
+		return tiers[0].Owner(key)
+	}
+	return ""
+}
+
+// Owners returns the owner of key in every shield tier (each region's
 // regional tier and the origin tier): the targets of a push fill.
-func (t *topology) owners(key string) []string {
+func (t *Table) Owners(key string) []string {
 	var out []string
 	add := func(id string) {
 		if id != "" && !slices.Contains(out, id) {
@@ -108,18 +131,11 @@ func (t *topology) owners(key string) []string {
 	return out
 }
 
-// ingestNodes returns the nodes ingesting event, ranked for key.
-func (t *topology) ingestNodes(event, key string) []string {
+// Ingesters returns the nodes ingesting event, ranked for key.
+func (t *Table) Ingesters(event, key string) []string {
 	r := t.ingest[event]
 	if r == nil {
 		return nil
 	}
 	return r.Ranked(key, nil)
-}
-
-func splitHops(h string) []string {
-	if h == "" {
-		return nil
-	}
-	return strings.Split(h, ",")
 }

@@ -27,10 +27,6 @@ type Config struct {
 	// FetchTimeout is the deadline of one shared upstream fetch, whole body
 	// included; it does not depend on any waiter.
 	FetchTimeout time.Duration
-	// Resumes is how many times a fetch that broke mid-body is resumed
-	// (from the next upstream, with a Range request) before waiters see an
-	// error.
-	Resumes int
 	// MaxPlaylistBytes bounds a playlist read from upstream.
 	MaxPlaylistBytes int64
 }
@@ -45,7 +41,6 @@ func DefaultConfig() Config {
 		NegativeTTL:      500 * time.Millisecond,
 		StaleFor:         30 * time.Second,
 		FetchTimeout:     15 * time.Second,
-		Resumes:          2,
 		MaxPlaylistBytes: 1 << 20,
 	}
 }
@@ -67,9 +62,6 @@ func (c Config) Validate() error {
 	pos("fetch timeout", int64(c.FetchTimeout))
 	if c.StaleFor < 0 {
 		errs = append(errs, errors.New("shield: stale-for must not be negative"))
-	}
-	if c.Resumes < 0 {
-		errs = append(errs, errors.New("shield: resumes must not be negative"))
 	}
 	return errors.Join(errs...)
 }

@@ -1,19 +1,9 @@
 package shield
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
-	"testing"
 	"time"
 )
-
-func newOrigin(t *testing.T, h http.HandlerFunc) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 // clock is a settable test clock, safe to read from fetch goroutines.
 type clock struct{ ns atomic.Int64 }

@@ -6,7 +6,6 @@ type metrics struct {
 	outcome        [4]prometheus.Counter
 	fetches        prometheus.Counter
 	upstreamErrors prometheus.Counter
-	resumes        prometheus.Counter
 	regressions    prometheus.Counter
 	bytesIn        prometheus.Counter
 	fills          prometheus.Counter
@@ -23,9 +22,6 @@ func newMetrics(reg prometheus.Registerer, s *Shield) *metrics {
 		}),
 		upstreamErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_upstream_errors_total", Help: "Upstream fetches that failed (errors, 5xx, broken bodies).",
-		}),
-		resumes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ringside_upstream_resumes_total", Help: "Broken upstream bodies resumed with a Range request.",
 		}),
 		regressions: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_playlist_regressions_total", Help: "Upstream playlists refused for going back in media sequence.",
@@ -44,7 +40,7 @@ func newMetrics(reg prometheus.Registerer, s *Shield) *metrics {
 		m.outcome[i] = outcomes.WithLabelValues(Outcome(i).String())
 	}
 	if reg != nil {
-		reg.MustRegister(outcomes, m.fills, m.refreshes, m.fetches, m.upstreamErrors, m.resumes, m.regressions, m.bytesIn,
+		reg.MustRegister(outcomes, m.fills, m.refreshes, m.fetches, m.upstreamErrors, m.regressions, m.bytesIn,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "ringside_cache_bytes", Help: "Bytes held by the cache tier.",
 			}, func() float64 { return float64(s.cache.Bytes()) }))

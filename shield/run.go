@@ -29,7 +29,7 @@ func (s *Shield) run(f *flight, r Request) {
 	case resp.Status == http.StatusOK && (r.Kind == segment.KindPlaylist || r.Kind == segment.KindManifest):
 		s.fillPlaylist(ctx, f, r, resp, ct)
 	case resp.Status == http.StatusOK:
-		s.fillStream(ctx, f, r, resp, ct)
+		s.fillStream(f, r, resp, ct)
 	case resp.Status == http.StatusNotFound || resp.Status == http.StatusGone:
 		drain(resp)
 		obj := object.NewComplete(object.Meta{Status: resp.Status, ContentType: "text/plain; charset=utf-8",
@@ -68,35 +68,23 @@ func contentType(p string) string {
 }
 
 // fillStream hands the waiters a growing object as soon as the upstream
-// answered, then copies the body into it; a body that breaks is resumed
-// from the next upstream with a Range request, so waiters see no error.
-func (s *Shield) fillStream(ctx context.Context, f *flight, r Request, resp *Response, ct string) {
+// answered, then copies the body into it. The fetcher resumes a body that
+// breaks; an error here is final.
+func (s *Shield) fillStream(f *flight, r Request, resp *Response, ct string) {
 	obj := object.New(object.Meta{Status: http.StatusOK, Kind: r.Kind, ContentType: ct,
 		CacheControl: object.CacheControl(r.Kind, 0), Source: resp.Source}, int(resp.ContentLength))
 	f.publish(obj, nil)
-	want := resp.ContentLength
-	for attempt := 0; ; attempt++ {
-		n, err := object.Copy(obj, resp.Body)
-		resp.Body.Close()
-		s.m.bytesIn.Add(float64(n))
-		if err == nil && want >= 0 && int64(obj.Len()) < r.Offset+want {
-			err = io.ErrUnexpectedEOF
-		}
-		if err == nil {
-			break
-		}
-		if attempt >= s.cfg.Resumes || ctx.Err() != nil {
-			s.m.upstreamErrors.Inc()
-			s.finish(f, r.Key, nil, 0)
-			obj.Fail(err)
-			return
-		}
-		if resp, want, err = s.resume(ctx, r, obj.Len()); err != nil {
-			s.m.upstreamErrors.Inc()
-			s.finish(f, r.Key, nil, 0)
-			obj.Fail(err)
-			return
-		}
+	n, err := object.Copy(obj, resp.Body)
+	resp.Body.Close()
+	s.m.bytesIn.Add(float64(n))
+	if err == nil && resp.ContentLength >= 0 && int64(n) < resp.ContentLength {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		s.m.upstreamErrors.Inc()
+		s.finish(f, r.Key, nil, 0)
+		obj.Fail(err)
+		return
 	}
 	// Store before closing, so a request that sees the body complete also
 	// finds it cached rather than joining a finished flight.
@@ -104,33 +92,6 @@ func (s *Shield) fillStream(ctx context.Context, f *flight, r Request, resp *Res
 	fresh := now.Add(s.cfg.SegmentTTL)
 	s.finish(f, r.Key, &entry{obj: obj, freshUntil: fresh, staleUntil: fresh.Add(s.cfg.StaleFor)}, int64(obj.Len()))
 	obj.Close()
-}
-
-// resume asks the upstream again for the bytes from have on. An upstream
-// that ignores Range answers the whole body; the part already held is
-// skipped.
-func (s *Shield) resume(ctx context.Context, r Request, have int) (*Response, int64, error) {
-	s.m.resumes.Inc()
-	r.Offset = int64(have)
-	resp, err := s.fetch.Fetch(ctx, r)
-	if err != nil {
-		return nil, 0, err
-	}
-	if resp.Status != http.StatusOK {
-		drain(resp)
-		return nil, 0, fmt.Errorf("%w: resuming %s: status %d", ErrUpstream, r.Key, resp.Status)
-	}
-	if !resp.Partial {
-		if _, err := io.CopyN(io.Discard, resp.Body, int64(have)); err != nil {
-			resp.Body.Close()
-			return nil, 0, fmt.Errorf("%w: resuming %s: %w", ErrUpstream, r.Key, err)
-		}
-		if resp.ContentLength >= 0 {
-			resp.ContentLength -= int64(have)
-		}
-	}
-	r.Offset = 0
-	return resp, resp.ContentLength, nil
 }
 
 // fillPlaylist reads a playlist whole (they are small), refuses one that

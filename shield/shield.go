@@ -113,15 +113,9 @@ func (s *Shield) Close() { s.cache.Close() }
 // upstream fetch. The object may still be arriving; readers follow it. ctx
 // bounds only this caller's wait for the response to start.
 func (s *Shield) Get(ctx context.Context, r Request) (*object.Object, Outcome, error) {
-	now := s.now()
-	e, _ := s.cache.Get(r.Key)
-	if e != nil && now.Before(e.freshUntil) {
-		if !e.refreshAt.IsZero() && now.After(e.refreshAt) && e.refreshing.CompareAndSwap(false, true) {
-			s.m.refreshes.Inc()
-			s.join(r)
-		}
-		s.m.outcome[Hit].Inc()
-		return e.obj, Hit, nil
+	obj, e := s.hit(r)
+	if obj != nil {
+		return obj, Hit, nil
 	}
 	f, leader := s.join(r)
 	select {
@@ -143,6 +137,30 @@ func (s *Shield) Get(ctx context.Context, r Request) (*object.Object, Outcome, e
 	}
 	s.m.outcome[out].Inc()
 	return f.obj, out, nil
+}
+
+// Hit returns the fresh copy of r.Key if this tier holds one, without
+// waiting or allocating (a hit in the second half of a playlist's freshness
+// starts its refresh). On false, call Get.
+func (s *Shield) Hit(r Request) (*object.Object, bool) {
+	obj, _ := s.hit(r)
+	return obj, obj != nil
+}
+
+// hit returns the fresh object, or nil and the entry found (expired, for
+// stale serving) if any.
+func (s *Shield) hit(r Request) (*object.Object, *entry) {
+	now := s.now()
+	e, _ := s.cache.Get(r.Key)
+	if e == nil || !now.Before(e.freshUntil) {
+		return nil, e
+	}
+	if !e.refreshAt.IsZero() && now.After(e.refreshAt) && e.refreshing.CompareAndSwap(false, true) {
+		s.m.refreshes.Inc()
+		s.join(r)
+	}
+	s.m.outcome[Hit].Inc()
+	return e.obj, e
 }
 
 // join returns the flight for r.Key, starting one if none is running.

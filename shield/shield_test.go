@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -238,26 +237,29 @@ func TestPlaylistNeverGoesBack(t *testing.T) {
 	}
 }
 
-func TestResumeFromNextUpstream(t *testing.T) {
+// TestBrokenBodyFailsWaiters: resuming is the fetcher's job; a body that
+// breaks reaches the shield as a final error, fails the object and is not
+// cached.
+func TestBrokenBodyFailsWaiters(t *testing.T) {
 	full := strings.Repeat("0123456789", 100)
 	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) {
-		if n == 1 { // dies after 300 bytes
+		if n == 1 {
 			return &Response{Status: 200, ContentLength: int64(len(full)),
 				Body: io.NopCloser(io.MultiReader(strings.NewReader(full[:300]), errReader{})), Source: "a"}, nil
 		}
-		if r.Offset != 300 {
-			return nil, fmt.Errorf("resume asked offset %d", r.Offset)
-		}
-		return &Response{Status: 200, Partial: true, ContentLength: int64(len(full) - 300),
-			Body: io.NopCloser(strings.NewReader(full[300:])), Source: "b"}, nil
+		return ok(full), nil
 	}}
 	s := newTestShield(t, f, nil)
 	o, _, err := s.Get(context.Background(), seg("big.ts"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, o); got != full {
-		t.Fatalf("resumed body differs: %d bytes", len(got))
+	if _, err := o.WaitDone(context.Background()); err == nil {
+		t.Fatal("a broken body completed")
+	}
+	o, out, err := s.Get(context.Background(), seg("big.ts"))
+	if err != nil || out != Miss || readAll(t, o) != full {
+		t.Fatalf("after a broken body: outcome %v, err %v; want a new fetch", out, err)
 	}
 }
 
@@ -278,31 +280,6 @@ func TestPurge(t *testing.T) {
 	o, out, _ := s.Get(context.Background(), seg("1.ts"))
 	if out != Miss || readAll(t, o) != "v2" {
 		t.Fatalf("after purge: %v", out)
-	}
-}
-
-func TestOriginFetcher(t *testing.T) {
-	var got http.Header
-	srv := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		got = r.Header.Clone()
-		if r.URL.Path != "/base/0/x.ts" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write([]byte("bytes"))
-	})
-	f := &OriginFetcher{Client: srv.Client(), NodeID: "n2",
-		BaseURL: func(ev string) (string, bool) { return srv.URL + "/base/", ev == "ev" }}
-	resp, err := f.Fetch(context.Background(), Request{Event: "ev", Path: "0/x.ts", Hops: "n1", Offset: 2})
-	if err != nil || resp.Status != 200 {
-		t.Fatalf("fetch: %v", err)
-	}
-	resp.Body.Close()
-	if got.Get(HopHeader) != "n1,n2" || got.Get("Range") != "bytes=2-" {
-		t.Fatalf("headers: hop %q range %q", got.Get(HopHeader), got.Get("Range"))
-	}
-	if _, err := f.Fetch(context.Background(), Request{Event: "other", Path: "x.ts"}); !errors.Is(err, ErrNoOrigin) {
-		t.Fatalf("unknown event: %v", err)
 	}
 }
 

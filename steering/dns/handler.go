@@ -39,14 +39,14 @@ func (h *handler) ServeDNS(w miekg.ResponseWriter, req *miekg.Msg) {
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				h.log.Error("dns: panic answering a query", "panic", r, "client", client)
+				h.log.Error("panic answering a query", "panic", r, "client", client)
 				resp = new(miekg.Msg).SetRcode(req, miekg.RcodeServerFailure)
 			}
 		}()
 		resp = h.answer(req, client, tcp)
 	}()
 	if err := w.WriteMsg(resp); err != nil {
-		h.log.Debug("dns: write", "client", client, "err", err)
+		h.log.Debug("write", "client", client, "err", err)
 	}
 }
 
@@ -134,7 +134,7 @@ func (h *handler) fill(resp *miekg.Msg, qtype uint16, name string, client netip.
 	for range maxChase {
 		ans, err := h.res.Resolve(ctx, Query{Name: target, Relative: h.relative(target), Type: qt, Client: client, ECS: ecs})
 		if err != nil {
-			h.log.Warn("dns: resolver failed", "name", target, "err", err)
+			h.log.Warn("resolver failed", "name", target, "err", err)
 			resp.Rcode, resp.Answer = miekg.RcodeServerFailure, nil
 			return 0
 		}
@@ -158,7 +158,7 @@ func (h *handler) fill(resp *miekg.Msg, qtype uint16, name string, client netip.
 		}
 		return scope
 	}
-	h.log.Warn("dns: CNAME chain too long", "name", name)
+	h.log.Warn("CNAME chain too long", "name", name)
 	resp.Rcode, resp.Answer = miekg.RcodeServerFailure, nil
 	return 0
 }

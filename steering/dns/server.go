@@ -91,7 +91,7 @@ func (s *Server) Run(ctx context.Context) error {
 		started.Wait()
 		close(s.ready)
 	}()
-	s.log.Info("dns: serving", "zone", s.cfg.Zone, "addr", s.Addr(), "udp_sockets", len(pcs))
+	s.log.Info("serving", "zone", s.cfg.Zone, "addr", s.Addr(), "udp_sockets", len(pcs))
 
 	select {
 	case <-ctx.Done():

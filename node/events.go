@@ -1,0 +1,133 @@
+package node
+
+import (
+	"github.com/ringside-live/ringside/control"
+	"github.com/ringside-live/ringside/ingest"
+	"github.com/ringside-live/ringside/pkg/token"
+	"github.com/ringside-live/ringside/steering"
+)
+
+// Event is one live event as this node serves it: the one event type of
+// the node, built from the config file's events: section (before any
+// control plane publishes a document) or from the control document. The
+// packages that need a part of it get their own projection.
+type Event struct {
+	ID    string
+	Title string
+	// State is scheduled, rehearsal, live or ended; always set (events of
+	// the config file are live).
+	State        string
+	StreamKeys   []string // push: any one authenticates an encoder
+	PullURL      string   // pull: /live/{id}/{rest} comes from {PullURL}/{rest}
+	RequireToken bool
+	Allowed      []string    // regions allowed (empty: everywhere)
+	Blackout     []string    // regions refused
+	TokenKeys    []token.Key // playback-token keys, current first
+}
+
+// Push reports whether encoders push the event into ingest nodes.
+func (e *Event) Push() bool { return len(e.StreamKeys) > 0 }
+
+// eventsFromConfig are the config file's events: explicitly live.
+func eventsFromConfig(evs []EventConfig) []Event {
+	out := make([]Event, 0, len(evs))
+	for _, ev := range evs {
+		e := Event{ID: ev.ID, Title: ev.Title, State: string(control.StateLive), PullURL: ev.PullURL}
+		if ev.StreamKey != "" {
+			e.StreamKeys = []string{ev.StreamKey}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// eventsFromDocument are the control document's events.
+func eventsFromDocument(d *control.Document) []Event {
+	keys := tokenKeys(d)
+	out := make([]Event, 0, len(d.Events))
+	for _, ev := range d.Events {
+		out = append(out, Event{ID: ev.ID, Title: ev.Title, State: string(ev.State), StreamKeys: ev.StreamKeys,
+			PullURL: ev.PullURL, RequireToken: ev.RequireToken, Allowed: ev.AllowedRegions,
+			Blackout: ev.BlackoutRegions, TokenKeys: keys})
+	}
+	return out
+}
+
+// tokenKeys converts the document's signing keys (current first).
+func tokenKeys(d *control.Document) []token.Key {
+	var keys []token.Key
+	for _, k := range []*control.SigningKey{d.Signing.Current, d.Signing.Previous} {
+		if k != nil {
+			keys = append(keys, token.Key{ID: k.ID, Secret: k.Secret})
+		}
+	}
+	return keys
+}
+
+// control is the event as the control document's seed holds it.
+func (e *Event) control() control.Event {
+	return control.Event{ID: e.ID, Title: e.Title, State: control.EventState(e.State), StreamKeys: e.StreamKeys,
+		PullURL: e.PullURL, RequireToken: e.RequireToken, AllowedRegions: e.Allowed, BlackoutRegions: e.Blackout}
+}
+
+// ingest is the event as the ingest origin needs it.
+func (e *Event) ingest() ingest.EventConfig {
+	return ingest.EventConfig{ID: e.ID, StreamKeys: e.StreamKeys}
+}
+
+// steering is the event as the steering engine needs it.
+func (e *Event) steering() steering.Event {
+	return steering.Event{ID: e.ID, State: e.State, AllowedRegions: e.Allowed, BlackoutRegions: e.Blackout,
+		RequireToken: e.RequireToken}
+}
+
+// eventTable is the immutable set of events; replaced whole on change.
+type eventTable struct {
+	byID map[string]*Event
+}
+
+// setEvents makes evs the node's events, and the push events the ingest
+// origin's.
+func (n *running) setEvents(evs []Event) {
+	t := &eventTable{byID: make(map[string]*Event, len(evs))}
+	var push []ingest.EventConfig
+	for i := range evs {
+		ev := &evs[i]
+		t.byID[ev.ID] = ev
+		if ev.Push() {
+			push = append(push, ev.ingest())
+		}
+	}
+	n.events.Store(t)
+	if n.ingest != nil {
+		n.ingest.SetEvents(push)
+	}
+}
+
+func (n *running) event(id string) *Event { return n.events.Load().byID[id] }
+
+// Source implements route.Sources.
+func (n *running) Source(event string) (pullURL string, push bool) {
+	ev := n.event(event)
+	if ev == nil {
+		return "", false
+	}
+	return ev.PullURL, ev.Push()
+}
+
+func (n *running) eventTable() *eventTable { return n.events.Load() }
+
+// document is the configuration document this node serves (nil without a
+// control plane).
+func (n *running) document() *control.Document {
+	if n.cfgSrc == nil {
+		return nil
+	}
+	return n.cfgSrc.Current()
+}
+
+// versions are the served document's version and the routing table's
+// generation: steering rebuilds its input when either moves.
+func (n *running) versions() (doc, table uint64) { return n.docVersion.Load(), n.tableGen.Load() }
+
+var _ steerInputs = (*running)(nil)

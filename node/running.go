@@ -1,0 +1,218 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/valyala/fasthttp"
+
+	"github.com/ringside-live/ringside/control"
+	"github.com/ringside-live/ringside/ingest"
+	"github.com/ringside-live/ringside/mesh"
+	"github.com/ringside-live/ringside/route"
+	"github.com/ringside-live/ringside/shield"
+)
+
+// running is one node while it runs: every role built, every listener
+// bound. Run builds it whole before any handler sees it; handlers receive
+// it and nothing in it is filled in later (what changes is behind atomics).
+type running struct {
+	cfg     Config
+	log     *slog.Logger
+	observe func(Access) // nil: nobody watches /live responses
+	// ctx ends when the node stops; request contexts derive from it, so
+	// shutdown interrupts every wait.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	reg     *prometheus.Registry
+	m       *httpMetrics
+	ingest  *ingest.Origin // nil without the ingest role
+	shield  *shield.Shield
+	fetcher *route.Fetcher
+	// cluster is the client of node-to-node control calls (purge and
+	// drain fan-out); config polls and admin forwarding have their own.
+	cluster *http.Client
+
+	events   atomic.Pointer[eventTable]
+	mesh     *mesh.Mesh // nil without a mesh section
+	tbl      atomic.Pointer[route.Table]
+	tableGen atomic.Uint64 // bumped on every table rebuild
+	drained  atomic.Bool
+
+	store      *control.Store // with the control role (and a data_dir)
+	cfgSrc     configSource   // store or follower; nil: static config only
+	docVersion atomic.Uint64  // version of the document being served
+	// applied is closed once a document has been applied (awaitConfig).
+	applied     chan struct{}
+	appliedOnce sync.Once
+
+	steer *steer // nil without the steer role
+
+	lis                 *listeners
+	srv, adminSrv       *fasthttp.Server // adminSrv: only with admin.listen
+	httpAddr, adminAddr string
+}
+
+// newRunning builds every role of the node over its bound listeners. It
+// does no I/O besides what the listeners already did.
+func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps Deps, log *slog.Logger, l *listeners) (*running, error) {
+	n := &running{cfg: cfg, log: log, observe: deps.Observe, ctx: ctx, cancel: cancel, reg: prometheus.NewRegistry(),
+		lis: l, httpAddr: l.http.Addr().String(), applied: make(chan struct{}), cluster: route.NewClient(5 * time.Second)}
+	if l.admin != nil {
+		n.adminAddr = l.admin.Addr().String()
+	}
+	if cfg.Log.Access && n.observe == nil {
+		access := log.With("component", "access")
+		n.observe = func(a Access) {
+			access.Info("request", "path", a.Path, "status", a.Status, "cache", a.XCache, "hops", a.Hops, "elapsed", a.Elapsed)
+		}
+	}
+	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.m = newHTTPMetrics(n.reg)
+	n.registerControlMetrics()
+	var err error
+	if n.fetcher, err = n.newFetcher(); err != nil {
+		return nil, err
+	}
+	if cfg.hasRole(RoleIngest) {
+		n.ingest, err = ingest.New(cfg.ingestConfig(), ingest.Deps{Logger: log.With("component", "ingest"),
+			Registerer: n.reg, Filler: n.fetcher, OnActive: n.advertiseEvents})
+		if err != nil {
+			return nil, err
+		}
+	}
+	n.shield, err = shield.New(cfg.shieldConfig(), n.fetcher, shield.Deps{Logger: log.With("component", "shield"), Registerer: n.reg})
+	if err != nil {
+		return nil, err
+	}
+	n.setEvents(eventsFromConfig(cfg.Events))
+	if cfg.hasRole(RoleSteer) {
+		if n.steer, err = newSteer(cfg.Steering, n, n.reg, log); err != nil {
+			return nil, err
+		}
+	}
+	if err := n.newMesh(deps); err != nil {
+		return nil, err
+	}
+	if err := n.newControl(); err != nil {
+		return nil, err
+	}
+	n.newServers()
+	return n, nil
+}
+
+func (n *running) newFetcher() (*route.Fetcher, error) {
+	rc := route.DefaultConfig()
+	rc.NodeID, rc.ClusterToken, rc.FillTimeout = n.cfg.Node.ID, n.cfg.Mesh.ClusterToken, time.Duration(n.cfg.Mesh.FillTimeout)
+	return route.NewFetcher(rc, route.Deps{Table: n.table, Sources: n, Registerer: n.reg,
+		Peer: route.NewClient(time.Duration(n.cfg.Mesh.PeerTimeout)), Origin: route.NewClient(10 * time.Second)})
+}
+
+func (n *running) newMesh(deps Deps) error {
+	if n.cfg.Mesh.Bind == "" {
+		return nil
+	}
+	mc, err := meshConfig(n.cfg, deps)
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	mc.Logger = n.log.With("component", "mesh")
+	if n.mesh, err = mesh.New(mc, n.selfMeta()); err != nil {
+		return fmt.Errorf("node: mesh: %w", err)
+	}
+	return nil
+}
+
+// start joins the mesh, starts the control plane, steering and the load
+// advertisement, and waits until the configuration is applied; they all
+// stop with n.ctx.
+func (n *running) start() error {
+	if err := n.runMesh(); err != nil {
+		return err
+	}
+	if err := n.runControl(); err != nil {
+		return err
+	}
+	if n.steer != nil {
+		if err := n.steer.run(n.ctx, &n.wg); err != nil {
+			return err
+		}
+	}
+	n.wg.Go(n.publishLoad)
+	n.awaitConfig()
+	return nil
+}
+
+// serve answers on the listeners until n.ctx ends, then stops accepting
+// and lets running requests finish, for at most 5 s.
+func (n *running) serve() error {
+	errc := make(chan error, 2)
+	go func() { errc <- n.srv.Serve(n.lis.http) }()
+	if n.adminSrv != nil {
+		go func() { errc <- n.adminSrv.Serve(n.lis.admin) }()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-n.ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := n.srv.ShutdownWithContext(sctx)
+	if n.adminSrv != nil {
+		n.adminSrv.ShutdownWithContext(sctx)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed) {
+		err = nil // connections left open by idle clients, or killed
+	}
+	return err
+}
+
+// release frees the stores once every goroutine has stopped.
+func (n *running) release() {
+	n.shield.Close()
+	if n.ingest != nil {
+		n.ingest.Close()
+	}
+}
+
+// killNow stops the node as a crash would: no leave message, every open
+// connection cut.
+func (n *running) killNow() {
+	if n.mesh != nil {
+		n.mesh.Kill()
+	}
+	n.lis.http.closeAll()
+	n.cancel()
+}
+
+// startService runs one component's Run in the node's wait group and
+// waits until it is ready or failed to start. A failure after the start
+// is logged (the component's own error ends only that component).
+func startService(ctx context.Context, wg *sync.WaitGroup, log *slog.Logger, name string,
+	run func(context.Context) error, ready <-chan struct{}) error {
+	errc := make(chan error, 1)
+	wg.Go(func() {
+		if err := run(ctx); err != nil && ctx.Err() == nil {
+			log.Error(name+" stopped", "err", err)
+			errc <- err
+		}
+	})
+	select {
+	case <-ready:
+		return nil
+	case err := <-errc:
+		return fmt.Errorf("node: %s: %w", name, err)
+	}
+}
