@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/ringside-live/ringside/pkg/segment"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 const key = "s3cret-key"
@@ -179,7 +181,7 @@ func TestPlaylistBeforeSegment(t *testing.T) {
 	// The playlist is sent before the segment's upload even started.
 	plDone := make(chan error, 1)
 	go func() { plDone <- put(o, "0/index.m3u8", mediaPL(0, 1)) }()
-	waitFor(t, func() bool { _, err := o.Get("ev", "0/index0.ts"); return err == nil })
+	poll.Until(t, "condition", 10*time.Second, func() bool { _, err := o.Get("ev", "0/index0.ts"); return err == nil })
 	pw.Write([]byte("first half "))
 	if err := <-plDone; err != nil {
 		t.Fatalf("playlist listing a pending segment: %v", err)
@@ -247,16 +249,5 @@ func TestSetEventsDropsRemoved(t *testing.T) {
 	}
 	if o.store.used.Load() != 0 {
 		t.Fatal("bytes of removed event not released")
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 // waitTimeout bounds every wait on gossip in these tests; conditions normally
@@ -95,20 +97,6 @@ func ids(ms []Member) []string {
 	return out
 }
 
-// waitFor polls cond until it holds or waitTimeout passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
-
 // never checks that cond stays false for d, polling.
 func never(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -126,7 +114,7 @@ func never(t *testing.T, d time.Duration, what string, cond func() bool) {
 func waitMembers(t *testing.T, n *testNode, want ...string) {
 	t.Helper()
 	want = slices.Sorted(slices.Values(want))
-	waitFor(t, fmt.Sprintf("%s to list %v", n.id, want), func() bool {
+	poll.Until(t, fmt.Sprintf("%s to list %v", n.id, want), waitTimeout, func() bool {
 		return slices.Equal(ids(n.Members()), want)
 	})
 }

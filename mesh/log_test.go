@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 // recorder is a slog.Handler that keeps records, for tests.
@@ -63,7 +65,7 @@ func TestMemberlistLogsReachSlog(t *testing.T) {
 		c.Logger = slog.New(rec)
 	})
 	waitMembers(t, b, "node-a", "node-b")
-	waitFor(t, "a memberlist log record", func() bool {
+	poll.Until(t, "a memberlist log record", waitTimeout, func() bool {
 		for _, r := range rec.records() {
 			found := false
 			r.Attrs(func(at slog.Attr) bool {

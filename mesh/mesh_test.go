@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 func seed(n *testNode) func(*Config) {
@@ -80,7 +82,7 @@ func TestUpdateMetaPropagates(t *testing.T) {
 	}
 	waitEvent(t, selfEvents, EventUpdate, "node-a")
 	for _, n := range nodes {
-		waitFor(t, n.id+" to see node-a draining", func() bool {
+		poll.Until(t, n.id+" to see node-a draining", waitTimeout, func() bool {
 			for _, m := range n.Members() {
 				if m.ID == "node-a" {
 					return m.Drain && m.Load == 0.75

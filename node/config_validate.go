@@ -34,12 +34,7 @@ func (c Config) Validate() error {
 			bad("http.%s must be positive", name)
 		}
 	}
-	if err := c.ingestConfig().Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.shieldConfig().Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, c.validateStores()...)
 	errs = append(errs, c.validateEvents()...)
 	errs = append(errs, c.validateMesh()...)
 	errs = append(errs, c.validateControl()...)
@@ -64,6 +59,37 @@ func (c Config) Validate() error {
 		bad("log.format %q: want text or json", c.Log.Format)
 	}
 	return errors.Join(errs...)
+}
+
+// validateStores checks the ingest and cache sections in their YAML keys
+// (the packages' own Validate speaks their Go field names).
+func (c Config) validateStores() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("node: config: "+format, args...)) }
+	in, ca := c.Ingest, c.Cache
+	for key, v := range map[string]int64{"ingest.max_body_bytes": int64(in.MaxBodyBytes),
+		"cache.max_bytes": int64(ca.MaxBytes), "cache.max_object_bytes": int64(ca.MaxObjectBytes),
+		"cache.segment_ttl": int64(ca.SegmentTTL), "cache.master_ttl": int64(ca.MasterTTL),
+		"cache.negative_ttl": int64(ca.NegativeTTL), "cache.fetch_timeout": int64(ca.FetchTimeout),
+		"ingest.orphan_ttl": int64(in.OrphanTTL)} {
+		if v <= 0 {
+			bad("%s: must be positive", key)
+		}
+	}
+	if in.MaxPlaylistBytes <= 0 || in.MaxPlaylistBytes > in.MaxBodyBytes {
+		bad("ingest.max_playlist_bytes: must be positive and at most ingest.max_body_bytes (%d)", in.MaxBodyBytes)
+	}
+	if in.LiveBytes < in.MaxBodyBytes {
+		bad("ingest.live_bytes: must hold at least one upload of ingest.max_body_bytes (%d)", in.MaxBodyBytes)
+	}
+	if in.RetiredBytes < 0 || in.ListedGrace < 0 || ca.StaleFor < 0 {
+		bad("ingest.retired_bytes, ingest.listed_grace and cache.stale_for must not be negative")
+	}
+	if c.Control.ReadyTimeout < 0 {
+		bad("control.ready_timeout: must not be negative")
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs
 }
 
 func (c Config) validateEvents() []error {

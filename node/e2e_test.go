@@ -10,6 +10,8 @@ import (
 
 	"github.com/ringside-live/ringside/encoder/encodertest"
 	"github.com/ringside-live/ringside/pkg/segment"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 // TestFFmpegPushEndToEnd pushes a real ffmpeg 2-rung ladder into a node and
@@ -49,7 +51,7 @@ func runPush(t *testing.T, fmp4, persistent bool) {
 	live := base + "/live/fight/"
 
 	var master *segment.MasterPlaylist
-	waitFor(t, "master playlist", 30*time.Second, func() bool {
+	poll.Until(t, "master playlist", 30*time.Second, func() bool {
 		r := do(t, "GET", live+"master.m3u8", "", nil)
 		if r.status != 200 {
 			return false
@@ -77,7 +79,7 @@ func runPush(t *testing.T, fmp4, persistent bool) {
 		s := pl.Segments[len(pl.Segments)-1]
 		probeSegment(t, live+dir, pl, s, fmp4)
 		gone := dir + strings.Replace(pl.Segments[0].URI, strconv.FormatUint(pl.MediaSequence, 10), "0", 1)
-		waitFor(t, "deleted "+gone, 10*time.Second, func() bool {
+		poll.Until(t, "deleted "+gone, 10*time.Second, func() bool {
 			return do(t, "HEAD", live+gone, "", nil).status == 404
 		})
 		for _, s := range pl.Segments {
@@ -98,7 +100,7 @@ func runPush(t *testing.T, fmp4, persistent bool) {
 func waitPlaylist(t *testing.T, url string, ok func(*segment.MediaPlaylist) bool) *segment.MediaPlaylist {
 	t.Helper()
 	var pl *segment.MediaPlaylist
-	waitFor(t, "playlist "+url, 30*time.Second, func() bool {
+	poll.Until(t, "playlist "+url, 30*time.Second, func() bool {
 		r := do(t, "GET", url, "", nil)
 		if r.status != 200 {
 			return false

@@ -76,14 +76,3 @@ type chunked struct{ r io.Reader }
 func (c chunked) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func sbody(s string) io.Reader { return chunked{strings.NewReader(s)} }
-
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}

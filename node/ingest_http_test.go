@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 const testKey = "test-stream-key-16"
@@ -99,13 +101,13 @@ func TestIngestClientDisconnect(t *testing.T) {
 	}
 	fmt.Fprintf(conn, "PUT /ingest/ev/0/index1.ts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", testKey)
 	// The partial upload is visible as pending...
-	waitFor(t, "pending segment", 5*time.Second, func() bool {
+	poll.Until(t, "pending segment", 5*time.Second, func() bool {
 		r := do(t, "HEAD", base+"/live/ev/0/index1.ts", "", nil)
 		return r.status == 200
 	})
 	conn.Close()
 	// ...and gone once the encoder went away.
-	waitFor(t, "aborted upload removed", 5*time.Second, func() bool {
+	poll.Until(t, "aborted upload removed", 5*time.Second, func() bool {
 		return do(t, "HEAD", base+"/live/ev/0/index1.ts", "", nil).status == 404
 	})
 	if r := do(t, "GET", base+"/live/ev/0/index0.ts", "", nil); r.status != 200 || r.body != "complete" {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 // slowOrigin counts requests per path and sends bodies slowly: first byte
@@ -98,7 +100,7 @@ func TestPullOriginErrors(t *testing.T) {
 	fail.Store(true)
 	// Once the 1 ms freshness has passed, the failing origin is asked and
 	// the stale copy answers; until then the fresh copy does.
-	waitFor(t, "stale-if-error", 5*time.Second, func() bool {
+	poll.Until(t, "stale-if-error", 5*time.Second, func() bool {
 		r := do(t, "GET", base+"a.ts", "", nil)
 		if r.status != 200 || r.body != "v1" {
 			t.Fatalf("stale-if-error: %d %s %v", r.status, r.body, r.header.Get("X-Cache"))

@@ -13,6 +13,8 @@ import (
 
 	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/pkg/token"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 // steerNode runs one node with every role, a single-voter control plane
@@ -29,7 +31,7 @@ func steerNode(t *testing.T, originURL string, mods ...func(*Config)) *Node {
 			m(c)
 		}
 	})
-	waitFor(t, "seeded", 20*time.Second, func() bool { return n.running().docVersion.Load() >= 1 })
+	poll.Until(t, "seeded", 20*time.Second, func() bool { return n.running().docVersion.Load() >= 1 })
 	return n
 }
 
@@ -43,7 +45,7 @@ func apply(t *testing.T, n *Node, typ string, payload any) {
 	if err != nil {
 		t.Fatalf("%s: %v", typ, err)
 	}
-	waitFor(t, "applied", 5*time.Second, func() bool { return n.running().docVersion.Load() >= res.Version })
+	poll.Until(t, "applied", 5*time.Second, func() bool { return n.running().docVersion.Load() >= res.Version })
 }
 
 func playJSON(t *testing.T, url string) (int, map[string]any) {

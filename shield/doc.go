@@ -2,8 +2,9 @@
 // cost = bytes), request coalescing, read-while-writer streaming to every
 // waiter, TTLs by kind of file, playlists that never go back in media
 // sequence, and stale-if-error. It fetches misses through a Fetcher, so it
-// knows peers and origins only through that small interface: the node
-// decides whether the next tier up is a shield owner or the origin.
+// knows peers and origins only through that small interface (package route
+// decides whether the next tier up is a shield owner or the origin, and
+// resumes bodies that break). It has no HTTP client code.
 //
 // Coalescing: N concurrent requests for one key make exactly one upstream
 // fetch. The fetch runs on its own context with its own deadline, so a

@@ -14,6 +14,8 @@ import (
 
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 // fakeFetcher answers from a table; each answer may stream its body
@@ -110,7 +112,7 @@ func TestCoalescingStreamsToEveryWaiter(t *testing.T) {
 	}
 	pw.Write([]byte("first"))
 	// Every waiter gets the first bytes while the upstream is still sending.
-	waitFor(t, func() bool { return firstBytes.Load() == waiters })
+	poll.Until(t, "condition", 10*time.Second, func() bool { return firstBytes.Load() == waiters })
 	pw.Write([]byte(" second"))
 	pw.Close()
 	wg.Wait()
@@ -138,7 +140,7 @@ func TestWaiterLeavingDoesNotCancelFetch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { _, _, err := s.Get(ctx, seg("1.ts")); errc <- err }()
-	waitFor(t, func() bool { return f.count("/live/ev/1.ts") == 1 })
+	poll.Until(t, "condition", 10*time.Second, func() bool { return f.count("/live/ev/1.ts") == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("leaving waiter: %v", err)
@@ -283,17 +285,6 @@ func TestPurge(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // A playlist requested in the second half of its freshness is refetched in
 // the background while the fresh copy is served: nobody waits on expiry.
 func TestPlaylistRefreshAhead(t *testing.T) {
@@ -313,12 +304,12 @@ func TestPlaylistRefreshAhead(t *testing.T) {
 	if err != nil || out != Hit || !strings.Contains(readAll(t, o), "SEQUENCE:11") {
 		t.Fatalf("refresh-ahead hit: %v %v", out, err)
 	}
-	waitFor(t, func() bool { return f.count(pl.Key) == 2 })
+	poll.Until(t, "condition", 10*time.Second, func() bool { return f.count(pl.Key) == 2 })
 	if _, out, _ := s.Get(context.Background(), pl); out != Hit {
 		t.Fatalf("while refreshing: %v, want HIT", out)
 	}
 	close(release)
-	waitFor(t, func() bool {
+	poll.Until(t, "condition", 10*time.Second, func() bool {
 		o, _, _ := s.Get(context.Background(), pl)
 		return strings.Contains(readAll(t, o), "SEQUENCE:12")
 	})

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ringside-live/ringside/node"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 // Tokens every cluster uses.
@@ -87,6 +89,11 @@ func Start(t testing.TB, opts Options) *Cluster {
 			if i < opts.Voters {
 				cfg.Node.Roles = append(cfg.Node.Roles, node.RoleControl)
 				cfg.Control.RaftBind, cfg.Control.Bootstrap = peers[i].Addr, peers
+				if i < opts.Voters-1 {
+					// Nodes start one by one: the first voters cannot
+					// reach quorum (and seed) until the last one runs.
+					cfg.Control.ReadyTimeout = node.Duration(100 * time.Millisecond)
+				}
 			}
 		}
 		if opts.Configure != nil {
@@ -255,13 +262,7 @@ func (c *Cluster) Heal() {
 // WaitFor polls cond until it holds or limit passes (then the test fails).
 func (c *Cluster) WaitFor(what string, limit time.Duration, cond func() bool) {
 	c.t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("nodetest: %s: not within %v", what, limit)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(c.t, what, limit, cond)
 }
 
 func (c *Cluster) stopAll() {
