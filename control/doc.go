@@ -7,6 +7,8 @@
 //   - voters (the control role) run a Store: a hashicorp/raft member with a
 //     bbolt log, file snapshots and a TCP transport. Writes go through the
 //     leader (Store.Apply); every voter applies them in the same order.
+//     The transport declines Raft's heartbeat fast path, so only Raft's
+//     main loop changes the term (hashicorp/raft issue #695).
 //   - every other node runs a Follower, which long-polls a voter and keeps a
 //     local copy on disk, so edges never count towards quorum and a node
 //     serves its last known configuration while the control plane is away.

@@ -28,6 +28,13 @@ type Store struct {
 	started atomic.Bool
 	r       atomic.Pointer[raft.Raft] // set once, before ready closes
 	addr    string                    // written before ready closes
+	trans   raft.Transport            // written before ready closes
+
+	// Test seams, set before Run: wrapStream wraps the network under the
+	// Raft transport (a test partitions a voter), wrapLogs the Raft log
+	// store (a test stalls a voter's disk). Nil in production.
+	wrapStream func(raft.StreamLayer) raft.StreamLayer
+	wrapLogs   func(raft.LogStore) raft.LogStore
 }
 
 // New checks cfg and builds a Store; it does no I/O. Call Run.
@@ -60,7 +67,7 @@ func (s *Store) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.addr = n.addr
+	s.addr, s.trans = n.addr, n.trans
 	s.r.Store(n.raft)
 	close(s.ready)
 	s.log.Info("control: raft started", "addr", n.addr, "version", s.Current().Version)
@@ -73,7 +80,7 @@ func (s *Store) Run(ctx context.Context) error {
 // node is what Run opened.
 type node struct {
 	raft  *raft.Raft
-	trans *raft.NetworkTransport
+	trans *serialTransport
 	db    *boltStore
 	addr  string
 }
@@ -115,12 +122,16 @@ func (s *Store) open() (n *node, err error) {
 			return nil, fmt.Errorf("control: advertise: %w", err)
 		}
 	}
-	if n.trans, err = raft.NewTCPTransportWithLogger(s.cfg.RaftAddr, adv, 3, 10*time.Second, hl); err != nil {
-		return nil, fmt.Errorf("control: raft transport: %w", err)
+	if n.trans, err = newTransport(s.cfg.RaftAddr, adv, s.wrapStream, hl); err != nil {
+		return nil, err
 	}
 	n.addr = string(n.trans.LocalAddr())
 	rc := s.raftConfig(hl)
-	logs, err := raft.NewLogCache(256, db)
+	var store raft.LogStore = db
+	if s.wrapLogs != nil {
+		store = s.wrapLogs(db)
+	}
+	logs, err := raft.NewLogCache(256, store)
 	if err != nil {
 		return nil, fmt.Errorf("control: %w", err)
 	}
