@@ -2,8 +2,11 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
+
+	"github.com/hashicorp/raft"
 )
 
 // BenchmarkApplyLocal is one write round trip on a single voter: encode,
@@ -46,6 +49,32 @@ func BenchmarkApplyState(b *testing.B) {
 	for b.Loop() {
 		if _, err := st.apply(e); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFSMApply is BenchmarkApplyState plus what the FSM adds per log
+// entry: decoding the entry, the document's digest for the divergence
+// checks (once per new document) and the ring.
+func BenchmarkFSMApply(b *testing.B) {
+	f := testFSM()
+	applyLog(b, f, 1, 1, entry{Cmd: cmd(b, CmdSeed, benchDoc())})
+	cmds := [2]entry{{Cmd: cmd(b, CmdSetCDNWeight, CDNWeightArgs{ID: "cdn0", Weight: 1})},
+		{Cmd: cmd(b, CmdSetCDNWeight, CDNWeightArgs{ID: "cdn0", Weight: 2})}}
+	logs := [2]*raft.Log{}
+	for i, e := range cmds {
+		data, err := json.Marshal(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		logs[i] = &raft.Log{Term: 1, Type: raft.LogCommand, Data: data}
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		l := logs[i%2]
+		l.Index = uint64(i + 2)
+		if resp := f.Apply(l).(applyResponse); resp.err != nil {
+			b.Fatal(resp.err)
 		}
 	}
 }

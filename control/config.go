@@ -55,6 +55,12 @@ type Config struct {
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64
 
+	// CheckInterval is how often the leader appends a check entry (its
+	// latest applied position and document digest, compared by every
+	// voter: see Divergence) when something was applied since the last
+	// one. Zero = by Profile: 5s lan, 200ms test.
+	CheckInterval time.Duration
+
 	// Clock stamps Document.UpdatedAt on the leader; nil = time.Now.
 	Clock  func() time.Time
 	Logger *slog.Logger // nil = discard; Raft's own log goes here too
@@ -108,6 +114,9 @@ func (c Config) Validate() error {
 	if c.SnapshotInterval <= 0 {
 		bad("SnapshotInterval %v must be positive", c.SnapshotInterval)
 	}
+	if c.CheckInterval < 0 {
+		bad("CheckInterval %v must not be negative", c.CheckInterval)
+	}
 	return errors.Join(errs...)
 }
 
@@ -148,4 +157,15 @@ func splitHostPort(s string, portZeroOK bool) (string, int, error) {
 		return "", 0, fmt.Errorf("%q: missing host", s)
 	}
 	return host, port, nil
+}
+
+// checkInterval is CheckInterval with the profile's default filled in.
+func (c Config) checkInterval() time.Duration {
+	switch {
+	case c.CheckInterval > 0:
+		return c.CheckInterval
+	case c.Profile == ProfileTest:
+		return 200 * time.Millisecond
+	}
+	return 5 * time.Second
 }

@@ -36,8 +36,11 @@ type Change struct {
 // entry is the content of one Raft log entry: the command and the leader's
 // clock when it accepted it (so every replica stamps the same UpdatedAt).
 type entry struct {
-	Cmd Command   `json:"cmd"`
-	At  time.Time `json:"at"`
+	Cmd Command `json:"cmd,omitzero"`
+	// Check, when set, makes this a check entry (see checkpoint) and Cmd
+	// is empty.
+	Check *checkpoint `json:"check,omitempty"`
+	At    time.Time   `json:"at"`
 }
 
 // idemRecord remembers one applied idempotency key.
@@ -147,18 +150,33 @@ type applyResponse struct {
 	err error
 }
 
-// fsm adapts state to raft.FSM and publishes each new document.
+// fsm adapts state to raft.FSM, publishes each new document and keeps the
+// ring of applied positions that check entries are compared with.
 type fsm struct {
 	log   *slog.Logger
+	now   func() time.Time
 	board *board
 
-	mu sync.Mutex // guards st against History and Snapshot
-	st *state
+	mu     sync.Mutex // guards everything below against the readers
+	st     *state
+	digest digested // of st.doc
+	ring   ring
+	checks checks
 }
 
-func newFSM(log *slog.Logger) *fsm {
+// digested is a document with its encoding and that encoding's sha256,
+// computed once per new document (not per log entry).
+type digested struct {
+	doc *Document
+	enc []byte
+	sum [sha256.Size]byte
+}
+
+func newFSM(log *slog.Logger, now func() time.Time) *fsm {
 	st := newState()
-	return &fsm{log: log, st: st, board: newBoard(st.doc)}
+	f := &fsm{log: log, now: now, st: st, board: newBoard(st.doc)}
+	f.refreshDigest()
+	return f
 }
 
 // Apply implements raft.FSM.
@@ -170,15 +188,49 @@ func (f *fsm) Apply(l *raft.Log) any {
 	if err := json.Unmarshal(l.Data, &e); err != nil {
 		// Deterministic on every replica: the entry is skipped everywhere.
 		f.log.Error("control: undecodable log entry skipped", "index", l.Index, "err", err)
+		f.mu.Lock()
+		f.ring.add(applied{index: l.Index, term: l.Term, sum: f.digest.sum})
+		f.mu.Unlock()
 		return applyResponse{err: fmt.Errorf("control: log entry %d: %w", l.Index, err)}
+	}
+	if e.Check != nil {
+		f.mu.Lock()
+		f.compare(*e.Check)
+		f.ring.add(applied{index: l.Index, term: l.Term, sum: f.digest.sum, check: true})
+		f.mu.Unlock()
+		return applyResponse{}
 	}
 	f.mu.Lock()
 	res, err := f.st.apply(e)
+	f.refreshDigest()
+	f.ring.add(applied{index: l.Index, term: l.Term, sum: f.digest.sum})
 	f.mu.Unlock()
 	if err == nil && !res.Duplicate {
 		f.board.publish(res.Doc)
 	}
 	return applyResponse{res: res, err: err}
+}
+
+// refreshDigest recomputes the digest if the document changed; f.mu held
+// (or f not yet shared).
+func (f *fsm) refreshDigest() {
+	if f.digest.doc == f.st.doc {
+		return
+	}
+	enc, sum, err := digestOf(f.st.doc)
+	if err != nil {
+		// Not expected for a document that was validated; the zero digest
+		// makes checks fail loudly rather than pass.
+		f.log.Error("control: encode document", "version", f.st.doc.Version, "err", err)
+	}
+	f.digest = digested{doc: f.st.doc, enc: enc, sum: sum}
+}
+
+// checkStats returns the check counters for Stats.
+func (f *fsm) checkStats() (compared, divergences uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.checks.compared, f.checks.divergences
 }
 
 // history returns up to limit changes, newest first (limit <= 0: all).
@@ -214,6 +266,9 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	f.st = st
+	f.refreshDigest()
+	// Positions applied before the snapshot may belong to another history.
+	f.ring.reset()
 	f.mu.Unlock()
 	f.board.publish(st.doc)
 	f.log.Info("control: restored snapshot", "version", st.doc.Version)

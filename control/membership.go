@@ -120,11 +120,17 @@ type Stats struct {
 	LastContact  time.Time `json:"last_contact,omitzero"` // with the leader; zero on the leader
 	LeaderID     string    `json:"leader_id"`
 	Version      uint64    `json:"version"` // of the applied document
+	// Checks counts the leader's check entries this voter compared with
+	// its own state since it started; Divergences how many did not match
+	// (see Store.Divergence). Alarm on Divergences > 0.
+	Checks      uint64 `json:"checks"`
+	Divergences uint64 `json:"divergences"`
 }
 
 // Stats returns this voter's Raft position; zero before Run starts Raft.
 func (s *Store) Stats() Stats {
 	st := Stats{Version: s.Current().Version}
+	st.Checks, st.Divergences = s.fsm.checkStats()
 	r := s.r.Load()
 	if r == nil {
 		return st

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,7 +52,7 @@ func New(cfg Config) (*Store, error) {
 		now = time.Now
 	}
 	log = log.With("node", cfg.NodeID)
-	return &Store{cfg: cfg, log: log, now: now, fsm: newFSM(log), ready: make(chan struct{})}, nil
+	return &Store{cfg: cfg, log: log, now: now, fsm: newFSM(log, now), ready: make(chan struct{})}, nil
 }
 
 // Run opens the Raft log and snapshots in DataDir, binds the transport,
@@ -69,9 +70,12 @@ func (s *Store) Run(ctx context.Context) error {
 	}
 	s.addr, s.trans = n.addr, n.trans
 	s.r.Store(n.raft)
+	var wg sync.WaitGroup
+	wg.Go(func() { s.runChecks(ctx, n.raft, s.cfg.checkInterval()) })
 	close(s.ready)
 	s.log.Info("control: raft started", "addr", n.addr, "version", s.Current().Version)
 	<-ctx.Done()
+	wg.Wait()
 	err = n.close()
 	s.log.Info("control: raft stopped", "err", err)
 	return err

@@ -138,6 +138,11 @@ func TestClusterFailover(t *testing.T) {
 		t.Fatalf("restarted node's document differs from the leader's")
 	}
 	w.checkAcked(t)
+	for _, s := range c.live() {
+		if d, ok := s.Divergence(); ok {
+			t.Errorf("%s: divergence %+v", s.cfg.NodeID, d)
+		}
+	}
 	t.Logf("%d acknowledged writes (%d answered as duplicates of an in-flight try), final version %d",
 		len(w.acked), w.dups, top)
 }
