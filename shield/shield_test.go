@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ringside-live/ringside/pkg/object"
@@ -155,9 +156,10 @@ func TestWaiterLeavingDoesNotCancelFetch(t *testing.T) {
 	}
 }
 
-func TestStaleIfErrorAndNegative(t *testing.T) {
-	clk := newClock()
-	clock := clk.now
+// Time is synctest's: time.Sleep moves the shield's clock and ristretto's.
+func TestStaleIfErrorAndNegative(t *testing.T) { synctest.Test(t, testStaleIfErrorAndNegative) }
+
+func testStaleIfErrorAndNegative(t *testing.T) {
 	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) {
 		switch {
 		case strings.HasSuffix(r.Path, "missing.ts"):
@@ -170,19 +172,19 @@ func TestStaleIfErrorAndNegative(t *testing.T) {
 			return nil, errors.New("connection refused")
 		}
 	}}
-	s := newTestShield(t, f, clock)
+	s := newTestShield(t, f, nil)
 	o, out, err := s.Get(context.Background(), seg("5.ts"))
 	if err != nil || out != Miss || readAll(t, o) != "good copy" {
 		t.Fatalf("first: %v %v", out, err)
 	}
-	clk.add(s.cfg.SegmentTTL + time.Second) // expired, within StaleFor
-	for i := range 2 {                      // 500, then a connect error
+	time.Sleep(s.cfg.SegmentTTL + time.Second) // expired, within StaleFor
+	for i := range 2 {                         // 500, then a connect error
 		o, out, err = s.Get(context.Background(), seg("5.ts"))
 		if err != nil || out != Stale || readAll(t, o) != "good copy" {
 			t.Fatalf("stale #%d: %v %v", i, out, err)
 		}
 	}
-	clk.add(s.cfg.StaleFor + time.Second) // past stale
+	time.Sleep(s.cfg.StaleFor + time.Second) // past stale
 	if _, _, err = s.Get(context.Background(), seg("5.ts")); !errors.Is(err, ErrUpstream) {
 		t.Fatalf("past stale: %v, want ErrUpstream", err)
 	}
@@ -195,7 +197,7 @@ func TestStaleIfErrorAndNegative(t *testing.T) {
 	if got := f.count("/live/ev/missing.ts"); got != 1 {
 		t.Fatalf("404 fetched %d times, want 1 (negative cache)", got)
 	}
-	clk.add(s.cfg.NegativeTTL + time.Millisecond)
+	time.Sleep(s.cfg.NegativeTTL + time.Millisecond)
 	s.Get(context.Background(), seg("missing.ts"))
 	if got := f.count("/live/ev/missing.ts"); got != 2 {
 		t.Fatalf("404 fetched %d times after negative TTL, want 2", got)
@@ -211,13 +213,14 @@ func mediaPlaylist(seq int) string {
 	return b.String()
 }
 
-func TestPlaylistNeverGoesBack(t *testing.T) {
-	clk := newClock()
+func TestPlaylistNeverGoesBack(t *testing.T) { synctest.Test(t, testPlaylistNeverGoesBack) }
+
+func testPlaylistNeverGoesBack(t *testing.T) {
 	seqs := []int{10, 11, 9, 12}
 	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) {
 		return ok(mediaPlaylist(seqs[n-1])), nil
 	}}
-	s := newTestShield(t, f, clk.now)
+	s := newTestShield(t, f, nil)
 	pl := Request{Key: "/live/ev/0/index.m3u8", Event: "ev", Path: "0/index.m3u8", Kind: segment.KindPlaylist}
 	want := []struct {
 		seq string
@@ -235,7 +238,7 @@ func TestPlaylistNeverGoesBack(t *testing.T) {
 		if o.Gzip == nil || !strings.HasPrefix(o.CacheControl, "public, max-age=0") {
 			t.Fatalf("get %d: gzip %v, cache-control %q", i, o.Gzip != nil, o.CacheControl)
 		}
-		clk.add(time.Second) // past the 0.9 s playlist TTL
+		time.Sleep(time.Second) // past the 0.9 s playlist TTL
 	}
 }
 
@@ -287,8 +290,9 @@ func TestPurge(t *testing.T) {
 
 // A playlist requested in the second half of its freshness is refetched in
 // the background while the fresh copy is served: nobody waits on expiry.
-func TestPlaylistRefreshAhead(t *testing.T) {
-	clk := newClock()
+func TestPlaylistRefreshAhead(t *testing.T) { synctest.Test(t, testPlaylistRefreshAhead) }
+
+func testPlaylistRefreshAhead(t *testing.T) {
 	release := make(chan struct{})
 	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) {
 		if n == 2 {
@@ -296,23 +300,26 @@ func TestPlaylistRefreshAhead(t *testing.T) {
 		}
 		return ok(mediaPlaylist(10 + n)), nil
 	}}
-	s := newTestShield(t, f, clk.now)
+	s := newTestShield(t, f, nil)
 	pl := Request{Key: "/live/ev/0/index.m3u8", Event: "ev", Path: "0/index.m3u8", Kind: segment.KindPlaylist}
 	s.Get(context.Background(), pl)                // fetch 1: sequence 11, fresh for 0.9 s
-	clk.add(600 * time.Millisecond)                // past refreshAt (0.45 s), still fresh
+	time.Sleep(600 * time.Millisecond)             // past refreshAt (0.45 s), still fresh
 	o, out, err := s.Get(context.Background(), pl) // served at once, refresh starts
 	if err != nil || out != Hit || !strings.Contains(readAll(t, o), "SEQUENCE:11") {
 		t.Fatalf("refresh-ahead hit: %v %v", out, err)
 	}
-	poll.Until(t, "condition", 10*time.Second, func() bool { return f.count(pl.Key) == 2 })
+	synctest.Wait() // the refresh is blocked on release
+	if got := f.count(pl.Key); got != 2 {
+		t.Fatalf("refresh fetches = %d, want 2", got)
+	}
 	if _, out, _ := s.Get(context.Background(), pl); out != Hit {
 		t.Fatalf("while refreshing: %v, want HIT", out)
 	}
 	close(release)
-	poll.Until(t, "condition", 10*time.Second, func() bool {
-		o, _, _ := s.Get(context.Background(), pl)
-		return strings.Contains(readAll(t, o), "SEQUENCE:12")
-	})
+	synctest.Wait()
+	if o, _, _ := s.Get(context.Background(), pl); !strings.Contains(readAll(t, o), "SEQUENCE:12") {
+		t.Fatal("the refreshed playlist is not served")
+	}
 	if got := f.count(pl.Key); got != 2 {
 		t.Fatalf("fetches = %d, want 2", got)
 	}
