@@ -27,12 +27,24 @@ func (b *board) current() *Document { return b.p.Load().doc }
 
 func (b *board) watch() <-chan struct{} { return b.p.Load().changed }
 
-// publish makes doc current and wakes every watcher. Each posting is
-// swapped out exactly once, so its channel is closed exactly once even with
-// concurrent publishers.
-func (b *board) publish(doc *Document) {
-	old := b.p.Swap(&posting{doc: doc, changed: make(chan struct{})})
-	close(old.changed)
+// publish makes doc current and wakes every watcher, if doc is newer than
+// the current document: readers never see Version go back (a restarted
+// voter serves its saved document while Raft replays older ones). It
+// reports whether doc was published. Each posting is swapped out exactly
+// once, so its channel is closed exactly once even with concurrent
+// publishers.
+func (b *board) publish(doc *Document) bool {
+	next := &posting{doc: doc, changed: make(chan struct{})}
+	for {
+		old := b.p.Load()
+		if doc.Version <= old.doc.Version {
+			return false
+		}
+		if b.p.CompareAndSwap(old, next) {
+			close(old.changed)
+			return true
+		}
+	}
 }
 
 // waitVersion blocks until the current document's Version is above after,

@@ -16,6 +16,11 @@
 //     Watch or WaitVersion for changes. A published *Document is immutable:
 //     never modify it or anything it points to.
 //
+// A voter saves its last applied document in DataDir (applied.json),
+// coalesced off the apply path, and serves it from the start of Run: a
+// restarted voter does not fall back to version 0 while it waits for a
+// leader. Readers never see Version go back.
+//
 // The FSM dispatches commands from a table (see the Cmd* constants). A
 // command is applied to a copy of the document, the whole copy is validated,
 // and only then is it swapped in: a command applies completely or not at

@@ -153,9 +153,10 @@ type applyResponse struct {
 // fsm adapts state to raft.FSM, publishes each new document and keeps the
 // ring of applied positions that check entries are compared with.
 type fsm struct {
-	log   *slog.Logger
-	now   func() time.Time
-	board *board
+	log     *slog.Logger
+	now     func() time.Time
+	board   *board
+	applied *appliedFile // nil: keep nothing on disk
 
 	mu     sync.Mutex // guards everything below against the readers
 	st     *state
@@ -204,9 +205,11 @@ func (f *fsm) Apply(l *raft.Log) any {
 	res, err := f.st.apply(e)
 	f.refreshDigest()
 	f.ring.add(applied{index: l.Index, term: l.Term, sum: f.digest.sum})
+	enc := f.digest.enc
 	f.mu.Unlock()
 	if err == nil && !res.Duplicate {
 		f.board.publish(res.Doc)
+		f.applied.offer(l.Index, res.Doc.Version, enc)
 	}
 	return applyResponse{res: res, err: err}
 }
@@ -269,8 +272,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.refreshDigest()
 	// Positions applied before the snapshot may belong to another history.
 	f.ring.reset()
+	enc := f.digest.enc
 	f.mu.Unlock()
 	f.board.publish(st.doc)
+	f.applied.offer(0, st.doc.Version, enc)
 	f.log.Info("control: restored snapshot", "version", st.doc.Version)
 	return nil
 }

@@ -52,31 +52,40 @@ func New(cfg Config) (*Store, error) {
 		now = time.Now
 	}
 	log = log.With("node", cfg.NodeID)
-	return &Store{cfg: cfg, log: log, now: now, fsm: newFSM(log, now), ready: make(chan struct{})}, nil
+	f := newFSM(log, now)
+	f.applied = newAppliedFile(filepath.Join(cfg.DataDir, appliedFileName), log)
+	return &Store{cfg: cfg, log: log, now: now, fsm: f, ready: make(chan struct{})}, nil
 }
 
-// Run opens the Raft log and snapshots in DataDir, binds the transport,
-// bootstraps the cluster if configured and DataDir is fresh, and serves
-// until ctx ends; then it shuts Raft down (without handing leadership over:
-// the others elect a new leader after the election timeout) and closes
-// everything it opened. A Store runs once.
+// Run publishes the last applied document saved in DataDir (so a
+// restarted voter serves it before Raft catches up), opens the Raft log and
+// snapshots in DataDir, binds the transport, bootstraps the cluster if
+// configured and DataDir is fresh, and serves until ctx ends; then it shuts
+// Raft down (without handing leadership over: the others elect a new
+// leader after the election timeout), saves the last applied document and
+// closes everything it opened. A Store runs once.
 func (s *Store) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("control: Store.Run called twice")
 	}
+	s.loadApplied()
 	n, err := s.open()
 	if err != nil {
 		return err
 	}
 	s.addr, s.trans = n.addr, n.trans
 	s.r.Store(n.raft)
-	var wg sync.WaitGroup
-	wg.Go(func() { s.runChecks(ctx, n.raft, s.cfg.checkInterval()) })
+	saveCtx, stopSaving := context.WithCancel(context.Background())
+	var saver, checker sync.WaitGroup
+	saver.Go(func() { s.fsm.applied.run(saveCtx) })
+	checker.Go(func() { s.runChecks(ctx, n.raft, s.cfg.checkInterval()) })
 	close(s.ready)
 	s.log.Info("control: raft started", "addr", n.addr, "version", s.Current().Version)
 	<-ctx.Done()
-	wg.Wait()
+	checker.Wait()
 	err = n.close()
+	stopSaving() // after Raft: the last applied document is saved
+	saver.Wait()
 	s.log.Info("control: raft stopped", "err", err)
 	return err
 }
