@@ -38,6 +38,48 @@ func benchApply(b *testing.B, tweak func(*Config)) {
 	}
 }
 
+// BenchmarkReadConsistent is one linearizable read on a single voter: a
+// Raft barrier through the log (test: no fsync; lan: fsync per barrier),
+// then the applied document. "parallel" runs readers concurrently: Raft
+// commits their barriers together.
+func BenchmarkReadConsistent(b *testing.B) {
+	for _, profile := range []string{ProfileTest, ProfileLAN} {
+		for _, parallel := range []bool{false, true} {
+			name := profile
+			if parallel {
+				name += "/parallel"
+			}
+			b.Run(name, func(b *testing.B) {
+				c := newCluster(b, 1, func(c *Config) { c.Profile = profile })
+				s := c.Leader()
+				ctx := context.Background()
+				if _, err := s.Apply(ctx, cmd(b, CmdSeed, benchDoc())); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				read := func() {
+					if d, err := s.ReadConsistent(ctx); err != nil || d.Version != 1 {
+						b.Fatal(err)
+					}
+				}
+				if !parallel {
+					for b.Loop() {
+						read()
+					}
+					return
+				}
+				b.SetParallelism(8)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						read()
+					}
+				})
+			})
+		}
+	}
+}
+
 // BenchmarkApplyState is the FSM's share of BenchmarkApplyLocal.
 func BenchmarkApplyState(b *testing.B) {
 	st := newState()

@@ -40,6 +40,8 @@ type testNode struct {
 	store  *Store
 	cancel context.CancelFunc
 	done   chan error
+	net    netGate  // Isolate, Rejoin; kept across restarts
+	disk   diskGate // StallDisk, ResumeDisk
 }
 
 func testConfig(t testing.TB, id string) Config {
@@ -102,6 +104,7 @@ func (c *testCluster) start(i int) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	s.wrapStream, s.wrapLogs = nd.net.wrap, nd.disk.wrap
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	c.mu.Lock()
@@ -134,6 +137,23 @@ func (c *testCluster) Kill(i int) {
 		c.t.Errorf("n%d: Run: %v", i, err)
 	}
 }
+
+// Isolate cuts node i off the network, both ways, until Rejoin.
+func (c *testCluster) Isolate(i int) { c.nodes[i].net.set(true) }
+
+// Rejoin ends Isolate.
+func (c *testCluster) Rejoin(i int) { c.nodes[i].net.set(false) }
+
+// StallDisk makes node i's Raft log writes block until ResumeDisk; the
+// channel is closed once one blocks. A leader stalled this way is paused:
+// its main loop stops while it still believes it leads.
+func (c *testCluster) StallDisk(i int) <-chan struct{} {
+	c.t.Cleanup(func() { c.ResumeDisk(i) }) // before the cluster stops: Raft cannot shut down mid-write
+	return c.nodes[i].disk.stall()
+}
+
+// ResumeDisk ends StallDisk.
+func (c *testCluster) ResumeDisk(i int) { c.nodes[i].disk.resume() }
 
 // Restart starts node i again on its DataDir and address.
 func (c *testCluster) Restart(i int) *Store {

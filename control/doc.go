@@ -14,7 +14,9 @@
 //     serves its last known configuration while the control plane is away.
 //   - readers on any node take Current (one atomic load, no allocation) and
 //     Watch or WaitVersion for changes. A published *Document is immutable:
-//     never modify it or anything it points to.
+//     never modify it or anything it points to. Store.ReadConsistent, on
+//     the leader, is a linearizable read: it commits a Raft barrier first,
+//     so it reflects every write acknowledged before the call.
 //
 // A voter saves its last applied document in DataDir (applied.json),
 // coalesced off the apply path, and serves it from the start of Run: a
