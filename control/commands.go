@@ -17,10 +17,13 @@ type Command struct {
 	Expect uint64 `json:"expect,omitempty"`
 	// IdempotencyKey, if set, makes retries safe: a command whose key was
 	// already applied (among the last IdempotencyKeys keys) is not applied
-	// again; its first Result comes back with Duplicate set. The same key
-	// with another type or payload (compared after removing insignificant
-	// JSON whitespace) fails with ErrIdempotencyMismatch. Failed commands
-	// are not remembered.
+	// again; its first Result comes back with Duplicate set, before Expect
+	// is looked at (an If-Match retry of a write that applied gets its
+	// first result, not ErrConflict). The same key with another type or
+	// payload (compared after removing insignificant JSON whitespace; for
+	// CmdRotateSigningKey, the key id only, since each try carries a fresh
+	// secret) fails with ErrIdempotencyMismatch. Failed commands are not
+	// remembered.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 	Actor          string `json:"actor,omitempty"` // who asked, for History
 	// Payload is the command's argument, JSON; see the Cmd* constants.
@@ -52,7 +55,9 @@ const (
 	CmdDeleteCDN     = "delete_cdn"      // CDNRef
 	CmdSetNodeDrain  = "set_node_drain"  // NodeDrainArgs
 	// CmdRotateSigningKey takes a SigningKey: it becomes Current and the old
-	// Current becomes Previous (the old Previous is dropped).
+	// Current becomes Previous (the old Previous is dropped). For
+	// idempotency only its id counts: a retry with another secret is a
+	// duplicate, never a second rotation.
 	CmdRotateSigningKey = "rotate_signing_key"
 	// CmdDropPreviousKey ends a rotation: Previous is removed. Payload {}.
 	CmdDropPreviousKey = "drop_previous_signing_key"

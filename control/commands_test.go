@@ -413,3 +413,73 @@ func TestRedacted(t *testing.T) {
 		t.Errorf("redacted = %s", out)
 	}
 }
+
+// Retries carry the first try's idempotency key (the admin layer gives one
+// to every write, and reuses it on retries and forwards): a retry of a
+// command that applied gets the first result back, whatever changed since.
+func TestIdempotentRetries(t *testing.T) {
+	withKey := func(c Command, key string, expect uint64) Command {
+		c.IdempotencyKey, c.Expect = key, expect
+		return c
+	}
+	otherSecret := key("k2")
+	otherSecret.Secret = bytes.Repeat([]byte("z"), MinSecretLen)
+	for _, tc := range []struct {
+		name  string
+		first Command
+		then  []Command // applied between the first try and the retry
+		retry Command
+		err   error // nil: a duplicate of the first try
+		check func(t *testing.T, d *Document)
+	}{
+		{name: "if-match retry after it applied",
+			first: withKey(cmd(t, CmdPutEvent, pushEvent("a")), "req-1", 1),
+			then:  []Command{cmd(t, CmdPutEvent, pushEvent("b"))},
+			retry: withKey(cmd(t, CmdPutEvent, pushEvent("a")), "req-1", 1)},
+		{name: "if-match write, new key, stale version",
+			first: withKey(cmd(t, CmdPutEvent, pushEvent("a")), "req-1", 1),
+			retry: withKey(cmd(t, CmdPutEvent, pushEvent("c")), "req-2", 1), err: ErrConflict},
+		{name: "rotation retried through another node, with another secret",
+			first: withKey(cmd(t, CmdRotateSigningKey, key("k2")), "rot-1", 0),
+			retry: withKey(cmd(t, CmdRotateSigningKey, otherSecret), "rot-1", 0),
+			check: func(t *testing.T, d *Document) {
+				if d.Signing.Current.ID != "k2" || !bytes.Equal(d.Signing.Current.Secret, key("k2").Secret) || d.Signing.Previous.ID != "k1" {
+					t.Errorf("signing = %+v %+v", d.Signing.Current, d.Signing.Previous)
+				}
+			}},
+		{name: "rotation retried with another secret, expect",
+			first: withKey(cmd(t, CmdRotateSigningKey, key("k2")), "rot-1", 1),
+			then:  []Command{cmd(t, CmdPutEvent, pushEvent("b"))},
+			retry: withKey(cmd(t, CmdRotateSigningKey, otherSecret), "rot-1", 1)},
+		{name: "another key id under the same idempotency key",
+			first: withKey(cmd(t, CmdRotateSigningKey, key("k2")), "rot-1", 0),
+			retry: withKey(cmd(t, CmdRotateSigningKey, key("k3")), "rot-1", 0), err: ErrIdempotencyMismatch},
+		{name: "another command type under the same key",
+			first: withKey(cmd(t, CmdRotateSigningKey, key("k2")), "rot-1", 0),
+			retry: withKey(cmd(t, CmdPutEvent, pushEvent("k2")), "rot-1", 0), err: ErrIdempotencyMismatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newState()
+			applyAll(t, st, cmd(t, CmdRotateSigningKey, key("k1"))) // version 1
+			first, err := st.apply(entry{Cmd: tc.first, At: t0})
+			if err != nil {
+				t.Fatalf("first try: %v", err)
+			}
+			applyAll(t, st, tc.then...)
+			before := st.doc
+			res, err := st.apply(entry{Cmd: tc.retry, At: t0})
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("retry: %+v, %v; want %v", res, err, tc.err)
+				}
+				return
+			}
+			if err != nil || !res.Duplicate || res.Version != first.Version || st.doc != before {
+				t.Fatalf("retry: %+v, %v; first try made version %d", res, err, first.Version)
+			}
+			if tc.check != nil {
+				tc.check(t, st.doc)
+			}
+		})
+	}
+}

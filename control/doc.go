@@ -52,7 +52,8 @@
 //     forbids (scheduled -> rehearsal | live | ended, rehearsal ->
 //     scheduled | live | ended, live -> ended; ended is final).
 //   - ErrIdempotencyMismatch (422): an idempotency key reused for a
-//     different command.
+//     different command (for a signing-key rotation: another key id; the
+//     secret does not count, each try generates its own).
 //
 // Raft types never leave this package.
 package control

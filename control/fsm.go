@@ -132,12 +132,20 @@ func (s *state) record(c Change) {
 }
 
 // commandDigest identifies what a command does, for idempotency: its type
-// and its payload (compacted JSON).
+// and its payload (compacted JSON), except for a signing-key rotation,
+// which is identified by the key id alone: the node that handles it
+// generates a fresh secret, so a retry through another node carries
+// another secret and must still be the same rotation, never a second one.
 func commandDigest(c Command) string {
 	var buf bytes.Buffer
 	buf.WriteString(c.Type)
 	buf.WriteByte('\n')
-	if err := json.Compact(&buf, c.Payload); err != nil {
+	var k SigningKey
+	switch {
+	case c.Type == CmdRotateSigningKey && decodeStrict(c.Payload, &k) == nil:
+		buf.WriteString("id=")
+		buf.WriteString(k.ID)
+	case json.Compact(&buf, c.Payload) != nil:
 		buf.Write(c.Payload)
 	}
 	sum := sha256.Sum256(buf.Bytes())

@@ -339,3 +339,27 @@ func TestMembershipChanges(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "leadership to move", func() bool { return !leader.IsLeader() && c.Leader() != leader })
 }
+
+// The admin layer retries a write (If-Match included) with its first
+// idempotency key: a write that applied answers its first result, not
+// ErrConflict.
+func TestApplyRetryWithIfMatch(t *testing.T) {
+	s := newCluster(t, 1, nil).Leader()
+	ctx := testCtx(t, 10*time.Second)
+	if _, err := s.Apply(ctx, cmd(t, CmdPutEvent, pushEvent("a"))); err != nil {
+		t.Fatal(err)
+	}
+	c := cmd(t, CmdSetEventState, EventStateArgs{ID: "a", State: StateLive})
+	c.Expect, c.IdempotencyKey = 1, "req-7"
+	first, err := s.Apply(ctx, c)
+	if err != nil || first.Version != 2 {
+		t.Fatalf("first try: %+v, %v", first, err)
+	}
+	if _, err := s.Apply(ctx, cmd(t, CmdPutEvent, pushEvent("b"))); err != nil {
+		t.Fatal(err)
+	}
+	retry, err := s.Apply(ctx, c)
+	if err != nil || !retry.Duplicate || retry.Version != 2 || s.Current().Version != 3 {
+		t.Fatalf("retry: %+v, %v", retry, err)
+	}
+}
