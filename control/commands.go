@@ -45,6 +45,7 @@ type Result struct {
 // Command types and their payloads.
 const (
 	CmdPutEvent      = "put_event"       // Event: create, or replace whole (empty state keeps the current one)
+	CmdCreateEvent   = "create_event"    // Event: as put_event, but ErrExists if the id exists (decided by the log, not a stale read)
 	CmdDeleteEvent   = "delete_event"    // EventRef; a live event must be ended first
 	CmdSetEventState = "set_event_state" // EventStateArgs: legal transitions only
 	CmdPutRegion     = "put_region"      // Region: create or replace
@@ -122,6 +123,7 @@ type applyFunc func(d *Document, payload json.RawMessage) (summary string, err e
 // commands is the dispatch table of the FSM. It is read-only.
 var commands = map[string]applyFunc{
 	CmdPutEvent:         handle(putEvent),
+	CmdCreateEvent:      handle(createEvent),
 	CmdDeleteEvent:      handle(deleteEvent),
 	CmdSetEventState:    handle(setEventState),
 	CmdPutRegion:        handle(putRegion),

@@ -48,6 +48,7 @@
 //     a rule; errors.As gives a *ValidationError listing each field, e.g.
 //     "events[fight].pull_url".
 //   - ErrNotFound (404): the event, region, CDN or key named does not exist.
+//   - ErrExists (409): CmdCreateEvent for an event id that exists.
 //   - ErrIllegalTransition (409): an event state change the state machine
 //     forbids (scheduled -> rehearsal | live | ended, rehearsal ->
 //     scheduled | live | ended, live -> ended; ended is final).

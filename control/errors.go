@@ -20,6 +20,8 @@ var (
 	// ErrNotFound: the command names an event, region, CDN or key that does
 	// not exist.
 	ErrNotFound = errors.New("control: not found")
+	// ErrExists: a create command names something that exists already.
+	ErrExists = errors.New("control: already exists")
 	// ErrIllegalTransition: an event state change the state machine forbids.
 	ErrIllegalTransition = errors.New("control: illegal state transition")
 	// ErrIdempotencyMismatch: an idempotency key already used by a different

@@ -129,3 +129,50 @@ func TestStateTransitions(t *testing.T) {
 		}
 	}
 }
+
+// create_event is decided by the log: whether the id exists is checked
+// where the command applies, not by a possibly stale read before it.
+func TestCreateEvent(t *testing.T) {
+	create := func(ev Event) Command { return cmd(t, CmdCreateEvent, ev) }
+	runCases(t, []cmdCase{
+		{name: "new", cmd: create(pushEvent("fight")), check: func(t *testing.T, d *Document) {
+			if ev := d.Events["fight"]; ev.State != StateScheduled || ev.Title != "Title of fight" {
+				t.Errorf("event = %+v", ev)
+			}
+		}},
+		{name: "new with a state", cmd: create(patch(pullEvent("final"), func(e *Event) { e.State = StateRehearsal })),
+			check: func(t *testing.T, d *Document) {
+				if d.Events["final"].State != StateRehearsal {
+					t.Errorf("event = %+v", d.Events["final"])
+				}
+			}},
+		{name: "exists", setup: []Command{cmd(t, CmdPutEvent, pushEvent("fight"))},
+			cmd: create(patch(pushEvent("fight"), func(e *Event) { e.Title = "other" })), err: ErrExists},
+		{name: "exists, created by create", setup: []Command{create(pushEvent("fight"))},
+			cmd: create(pushEvent("fight")), err: ErrExists},
+		{name: "again after delete", setup: []Command{create(pushEvent("fight")), cmd(t, CmdDeleteEvent, EventRef{ID: "fight"})},
+			cmd: create(pushEvent("fight"))},
+		{name: "other events untouched", setup: []Command{create(pushEvent("a"))}, cmd: create(pushEvent("b")),
+			check: func(t *testing.T, d *Document) {
+				if len(d.Events) != 2 {
+					t.Errorf("events = %v", d.Events)
+				}
+			}},
+		{name: "invalid", cmd: create(Event{ID: "p", PullURL: "ftp://x.example/"}),
+			err: ErrInvalid, fields: []string{"events[p].pull_url"}},
+		{name: "missing id", cmd: create(pushEvent("")), err: ErrInvalid, fields: []string{"events[].id"}},
+		{name: "unknown payload field", cmd: Command{Type: CmdCreateEvent, Payload: json.RawMessage(`{"id":"x","colour":1}`)},
+			err: ErrInvalid, fields: []string{"payload"}},
+	})
+	if ErrExists.Error() != "control: already exists" {
+		t.Errorf("ErrExists = %q", ErrExists)
+	}
+	// A retry of a create that applied is its duplicate, not ErrExists.
+	st := newState()
+	c := create(pushEvent("fight"))
+	c.IdempotencyKey = "req-1"
+	applyAll(t, st, c)
+	if res, err := st.apply(entry{Cmd: c, At: t0}); err != nil || !res.Duplicate || res.Version != 1 {
+		t.Fatalf("retry: %+v, %v", res, err)
+	}
+}

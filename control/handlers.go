@@ -33,6 +33,14 @@ func putEvent(d *Document, ev Event) (string, error) {
 	return fmt.Sprintf("created event %s (%s)", ev.ID, ev.State), nil
 }
 
+// createEvent is putEvent for an id that does not exist yet.
+func createEvent(d *Document, ev Event) (string, error) {
+	if _, exists := d.Events[ev.ID]; exists && ev.ID != "" {
+		return "", fmt.Errorf("%w: event %q", ErrExists, ev.ID)
+	}
+	return putEvent(d, ev)
+}
+
 // deleteEvent refuses a live event: end it first, so one mistyped request
 // cannot take a show off the air.
 func deleteEvent(d *Document, a EventRef) (string, error) {
