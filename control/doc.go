@@ -10,8 +10,11 @@
 //     The transport declines Raft's heartbeat fast path, so only Raft's
 //     main loop changes the term (hashicorp/raft issue #695).
 //   - every other node runs a Follower, which long-polls a voter and keeps a
-//     local copy on disk, so edges never count towards quorum and a node
-//     serves its last known configuration while the control plane is away.
+//     local copy on disk (creating its directory), so edges never count
+//     towards quorum and a node serves its last known configuration while
+//     the control plane is away. A failed poll is retried at once
+//     (FollowerConfig.ImmediateRetries, on another voter) before backing
+//     off.
 //   - readers on any node take Current (one atomic load, no allocation) and
 //     Watch or WaitVersion for changes. A published *Document is immutable:
 //     never modify it or anything it points to. Store.ReadConsistent, on

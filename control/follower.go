@@ -22,9 +22,14 @@ type FollowerConfig struct {
 	// node supplies it (an HTTP GET on a voter's admin API that uses
 	// Store.WaitVersion and DecodeDocument).
 	Fetch func(ctx context.Context, after uint64) (*Document, error)
-	// MinBackoff and MaxBackoff bound the wait after a failed fetch; it
-	// doubles per failure, with jitter so a fleet does not retry in step.
-	// Zero = 250ms and 30s.
+	// ImmediateRetries is how many consecutive failed fetches are retried
+	// at once, without a backoff: the node's Fetch moves to another voter
+	// on each call, so a dead voter costs no wait. Zero = 2; negative =
+	// none.
+	ImmediateRetries int
+	// MinBackoff and MaxBackoff bound the wait after a failed fetch past
+	// ImmediateRetries; it doubles per failure, with jitter so a fleet
+	// does not retry in step. Zero = 250ms and 30s.
 	MinBackoff, MaxBackoff time.Duration
 }
 
@@ -38,6 +43,7 @@ type Follower struct {
 	cfg   FollowerConfig
 	log   *slog.Logger
 	board *board
+	pause func(ctx context.Context, d time.Duration) // sleep; tests record it instead
 }
 
 // NewFollower checks cfg and builds a Follower; it does no I/O. Call Run.
@@ -51,10 +57,13 @@ func NewFollower(cfg FollowerConfig, logger *slog.Logger) (*Follower, error) {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(30*time.Second, cfg.MinBackoff)
 	}
+	if cfg.ImmediateRetries == 0 {
+		cfg.ImmediateRetries = 2
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Follower{cfg: cfg, log: logger, board: newBoard(emptyDocument())}, nil
+	return &Follower{cfg: cfg, log: logger, board: newBoard(emptyDocument()), pause: sleep}, nil
 }
 
 // Current returns the newest document seen; never nil. Read-only.
@@ -69,28 +78,35 @@ func (f *Follower) WaitVersion(ctx context.Context, after uint64) (*Document, er
 }
 
 // Run loads the persisted copy, then long-polls with Fetch until ctx ends,
-// persisting and publishing each newer version. It returns nil when ctx
-// ends.
+// persisting and publishing each newer version. A failed fetch is retried
+// at once ImmediateRetries times in a row, then after a growing backoff.
+// It returns nil when ctx ends.
 func (f *Follower) Run(ctx context.Context) error {
 	f.load()
 	backoff := f.cfg.MinBackoff
+	failures := 0 // in a row
 	for ctx.Err() == nil {
 		cur := f.Current().Version
 		doc, err := f.cfg.Fetch(ctx, cur)
 		switch {
 		case ctx.Err() != nil:
 		case err != nil:
+			failures++
+			if failures <= f.cfg.ImmediateRetries {
+				f.log.Info("control: follower: fetch failed; retrying at once", "version", cur, "err", err)
+				continue
+			}
 			pause := jitter(backoff)
 			f.log.Warn("control: follower: fetch failed", "version", cur, "retry_in", pause, "err", err)
-			sleep(ctx, pause)
+			f.pause(ctx, pause)
 			backoff = min(2*backoff, f.cfg.MaxBackoff)
 		case doc == nil || doc.Version <= cur:
 			// A poll that ended with nothing new; don't spin on a
 			// misbehaving server.
-			backoff = f.cfg.MinBackoff
-			sleep(ctx, f.cfg.MinBackoff)
+			failures, backoff = 0, f.cfg.MinBackoff
+			f.pause(ctx, f.cfg.MinBackoff)
 		default:
-			backoff = f.cfg.MinBackoff
+			failures, backoff = 0, f.cfg.MinBackoff
 			f.accept(doc)
 		}
 	}
@@ -129,7 +145,9 @@ func (f *Follower) load() {
 }
 
 // persist replaces Path with doc atomically: a crash leaves the old or the
-// new copy, never a torn one.
+// new copy, never a torn one. It creates Path's directory (private: the
+// document holds secrets) if needed: an edge's data directory may not
+// exist yet.
 func (f *Follower) persist(doc *Document) error {
 	if f.cfg.Path == "" {
 		return nil
@@ -137,6 +155,9 @@ func (f *Follower) persist(doc *Document) error {
 	b, err := EncodeDocument(doc)
 	if err != nil {
 		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(f.cfg.Path), 0o700); err != nil {
+		return fmt.Errorf("control: %w", err)
 	}
 	return writeFileAtomic(f.cfg.Path, b)
 }

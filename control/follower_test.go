@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -161,5 +162,117 @@ func TestDecodeDocument(t *testing.T) {
 	}
 	if _, err := DecodeDocument([]byte(`[`)); err == nil {
 		t.Fatal("garbage decoded")
+	}
+}
+
+// An edge's data directory may not exist yet: the follower creates it
+// (private) and persists its copy there.
+func TestFollowerCreatesItsDirectory(t *testing.T) {
+	ctl := newFakeControl(t)
+	ctl.apply(cmd(t, CmdSeed, seedDoc()))
+	dir := filepath.Join(t.TempDir(), "var", "ringside")
+	path := filepath.Join(dir, "config.json")
+	f, stop := startFollower(t, FollowerConfig{Path: path, Fetch: ctl.fetch})
+	defer stop()
+	waitFor(t, 5*time.Second, "the copy on disk", func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false
+		}
+		d, err := DecodeDocument(b)
+		return err == nil && d.Version == 1
+	})
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("directory: %v, %v", fi.Mode(), err)
+	}
+	if f.Current().Version != 1 {
+		t.Fatalf("version %d", f.Current().Version)
+	}
+}
+
+// After a failed fetch the node's Fetch moves to another voter: the first
+// failures are retried at once, not after a backoff.
+func TestFollowerRetriesAtOnce(t *testing.T) {
+	ctl := newFakeControl(t)
+	ctl.apply(cmd(t, CmdSeed, seedDoc()))
+	var calls atomic.Int64
+	fetch := func(ctx context.Context, after uint64) (*Document, error) {
+		if calls.Add(1) <= 2 {
+			return nil, errors.New("voter down")
+		}
+		return ctl.fetch(ctx, after)
+	}
+	f, err := NewFollower(FollowerConfig{Fetch: fetch, MinBackoff: time.Hour, MaxBackoff: time.Hour}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	// With an hour's backoff, only retries at once get here in time.
+	d, err := f.WaitVersion(testCtx(t, 5*time.Second), 0)
+	if err != nil || d.Version != 1 {
+		t.Fatalf("after two failures: %v, %+v", err, d)
+	}
+}
+
+// The order of fetches and pauses: ImmediateRetries failures in a row are
+// retried at once, then the follower backs off as before; any answer
+// resets the count.
+func TestFollowerRetrySchedule(t *testing.T) {
+	fail, ok := errors.New("voter down"), error(nil)
+	for _, tc := range []struct {
+		name      string
+		immediate int
+		script    []error // one per fetch; nil = a new document
+		want      string  // f = fetch, p = pause
+	}{
+		{"default: two at once", 0, []error{fail, fail, fail, fail, ok, fail, fail, fail}, "fffpfpffffpf"},
+		{"one at once", 1, []error{fail, fail, fail, ok, fail, fail}, "ffpfpfffpf"},
+		{"none at once", -1, []error{fail, fail, ok, fail}, "fpfpffpf"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var events strings.Builder
+			var pauses []time.Duration
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			version := uint64(0)
+			fetch := func(_ context.Context, after uint64) (*Document, error) {
+				events.WriteByte('f')
+				n := events.Len() - strings.Count(events.String(), "p")
+				if n > len(tc.script) {
+					cancel()
+					return nil, context.Canceled
+				}
+				if err := tc.script[n-1]; err != nil {
+					return nil, err
+				}
+				version++
+				d := emptyDocument()
+				d.Version = version
+				return d, nil
+			}
+			f, err := NewFollower(FollowerConfig{Fetch: fetch, ImmediateRetries: tc.immediate,
+				MinBackoff: time.Second, MaxBackoff: time.Minute}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.pause = func(_ context.Context, d time.Duration) {
+				events.WriteByte('p')
+				pauses = append(pauses, d)
+			}
+			if err := f.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if events.String() != tc.want {
+				t.Fatalf("events = %s, want %s", events.String(), tc.want)
+			}
+			// Backoff starts at MinBackoff (jittered) after the retries at
+			// once, and doubles from there.
+			if pauses[0] < time.Second/2 || pauses[0] >= time.Second || pauses[1] < time.Second {
+				t.Fatalf("pauses = %v", pauses)
+			}
+		})
 	}
 }
