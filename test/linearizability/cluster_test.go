@@ -249,8 +249,7 @@ admin: {listen: %q, token: %q}
 control: %s
 log: {level: info}
 `, name, roles, as[i].http, as[i].gossip, strings.Join(seeds, ", "), clusterToken, as[i].admin, adminToken, control)
-		// The data directory is created here: a follower (the edge) does
-		// not create its own.
+		// Created here, as an operator would.
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			t.Fatal(err)
 		}
