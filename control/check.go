@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"sort"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -45,52 +44,6 @@ type checkpoint struct {
 	Digest string `json:"digest"` // hex sha256 of the encoded document
 	Leader string `json:"leader"`
 }
-
-// applied is one entry of the ring: where a log entry was and what the
-// document was after it.
-type applied struct {
-	index, term uint64
-	sum         [sha256.Size]byte
-	check       bool // a check entry: nothing new to compare since the last one
-}
-
-// ring remembers the last checkRingLen applied entries, in index order.
-type ring struct {
-	buf  []applied // allocated on first use
-	next int       // where the next entry goes
-	n    int       // entries held
-}
-
-func (r *ring) add(a applied) {
-	if r.buf == nil {
-		r.buf = make([]applied, checkRingLen)
-	}
-	r.buf[r.next] = a
-	r.next = (r.next + 1) % len(r.buf)
-	r.n = min(r.n+1, len(r.buf))
-}
-
-// at returns the i-th entry held, oldest first.
-func (r *ring) at(i int) applied {
-	return r.buf[(r.next-r.n+i+len(r.buf))%len(r.buf)]
-}
-
-func (r *ring) find(index uint64) (applied, bool) {
-	i := sort.Search(r.n, func(i int) bool { return r.at(i).index >= index })
-	if i == r.n || r.at(i).index != index {
-		return applied{}, false
-	}
-	return r.at(i), true
-}
-
-func (r *ring) last() (applied, bool) {
-	if r.n == 0 {
-		return applied{}, false
-	}
-	return r.at(r.n - 1), true
-}
-
-func (r *ring) reset() { r.next, r.n = 0, 0 }
 
 // checks is what a voter learned from check entries.
 type checks struct {

@@ -198,21 +198,21 @@ func (f *fsm) Apply(l *raft.Log) any {
 		// Deterministic on every replica: the entry is skipped everywhere.
 		f.log.Error("control: undecodable log entry skipped", "index", l.Index, "err", err)
 		f.mu.Lock()
-		f.ring.add(applied{index: l.Index, term: l.Term, sum: f.digest.sum})
+		f.ring.add(position{index: l.Index, term: l.Term, sum: f.digest.sum})
 		f.mu.Unlock()
 		return applyResponse{err: fmt.Errorf("control: log entry %d: %w", l.Index, err)}
 	}
 	if e.Check != nil {
 		f.mu.Lock()
 		f.compare(*e.Check)
-		f.ring.add(applied{index: l.Index, term: l.Term, sum: f.digest.sum, check: true})
+		f.ring.add(position{index: l.Index, term: l.Term, sum: f.digest.sum, check: true})
 		f.mu.Unlock()
 		return applyResponse{}
 	}
 	f.mu.Lock()
 	res, err := f.st.apply(e)
 	f.refreshDigest()
-	f.ring.add(applied{index: l.Index, term: l.Term, sum: f.digest.sum})
+	f.ring.add(position{index: l.Index, term: l.Term, sum: f.digest.sum})
 	enc := f.digest.enc
 	f.mu.Unlock()
 	if err == nil && !res.Duplicate {
