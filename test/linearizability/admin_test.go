@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"slices"
 	"strings"
 	"syscall"
@@ -36,6 +37,11 @@ type reply struct {
 	status     int
 	retryAfter string
 	body       []byte
+	// conns counts the connections the request was sent on. More than one:
+	// http.Transport retried a request with an Idempotency-Key on a new
+	// connection after a reused one broke, and answers with the last
+	// attempt only, though an earlier one may have reached the server.
+	conns int
 }
 
 // do sends one request with the admin token. hdr may be nil.
@@ -48,6 +54,8 @@ func (c *adminClient) do(ctx context.Context, method, url string, body any, hdr 
 		}
 		rd = bytes.NewReader(b)
 	}
+	var r reply
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { r.conns++ }})
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return reply{}, err
@@ -61,10 +69,10 @@ func (c *adminClient) do(ctx context.Context, method, url string, body any, hdr 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return reply{}, err
+		return r, err
 	}
 	defer resp.Body.Close()
-	r := reply{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")}
+	r.status, r.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
 	r.body, err = io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	return r, err
 }
@@ -84,9 +92,9 @@ func (c *adminClient) getJSON(ctx context.Context, url string, v any) error {
 	return nil
 }
 
-// refused reports whether err means the request never reached a server
-// (nothing listens), so it cannot have had an effect.
-func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+// neverSent reports whether a request that failed with err never reached
+// a server: the connection was refused and no earlier one was had.
+func neverSent(r reply, err error) bool { return errors.Is(err, syscall.ECONNREFUSED) && r.conns == 0 }
 
 // brief shortens a response body for messages.
 func brief(b []byte) string {

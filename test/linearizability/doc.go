@@ -32,9 +32,10 @@
 //
 // An answer is classified by the contract: 200 applied (a duplicate too:
 // it reports the version of its first application); 412 to an If-Match
-// not applied; another 4xx, or a refused connection, not applied; a
-// timeout, a cut connection or a 5xx (503 included: leadership may have
-// been lost mid-commit) unknown. A read without a 200 is dropped: it had
+// not applied; another 4xx, or a connection refused before the request
+// was ever sent, not applied; a timeout, a cut connection or a 5xx (503
+// included: leadership may have been lost mid-commit) unknown, and so is
+// any answer to a request http.Transport resent on a new connection. A read without a 200 is dropped: it had
 // no effect. Since every request is valid, any answer but 200, 412 to an
 // If-Match and 503 with Retry-After is also reported as outside the
 // contract.

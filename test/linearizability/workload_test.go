@@ -228,9 +228,12 @@ func (w *workload) write(ac *adminClient, rng *rand.Rand, cfg clientConfig, expe
 		if err == nil {
 			w.contract("POST", p.name, rep, in.kind == opCAS)
 		}
+		if rep.conns > 1 {
+			mayHaveApplied = true // the transport resent it: see reply.conns
+		}
 		var wr writeReply
 		switch {
-		case err != nil && refused(err):
+		case err != nil && neverSent(rep, err):
 			r.note += fmt.Sprintf("[%s refused] ", p.name)
 		case err != nil:
 			r.note += fmt.Sprintf("[%s %v] ", p.name, err)
