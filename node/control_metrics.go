@@ -41,5 +41,19 @@ func (n *running) registerControlMetrics() {
 			}
 			return float64(n.store.Stats().AppliedIndex)
 		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ringside_raft_checks_total",
+			Help: "The leader's log checks this voter compared with its own applied state."}, func() float64 {
+			if n.store == nil {
+				return 0
+			}
+			return float64(n.store.Stats().Checks)
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ringside_raft_divergences_total",
+			Help: "Log checks whose (index, term, document digest) did not match this voter's: its Raft log diverged. Alarm on any."}, func() float64 {
+			if n.store == nil {
+				return 0
+			}
+			return float64(n.store.Stats().Divergences)
+		}),
 	)
 }
