@@ -42,9 +42,9 @@ func (n *running) newControl() error {
 		return nil
 	}
 	if !n.cfg.hasRole(RoleControl) {
-		fl := &follow{n: n, client: route.NewClient(0)}
+		n.follow = &follow{n: n, client: route.NewClient(0)}
 		f, err := control.NewFollower(control.FollowerConfig{Path: filepath.Join(cc.DataDir, "config.json"),
-			Fetch: fl.fetch}, n.log.With("component", "control"))
+			Fetch: n.follow.fetch}, n.log.With("component", "control"))
 		if err != nil {
 			return fmt.Errorf("node: control: %w", err)
 		}
@@ -193,6 +193,7 @@ type follow struct {
 	client *http.Client // no header timeout: voters hold polls open
 	mu     sync.Mutex
 	prefer string // the voter to ask first (the last known leader)
+	failed string // the voter whose poll failed last: asked last
 	turn   int    // rotates the others after failures
 }
 
@@ -206,10 +207,10 @@ func (f *follow) fetch(ctx context.Context, after uint64) (*control.Document, er
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err != nil {
-		f.prefer, f.turn = "", f.turn+1
+		f.prefer, f.failed, f.turn = "", m.ID, f.turn+1
 		return nil, err
 	}
-	f.prefer = leader
+	f.prefer, f.failed = leader, ""
 	return doc, nil
 }
 
@@ -225,7 +226,19 @@ func (f *follow) pick() (mesh.Member, error) {
 			return v, nil
 		}
 	}
-	return voters[f.turn%len(voters)], nil
+	for i := range voters {
+		if v := voters[(f.turn+i)%len(voters)]; v.ID != f.failed {
+			return v, nil
+		}
+	}
+	return voters[0], nil
+}
+
+// leader is the control leader a voter last named ("" unknown).
+func (f *follow) leader() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.prefer
 }
 
 func (f *follow) poll(ctx context.Context, m mesh.Member, after uint64) (*control.Document, string, error) {

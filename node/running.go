@@ -52,6 +52,7 @@ type running struct {
 
 	store      *control.Store // with the control role (and a data_dir)
 	cfgSrc     configSource   // store or follower; nil: static config only
+	follow     *follow        // a follower's way to the voters; nil on a voter
 	docVersion atomic.Uint64  // version of the document being served
 	// applied is closed once a document has been applied (awaitConfig).
 	applied     chan struct{}
