@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 )
 
 // appliedFileName is where a voter keeps its last applied document, in
@@ -28,18 +29,29 @@ type appliedRecord struct {
 // until a leader tells it the commit index. Everything applied was
 // committed, so serving it is safe.
 //
-// The FSM offers each new document (never blocking, never writing);
-// run writes the newest one offered, so a burst of writes costs one file
-// write, not one fsync each. A crash may lose the newest offer: the file is
-// only a starting point, and Raft's replay brings the voter forward.
+// The FSM offers each new document (never blocking, never encoding or
+// writing); run encodes and writes the newest one offered, at most once per
+// appliedFileGap, so writes do not pay an extra fsync each. A crash may
+// lose the newest offers: the file is only a starting point, and Raft's
+// replay brings the voter forward.
 type appliedFile struct {
 	path string
 	log  *slog.Logger
 	wake chan struct{} // capacity 1: an offer is waiting
 
 	mu      sync.Mutex
-	pending *appliedRecord // newest offer not yet written
-	version uint64         // newest version written, offered or loaded
+	pending *appliedDoc // newest offer not yet written
+	version uint64      // newest version written, offered or loaded
+}
+
+// appliedFileGap is the least time between two writes of the file.
+const appliedFileGap = time.Second
+
+// appliedDoc is an offered document and the index of the entry that made
+// it.
+type appliedDoc struct {
+	index uint64
+	doc   *Document
 }
 
 func newAppliedFile(path string, log *slog.Logger) *appliedFile {
@@ -71,21 +83,20 @@ func (a *appliedFile) load() (*Document, uint64, error) {
 	return &doc, rec.Index, nil
 }
 
-// offer hands over a new document (enc: its EncodeDocument encoding, which
-// the caller never modifies). Versions not above the newest offered or
-// loaded are ignored: Raft replaying older entries after a restart must not
-// overwrite the file.
-func (a *appliedFile) offer(index, version uint64, enc []byte) {
-	if a == nil || enc == nil {
+// offer hands over a new (immutable) document. Versions not above the
+// newest offered or loaded are ignored: Raft replaying older entries after
+// a restart must not overwrite the file.
+func (a *appliedFile) offer(index uint64, doc *Document) {
+	if a == nil {
 		return
 	}
 	a.mu.Lock()
-	if version <= a.version {
+	if doc.Version <= a.version {
 		a.mu.Unlock()
 		return
 	}
-	a.version = version
-	a.pending = &appliedRecord{Index: index, Document: enc}
+	a.version = doc.Version
+	a.pending = &appliedDoc{index: index, doc: doc}
 	a.mu.Unlock()
 	select {
 	case a.wake <- struct{}{}:
@@ -99,8 +110,17 @@ func (a *appliedFile) run(ctx context.Context) {
 	for {
 		select {
 		case <-a.wake:
-			a.flush()
 		case <-ctx.Done():
+			a.flush()
+			return
+		}
+		a.flush()
+		// What is offered meanwhile is written once, after the gap.
+		t := time.NewTimer(appliedFileGap)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
 			a.flush()
 			return
 		}
@@ -109,13 +129,17 @@ func (a *appliedFile) run(ctx context.Context) {
 
 func (a *appliedFile) flush() {
 	a.mu.Lock()
-	rec := a.pending
+	p := a.pending
 	a.pending = nil
 	a.mu.Unlock()
-	if rec == nil {
+	if p == nil {
 		return
 	}
-	b, err := json.Marshal(rec)
+	enc, err := EncodeDocument(p.doc)
+	var b []byte
+	if err == nil {
+		b, err = json.Marshal(appliedRecord{Index: p.index, Document: enc})
+	}
 	if err == nil {
 		err = writeFileAtomic(a.path, b)
 	}

@@ -151,7 +151,7 @@ func TestAppliedFile(t *testing.T) {
 				t.Fatalf("load: %v", err)
 			}
 			for i, d := range tc.offers {
-				a.offer(uint64(i+1), d.Version, enc(d))
+				a.offer(uint64(i+1), d)
 			}
 			save(a)
 			got, index, err := newAppliedFile(path, a.log).load()

@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"time"
@@ -27,7 +26,7 @@ type Divergence struct {
 	// LocalTerm is this voter's term for that entry; it differs from Term
 	// when the two logs hold different entries at Index.
 	LocalTerm uint64    `json:"local_term"`
-	Local     string    `json:"local"`  // sha256 of this voter's document after Index, hex
+	Local     string    `json:"local"`  // sha256 of this voter's document after Index, hex; "" if no longer kept
 	Remote    string    `json:"remote"` // the leader's
 	Leader    string    `json:"leader"` // node id of the leader that sent the check
 	At        time.Time `json:"at"`     // when this voter found it (its clock)
@@ -55,17 +54,6 @@ type checks struct {
 	found       bool
 }
 
-// digestOf encodes doc as EncodeDocument does and hashes the encoding.
-// encoding/json sorts map keys and every replica holds the document in one
-// normalized form, so equal documents have equal digests on every voter.
-func digestOf(doc *Document) ([]byte, [sha256.Size]byte, error) {
-	b, err := EncodeDocument(doc)
-	if err != nil {
-		return nil, [sha256.Size]byte{}, err
-	}
-	return b, sha256.Sum256(b), nil
-}
-
 // compare checks c against this voter's ring, on the FSM goroutine with
 // f.mu held. Only the first mismatch after agreement is logged: once
 // diverged, every later check differs too.
@@ -74,10 +62,20 @@ func (f *fsm) compare(c checkpoint) {
 	if !ok {
 		return // too old, or applied before a snapshot was restored
 	}
+	sum, known, err := own.doc.digest()
+	if err != nil {
+		f.log.Error("control: check: encode document", "index", c.Index, "err", err)
+	}
+	if !known && own.term == c.Term {
+		return // the document is forgotten; the terms agree
+	}
+	var local string
+	if known {
+		local = hex.EncodeToString(sum[:])
+	}
 	ck := &f.checks
 	ck.compared++
 	ck.lastIndex = c.Index
-	local := hex.EncodeToString(own.sum[:])
 	if own.term == c.Term && local == c.Digest {
 		ck.diverged = false
 		return
@@ -103,7 +101,12 @@ func (f *fsm) checkpoint(leader string) (checkpoint, bool) {
 	if !ok || a.check {
 		return checkpoint{}, false
 	}
-	return checkpoint{Index: a.index, Term: a.term, Digest: hex.EncodeToString(a.sum[:]), Leader: leader}, true
+	sum, known, err := a.doc.digest()
+	if !known {
+		f.log.Error("control: check: no digest of the latest document", "index", a.index, "err", err)
+		return checkpoint{}, false
+	}
+	return checkpoint{Index: a.index, Term: a.term, Digest: hex.EncodeToString(sum[:]), Leader: leader}, true
 }
 
 // divergence returns the checks' counters and the divergence found, if any.

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -36,7 +37,6 @@ func (f *fsm) applyLocal(t testing.TB, c Command) {
 	if _, err := f.st.apply(entry{Cmd: c, At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	f.refreshDigest()
 }
 
 func TestCheckCompare(t *testing.T) {
@@ -133,13 +133,13 @@ func TestCheckAlarmOncePerDivergence(t *testing.T) {
 func TestDigestIsOfTheEncodedDocument(t *testing.T) {
 	st := newState()
 	applyAll(t, st, cmd(t, CmdSeed, seedDoc()))
-	enc, sum, err := digestOf(st.doc)
+	sum, err := digestOf(st.doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := EncodeDocument(st.doc)
-	if string(enc) != string(want) {
-		t.Fatal("encoding differs from EncodeDocument")
+	enc, _ := EncodeDocument(st.doc)
+	if sum != sha256.Sum256(enc) {
+		t.Fatal("not the digest of EncodeDocument's encoding")
 	}
 	// A document rebuilt from its encoding (a snapshot, another voter)
 	// has the same digest.
@@ -147,8 +147,47 @@ func TestDigestIsOfTheEncodedDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, sum2, _ := digestOf(back); sum2 != sum {
+	if sum2, _ := digestOf(back); sum2 != sum {
 		t.Fatalf("digest changed in a round trip: %s vs %s", hex.EncodeToString(sum[:]), hex.EncodeToString(sum2[:]))
+	}
+}
+
+// Documents are kept for the checks only while they are among the latest:
+// a check naming an older one still compares the terms.
+func TestCheckForgottenDocument(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		term     uint64
+		compared bool
+		diverged bool
+	}{
+		{"same term", 1, false, false},
+		{"other term", 2, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := testFSM()
+			f.docs.max = 2
+			for i := range 4 {
+				applyLog(t, f, uint64(i+1), 1, entry{Cmd: cmd(t, CmdPutEvent, pushEvent(fmt.Sprint("e", i))), At: t0})
+			}
+			if len(f.docs.kept) != 2 {
+				t.Fatalf("%d documents kept", len(f.docs.kept))
+			}
+			latest, ok := f.checkpoint("n0") // the latest document is kept
+			if !ok || latest.Index != 4 {
+				t.Fatalf("checkpoint = %+v, %v", latest, ok)
+			}
+			c := checkpoint{Index: 1, Term: tc.term, Digest: strings.Repeat("a", 64), Leader: "n0"}
+			applyLog(t, f, 5, 2, entry{Check: &c, At: t0})
+			ck := f.divergence()
+			if (ck.compared == 1) != tc.compared || ck.found != tc.diverged || ck.found && ck.first.Local != "" {
+				t.Fatalf("checks = %+v", ck)
+			}
+			applyLog(t, f, 6, 2, entry{Check: &latest, At: t0})
+			if after := f.divergence(); after.compared != ck.compared+1 || after.divergences != ck.divergences {
+				t.Fatalf("check of the latest document: %+v", after)
+			}
+		})
 	}
 }
 

@@ -33,12 +33,12 @@
 // last IdempotencyKeys applied commands and the last HistoryLen changes are
 // part of the replicated state and of snapshots.
 //
-// Voters check each other: the FSM remembers (index, term, sha256 of the
-// encoded document) for its last applied entries, the leader periodically
-// appends a check entry with its own latest position and digest, and a
-// voter whose state differs at that position reports a Divergence
-// (Store.Divergence, Stats.Divergences). A check entry changes nothing in
-// the replicated state.
+// Voters check each other. The FSM remembers (index, term, document) for
+// its last applied entries, the document's sha256 computed only when a
+// check asks for it; the leader periodically appends a check entry with its
+// own latest position and digest; a voter whose state differs at that
+// position reports a Divergence (Store.Divergence, Stats.Divergences). A
+// check entry changes nothing in the replicated state.
 //
 // Errors (sentinels, with the HTTP status the admin API should use):
 //

@@ -168,24 +168,14 @@ type fsm struct {
 
 	mu     sync.Mutex // guards everything below against the readers
 	st     *state
-	digest digested // of st.doc
+	docs   recentDocs // the latest documents, for the checks' digests
 	ring   ring
 	checks checks
 }
 
-// digested is a document with its encoding and that encoding's sha256,
-// computed once per new document (not per log entry).
-type digested struct {
-	doc *Document
-	enc []byte
-	sum [sha256.Size]byte
-}
-
 func newFSM(log *slog.Logger, now func() time.Time) *fsm {
 	st := newState()
-	f := &fsm{log: log, now: now, st: st, board: newBoard(st.doc)}
-	f.refreshDigest()
-	return f
+	return &fsm{log: log, now: now, st: st, board: newBoard(st.doc), docs: recentDocs{max: checkDocs}}
 }
 
 // Apply implements raft.FSM.
@@ -198,43 +188,26 @@ func (f *fsm) Apply(l *raft.Log) any {
 		// Deterministic on every replica: the entry is skipped everywhere.
 		f.log.Error("control: undecodable log entry skipped", "index", l.Index, "err", err)
 		f.mu.Lock()
-		f.ring.add(position{index: l.Index, term: l.Term, sum: f.digest.sum})
+		f.ring.add(position{index: l.Index, term: l.Term, doc: f.docs.note(f.st.doc)})
 		f.mu.Unlock()
 		return applyResponse{err: fmt.Errorf("control: log entry %d: %w", l.Index, err)}
 	}
 	if e.Check != nil {
 		f.mu.Lock()
 		f.compare(*e.Check)
-		f.ring.add(position{index: l.Index, term: l.Term, sum: f.digest.sum, check: true})
+		f.ring.add(position{index: l.Index, term: l.Term, doc: f.docs.note(f.st.doc), check: true})
 		f.mu.Unlock()
 		return applyResponse{}
 	}
 	f.mu.Lock()
 	res, err := f.st.apply(e)
-	f.refreshDigest()
-	f.ring.add(position{index: l.Index, term: l.Term, sum: f.digest.sum})
-	enc := f.digest.enc
+	f.ring.add(position{index: l.Index, term: l.Term, doc: f.docs.note(f.st.doc)})
 	f.mu.Unlock()
 	if err == nil && !res.Duplicate {
 		f.board.publish(res.Doc)
-		f.applied.offer(l.Index, res.Doc.Version, enc)
+		f.applied.offer(l.Index, res.Doc)
 	}
 	return applyResponse{res: res, err: err}
-}
-
-// refreshDigest recomputes the digest if the document changed; f.mu held
-// (or f not yet shared).
-func (f *fsm) refreshDigest() {
-	if f.digest.doc == f.st.doc {
-		return
-	}
-	enc, sum, err := digestOf(f.st.doc)
-	if err != nil {
-		// Not expected for a document that was validated; the zero digest
-		// makes checks fail loudly rather than pass.
-		f.log.Error("control: encode document", "version", f.st.doc.Version, "err", err)
-	}
-	f.digest = digested{doc: f.st.doc, enc: enc, sum: sum}
 }
 
 // checkStats returns the check counters for Stats.
@@ -277,13 +250,12 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	f.st = st
-	f.refreshDigest()
 	// Positions applied before the snapshot may belong to another history.
 	f.ring.reset()
-	enc := f.digest.enc
+	f.docs.reset()
 	f.mu.Unlock()
 	f.board.publish(st.doc)
-	f.applied.offer(0, st.doc.Version, enc)
+	f.applied.offer(0, st.doc)
 	f.log.Info("control: restored snapshot", "version", st.doc.Version)
 	return nil
 }

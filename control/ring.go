@@ -1,15 +1,12 @@
 package control
 
-import (
-	"crypto/sha256"
-	"sort"
-)
+import "sort"
 
-// position is one entry of the ring: where a log entry was and what the
-// document was after it.
+// position is one entry of the ring: where a log entry was and the
+// document after it.
 type position struct {
 	index, term uint64
-	sum         [sha256.Size]byte
+	doc         *docDigest
 	check       bool // a check entry: nothing new to compare since the last one
 }
 
