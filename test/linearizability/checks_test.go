@@ -235,8 +235,10 @@ func applies(h []change, ops []record) error {
 			}
 		case r.out.outcome == outOK && len(vs) == 0:
 			note("%s was acknowledged but never applied", what)
-		case r.out.outcome == outOK && (len(vs) > 1 || vs[0] != r.out.version):
-			note("%s was applied at %v (double apply)", what, vs)
+		case r.out.outcome == outOK && len(vs) > 1:
+			note("%s was applied %d times, at %v (double apply)", what, len(vs), vs)
+		case r.out.outcome == outOK && vs[0] != r.out.version:
+			note("%s was applied at v%d instead", what, vs[0])
 		case len(vs) > 1:
 			note("%s (outcome unknown) was applied %d times, at %v", what, len(vs), vs)
 		}
@@ -313,6 +315,8 @@ func TestApplies(t *testing.T) {
 			[]record{op(0, 0, ok(4)), op(1, 0, opOutput{outcome: outUnknown})}, ""},
 		{"double apply", []change{set(4, "lin-a", 1000, 0), set(5, "lin-a", 0, 0)},
 			[]record{op(0, 0, ok(5))}, "double apply"},
+		{"another version", []change{set(4, "lin-b", 1000, 3), set(5, "lin-a", 1000, 0)},
+			[]record{op(0, 0, ok(4))}, "applied at v5 instead"},
 		{"lost", nil, []record{op(0, 0, ok(4))}, "never applied"},
 		{"failed yet applied", []change{set(4, "lin-a", 1000, 0)},
 			[]record{op(0, 0, opOutput{outcome: outFailed})}, "failed, yet"},
