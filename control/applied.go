@@ -144,7 +144,7 @@ func (a *appliedFile) flush() {
 		err = writeFileAtomic(a.path, b)
 	}
 	if err != nil {
-		a.log.Warn("control: applied document not saved; a restart serves an older one until Raft catches up",
+		a.log.Warn("applied document not saved; a restart serves an older one until Raft catches up",
 			"path", a.path, "err", err)
 	}
 }
@@ -154,9 +154,9 @@ func (s *Store) loadApplied() {
 	doc, index, err := s.fsm.applied.load()
 	switch {
 	case err != nil:
-		s.log.Warn("control: ignoring the saved applied document", "err", err)
+		s.log.Warn("ignoring the saved applied document", "err", err)
 	case doc != nil && s.fsm.board.publish(doc):
-		s.log.Info("control: serving the last applied document until Raft catches up",
+		s.log.Info("serving the last applied document until Raft catches up",
 			"version", doc.Version, "index", index)
 	}
 }

@@ -64,7 +64,7 @@ func (f *fsm) compare(c checkpoint) {
 	}
 	sum, known, err := own.doc.digest()
 	if err != nil {
-		f.log.Error("control: check: encode document", "index", c.Index, "err", err)
+		f.log.Error("check: encode document", "index", c.Index, "err", err)
 	}
 	if !known && own.term == c.Term {
 		return // the document is forgotten; the terms agree
@@ -87,7 +87,7 @@ func (f *fsm) compare(c checkpoint) {
 	ck.diverged, ck.found = true, true
 	ck.first = Divergence{Index: c.Index, Term: c.Term, LocalTerm: own.term, Local: local, Remote: c.Digest,
 		Leader: c.Leader, At: f.now()}
-	f.log.Error("control: this voter diverged from the leader: its state can no longer be trusted",
+	f.log.Error("this voter diverged from the leader: its state can no longer be trusted",
 		"index", c.Index, "term", c.Term, "local_term", own.term, "local_digest", local,
 		"leader_digest", c.Digest, "leader", c.Leader)
 }
@@ -103,7 +103,7 @@ func (f *fsm) checkpoint(leader string) (checkpoint, bool) {
 	}
 	sum, known, err := a.doc.digest()
 	if !known {
-		f.log.Error("control: check: no digest of the latest document", "index", a.index, "err", err)
+		f.log.Error("check: no digest of the latest document", "index", a.index, "err", err)
 		return checkpoint{}, false
 	}
 	return checkpoint{Index: a.index, Term: a.term, Digest: hex.EncodeToString(sum[:]), Leader: leader}, true
@@ -145,14 +145,14 @@ func (s *Store) runChecks(ctx context.Context, r *raft.Raft, every time.Duration
 		}
 		data, err := json.Marshal(entry{Check: &c, At: s.now().UTC()})
 		if err != nil {
-			s.log.Error("control: encode check", "err", err)
+			s.log.Error("encode check", "err", err)
 			continue
 		}
 		actx, cancel := context.WithTimeout(ctx, every)
 		err = wait(actx, r.Apply(data, every))
 		cancel()
 		if err != nil {
-			s.log.Debug("control: check not committed", "index", c.Index, "err", err)
+			s.log.Debug("check not committed", "index", c.Index, "err", err)
 			continue
 		}
 		last = c.Index

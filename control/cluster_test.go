@@ -52,7 +52,7 @@ func testConfig(t testing.TB, id string) Config {
 	cfg.Profile = ProfileTest
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	if *raftLog {
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", id)
 	}
 	return cfg
 }

@@ -93,11 +93,11 @@ func (f *Follower) Run(ctx context.Context) error {
 		case err != nil:
 			failures++
 			if failures <= f.cfg.ImmediateRetries {
-				f.log.Info("control: follower: fetch failed; retrying at once", "version", cur, "err", err)
+				f.log.Info("fetch failed; retrying at once", "version", cur, "err", err)
 				continue
 			}
 			pause := jitter(backoff)
-			f.log.Warn("control: follower: fetch failed", "version", cur, "retry_in", pause, "err", err)
+			f.log.Warn("fetch failed", "version", cur, "retry_in", pause, "err", err)
 			f.pause(ctx, pause)
 			backoff = min(2*backoff, f.cfg.MaxBackoff)
 		case doc == nil || doc.Version <= cur:
@@ -115,10 +115,10 @@ func (f *Follower) Run(ctx context.Context) error {
 
 func (f *Follower) accept(doc *Document) {
 	if err := f.persist(doc); err != nil {
-		f.log.Error("control: follower: persist failed; serving it from memory", "version", doc.Version, "err", err)
+		f.log.Error("persist failed; serving it from memory", "version", doc.Version, "err", err)
 	}
 	f.board.publish(doc)
-	f.log.Debug("control: follower: new version", "version", doc.Version)
+	f.log.Debug("new version", "version", doc.Version)
 }
 
 // load publishes the persisted copy, if there is a valid one.
@@ -135,12 +135,12 @@ func (f *Follower) load() {
 		doc, err = DecodeDocument(b)
 	}
 	if err != nil {
-		f.log.Warn("control: follower: ignoring persisted document", "path", f.cfg.Path, "err", err)
+		f.log.Warn("ignoring persisted document", "path", f.cfg.Path, "err", err)
 		return
 	}
 	if doc.Version > f.Current().Version {
 		f.board.publish(doc)
-		f.log.Info("control: follower: serving persisted document", "version", doc.Version)
+		f.log.Info("serving persisted document", "version", doc.Version)
 	}
 }
 

@@ -186,7 +186,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 	var e entry
 	if err := json.Unmarshal(l.Data, &e); err != nil {
 		// Deterministic on every replica: the entry is skipped everywhere.
-		f.log.Error("control: undecodable log entry skipped", "index", l.Index, "err", err)
+		f.log.Error("undecodable log entry skipped", "index", l.Index, "err", err)
 		f.mu.Lock()
 		f.ring.add(position{index: l.Index, term: l.Term, doc: f.docs.note(f.st.doc)})
 		f.mu.Unlock()
@@ -256,7 +256,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.mu.Unlock()
 	f.board.publish(st.doc)
 	f.applied.offer(0, st.doc)
-	f.log.Info("control: restored snapshot", "version", st.doc.Version)
+	f.log.Info("restored snapshot", "version", st.doc.Version)
 	return nil
 }
 

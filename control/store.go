@@ -51,7 +51,6 @@ func New(cfg Config) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	log = log.With("node", cfg.NodeID)
 	f := newFSM(log, now)
 	f.applied = newAppliedFile(filepath.Join(cfg.DataDir, appliedFileName), log)
 	return &Store{cfg: cfg, log: log, now: now, fsm: f, ready: make(chan struct{})}, nil
@@ -80,13 +79,13 @@ func (s *Store) Run(ctx context.Context) error {
 	saver.Go(func() { s.fsm.applied.run(saveCtx) })
 	checker.Go(func() { s.runChecks(ctx, n.raft, s.cfg.checkInterval()) })
 	close(s.ready)
-	s.log.Info("control: raft started", "addr", n.addr, "version", s.Current().Version)
+	s.log.Info("raft started", "addr", n.addr, "version", s.Current().Version)
 	<-ctx.Done()
 	checker.Wait()
 	err = n.close()
 	stopSaving() // after Raft: the last applied document is saved
 	saver.Wait()
-	s.log.Info("control: raft stopped", "err", err)
+	s.log.Info("raft stopped", "err", err)
 	return err
 }
 
@@ -199,7 +198,7 @@ func (s *Store) bootstrap(rc *raft.Config, logs raft.LogStore, stable raft.Stabl
 	if err := raft.BootstrapCluster(rc, logs, stable, snaps, trans, conf); err != nil {
 		return fmt.Errorf("control: bootstrap: %w", err)
 	}
-	s.log.Info("control: bootstrapped", "voters", len(conf.Servers))
+	s.log.Info("bootstrapped", "voters", len(conf.Servers))
 	return nil
 }
 
