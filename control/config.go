@@ -34,6 +34,10 @@ type Config struct {
 	// RaftAddr is the host:port the Raft transport binds; port 0 picks one
 	// (see Store.Addr).
 	RaftAddr string
+	// Listener, when set, is the Raft transport's socket, already bound (a
+	// test or a supervisor hands it over; no bind-then-close race on the
+	// port); RaftAddr is then not used. The Store closes it.
+	Listener net.Listener
 	// Advertise is the ip:port other voters dial, if not RaftAddr (needed
 	// when RaftAddr is 0.0.0.0 or behind NAT). Empty = the bound address.
 	Advertise string
@@ -90,7 +94,11 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		bad("DataDir is required")
 	}
-	host, _, err := splitHostPort(c.RaftAddr, true)
+	raftAddr := c.RaftAddr
+	if c.Listener != nil {
+		raftAddr = c.Listener.Addr().String()
+	}
+	host, _, err := splitHostPort(raftAddr, true)
 	if err != nil {
 		bad("RaftAddr: %v", err)
 	}

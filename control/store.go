@@ -134,7 +134,7 @@ func (s *Store) open() (n *node, err error) {
 			return nil, fmt.Errorf("control: advertise: %w", err)
 		}
 	}
-	if n.trans, err = newTransport(s.cfg.RaftAddr, adv, s.wrapStream, hl); err != nil {
+	if n.trans, err = newTransport(s.cfg.RaftAddr, s.cfg.Listener, adv, s.wrapStream, hl); err != nil {
 		return nil, err
 	}
 	n.addr = string(n.trans.LocalAddr())

@@ -30,14 +30,17 @@ type serialTransport struct {
 // SetHeartbeatHandler implements raft.Transport by declining the fast path.
 func (*serialTransport) SetHeartbeatHandler(func(raft.RPC)) {}
 
-// newTransport binds bind and returns the transport Raft runs on. advertise
+// newTransport binds bind (or takes ln, already bound) and returns the
+// transport Raft runs on. advertise
 // (nil = the bound address) is what other voters dial; wrap, when set (by
 // tests), wraps the network under the transport.
-func newTransport(bind string, advertise net.Addr, wrap func(raft.StreamLayer) raft.StreamLayer,
+func newTransport(bind string, ln net.Listener, advertise net.Addr, wrap func(raft.StreamLayer) raft.StreamLayer,
 	hl *hclogAdapter) (*serialTransport, error) {
-	ln, err := net.Listen("tcp", bind)
-	if err != nil {
-		return nil, fmt.Errorf("control: raft transport: %w", err)
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", bind); err != nil {
+			return nil, fmt.Errorf("control: raft transport: %w", err)
+		}
 	}
 	var stream raft.StreamLayer = &tcpStream{ln: ln, advertise: advertise}
 	addr, ok := stream.Addr().(*net.TCPAddr)

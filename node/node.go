@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,9 @@ type Deps struct {
 	// Observe, if set, is called after every /live response; it is how an
 	// access log or a test sees each request. It must not block.
 	Observe func(Access)
+	// RaftListener, if set, is the control voter's Raft socket, already
+	// bound (control.raft_bind is then not bound); the node closes it.
+	RaftListener net.Listener
 }
 
 // Access describes one answered /live request.

@@ -50,10 +50,12 @@ type running struct {
 	tableGen atomic.Uint64 // bumped on every table rebuild
 	drained  atomic.Bool
 
-	store      *control.Store // with the control role (and a data_dir)
-	cfgSrc     configSource   // store or follower; nil: static config only
-	follow     *follow        // a follower's way to the voters; nil on a voter
-	docVersion atomic.Uint64  // version of the document being served
+	store  *control.Store // with the control role (and a data_dir)
+	cfgSrc configSource   // store or follower; nil: static config only
+	follow *follow        // a follower's way to the voters; nil on a voter
+	// raftListener is the Raft socket handed over by Deps (nil: bind).
+	raftListener net.Listener
+	docVersion   atomic.Uint64 // version of the document being served
 	// applied is closed once a document has been applied (awaitConfig).
 	applied     chan struct{}
 	appliedOnce sync.Once
@@ -69,7 +71,7 @@ type running struct {
 // does no I/O besides what the listeners already did.
 func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps Deps, log *slog.Logger, l *listeners) (*running, error) {
 	n := &running{cfg: cfg, log: log, observe: deps.Observe, ctx: ctx, cancel: cancel, reg: prometheus.NewRegistry(),
-		lis: l, httpAddr: l.http.Addr().String(), applied: make(chan struct{}), cluster: route.NewClient(5 * time.Second)}
+		lis: l, httpAddr: l.http.Addr().String(), applied: make(chan struct{}), raftListener: deps.RaftListener, cluster: route.NewClient(5 * time.Second)}
 	if l.admin != nil {
 		n.adminAddr = l.admin.Addr().String()
 	}

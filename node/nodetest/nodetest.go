@@ -21,8 +21,9 @@ const (
 )
 
 // FreeAddr returns a loopback TCP address with a port free right now, for
-// servers that must know their address before they start (Raft voters,
-// test CDNs).
+// other processes that must be told their address before they start (the
+// nginx CDNs, a `ringside node` config file). In-process servers get a
+// listener handed over instead.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -59,6 +60,7 @@ type Cluster struct {
 	done    []chan error
 	dead    []bool
 	blocked []map[string]bool // per node: gossip addresses it must not hear
+	raftLn  []net.Listener    // voters' Raft sockets until their first start
 }
 
 // Start runs opts.N nodes; node 0 is the seed of the others. It returns
@@ -69,7 +71,14 @@ func Start(t testing.TB, opts Options) *Cluster {
 	seed := ""
 	var peers []node.PeerConfig
 	for i := range opts.Voters {
-		peers = append(peers, node.PeerConfig{ID: fmt.Sprintf("n%d", i), Addr: FreeAddr(t)})
+		// The voters' Raft sockets are bound here and handed over, so every
+		// voter knows the others' addresses before any of them starts.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.raftLn = append(c.raftLn, ln)
+		peers = append(peers, node.PeerConfig{ID: fmt.Sprintf("n%d", i), Addr: ln.Addr().String()})
 	}
 	for i := range opts.N {
 		cfg := node.DefaultConfig()
@@ -131,6 +140,9 @@ func (c *Cluster) start(i int, cfg node.Config) *node.Node {
 	}}
 	if observe != nil {
 		deps.Observe = func(a node.Access) { observe(i, a) }
+	}
+	if i < len(c.raftLn) && c.raftLn[i] != nil {
+		deps.RaftListener, c.raftLn[i] = c.raftLn[i], nil // a restart binds control.raft_bind again
 	}
 	n, err := node.New(cfg, deps)
 	if err != nil {
