@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,9 +12,12 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ringside-live/ringside/admin"
 )
 
 // Exit codes of `ringside ctl`, for scripts.
@@ -23,22 +28,36 @@ const (
 	exitUnreachable = 3 // the server could not be reached
 )
 
-const ctlUsage = `usage: ringside ctl [--addr URL] [--token TOKEN] [-o table|json] COMMAND
+const ctlUsage = `usage: ringside ctl [--addr URL] [--token TOKEN] [-o table|json] [--local] COMMAND
   status
   events list | get ID | create (-f FILE | --id ID [--title T] (--pull-url URL | --stream-key K))
          update ID -f FILE | set-state ID STATE
   cdns   list | set-weight ID N | drain ID | undrain ID
   nodes  list | drain ID | undrain ID
   purge  --key KEY | --prefix PREFIX | --event ID
-The address and token default to $RINGSIDE_ADDR and $RINGSIDE_TOKEN.
+Flags may stand anywhere. The address and token default to $RINGSIDE_ADDR and
+$RINGSIDE_TOKEN. Reads are answered by the control leader (consistent);
+--local reads the node's own copy. Each write carries one Idempotency-Key,
+reused when the node asks to retry (503 with Retry-After).
 Exit codes: 0 ok, 1 the server refused (message on stderr), 2 usage, 3 unreachable.
 `
 
 type ctl struct {
-	addr, token, output string
-	out, errw           io.Writer
-	client              *http.Client
+	ctlGlobals
+	out, errw io.Writer
+	client    *http.Client
+	// idemKey names this invocation's write; a retried attempt reuses it.
+	idemKey string
+	// sleep waits before a retry; tests replace it.
+	sleep func(time.Duration)
 }
+
+// ctlAttempts bounds the tries of one request answered 503 with
+// Retry-After; ctlMaxRetryWait bounds each wait.
+const (
+	ctlAttempts     = 3
+	ctlMaxRetryWait = 5 * time.Second
+)
 
 // ctlError carries the exit code with the message.
 type ctlError struct {
@@ -53,18 +72,30 @@ func usageErr(format string, args ...any) error {
 }
 
 func runCtl(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	c := &ctl{out: stdout, errw: stderr, client: &http.Client{Timeout: 30 * time.Second}}
-	fs.StringVar(&c.addr, "addr", os.Getenv("RINGSIDE_ADDR"), "admin API base URL, e.g. http://127.0.0.1:8081")
-	fs.StringVar(&c.token, "token", os.Getenv("RINGSIDE_TOKEN"), "admin bearer token")
-	fs.StringVar(&c.output, "o", "table", "output: table or json")
-	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		fmt.Fprint(stderr, ctlUsage)
+	c := &ctl{out: stdout, errw: stderr, client: &http.Client{Timeout: 30 * time.Second}, sleep: time.Sleep}
+	c.addr, c.token, c.output = os.Getenv("RINGSIDE_ADDR"), os.Getenv("RINGSIDE_TOKEN"), "table"
+	return c.run(args)
+}
+
+// newIdempotencyKey names one invocation's write.
+func newIdempotencyKey() string {
+	b := make([]byte, 16)
+	rand.Read(b) // never fails (crypto/rand)
+	return "ctl-" + hex.EncodeToString(b)
+}
+
+// run executes one command line and returns the exit code.
+func (c *ctl) run(args []string) int {
+	rest, err := splitArgs(args, &c.ctlGlobals)
+	if err != nil || len(rest) == 0 {
+		if err != nil && err != errCtlHelp {
+			fmt.Fprintln(c.errw, "ringside ctl:", err)
+		}
+		fmt.Fprint(c.errw, ctlUsage)
 		return exitUsage
 	}
 	if c.addr == "" {
-		fmt.Fprintln(stderr, "ringside ctl: no address: use --addr or RINGSIDE_ADDR")
+		fmt.Fprintln(c.errw, "ringside ctl: no address: use --addr or RINGSIDE_ADDR")
 		return exitUsage
 	}
 	if !strings.Contains(c.addr, "://") {
@@ -72,22 +103,25 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 	}
 	c.addr = strings.TrimRight(c.addr, "/")
 	if c.output != "table" && c.output != "json" {
-		fmt.Fprintln(stderr, "ringside ctl: -o must be table or json")
+		fmt.Fprintln(c.errw, "ringside ctl: -o must be table or json")
 		return exitUsage
 	}
-	err := c.dispatch(fs.Args())
+	if c.idemKey == "" {
+		c.idemKey = newIdempotencyKey()
+	}
+	err = c.dispatch(rest)
 	var ce *ctlError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ce):
-		fmt.Fprintln(stderr, "ringside ctl:", ce.msg)
+		fmt.Fprintln(c.errw, "ringside ctl:", ce.msg)
 		if ce.code == exitUsage {
-			fmt.Fprint(stderr, ctlUsage)
+			fmt.Fprint(c.errw, ctlUsage)
 		}
 		return ce.code
 	default:
-		fmt.Fprintln(stderr, "ringside ctl:", err)
+		fmt.Fprintln(c.errw, "ringside ctl:", err)
 		return exitServerError
 	}
 }
@@ -109,61 +143,100 @@ func (c *ctl) dispatch(args []string) error {
 	return usageErr("unknown command %q", cmd)
 }
 
+// read GETs path (under /admin/v1/) into out: from the control leader
+// unless --local, from the node's own copy with it.
+func (c *ctl) read(path string, out any) error {
+	if !c.local {
+		path += "?consistent=true"
+	}
+	return c.do("GET", path, nil, out)
+}
+
 // do sends one request and decodes the JSON answer into out (may be nil).
-// Server errors come back as *ctlError with the problem's detail.
+// A write carries the invocation's Idempotency-Key; an answer 503 with
+// Retry-After is retried (with the same key) a few times. Server errors
+// come back as *ctlError with the problem's detail.
 func (c *ctl) do(method, path string, body any, out any) error {
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		payload = b
+	}
+	for attempt := 1; ; attempt++ {
+		status, hdr, raw, err := c.send(method, path, payload)
+		if err != nil {
+			return err
+		}
+		wait, retry := retryAfter(status, hdr)
+		if retry && attempt < ctlAttempts {
+			c.sleep(wait)
+			continue
+		}
+		if status >= 400 {
+			return &ctlError{exitServerError, problemText(status, raw)}
+		}
+		if out != nil {
+			if err := json.Unmarshal(raw, out); err != nil {
+				return fmt.Errorf("bad answer from the server: %w", err)
+			}
+		}
+		return nil
+	}
+}
+
+// send makes one attempt.
+func (c *ctl) send(method, path string, payload []byte) (int, http.Header, []byte, error) {
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequest(method, c.addr+"/admin/v1/"+path, rd)
 	if err != nil {
-		return usageErr("bad address %q: %v", c.addr, err)
+		return 0, nil, nil, usageErr("bad address %q: %v", c.addr, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if method != http.MethodGet {
+		req.Header.Set("Idempotency-Key", c.idemKey)
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return &ctlError{exitUnreachable, err.Error()}
+		return 0, nil, nil, &ctlError{exitUnreachable, err.Error()}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return &ctlError{exitUnreachable, err.Error()}
+		return 0, nil, nil, &ctlError{exitUnreachable, err.Error()}
 	}
-	if resp.StatusCode >= 400 {
-		return &ctlError{exitServerError, problemText(resp.StatusCode, raw)}
+	return resp.StatusCode, resp.Header, raw, nil
+}
+
+// retryAfter reports whether an answer asks to be retried, and after how
+// long: 503 with Retry-After in seconds.
+func retryAfter(status int, hdr http.Header) (time.Duration, bool) {
+	if status != http.StatusServiceUnavailable {
+		return 0, false
 	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("bad answer from the server: %w", err)
-		}
+	secs, err := strconv.Atoi(hdr.Get("Retry-After"))
+	if err != nil || secs < 0 {
+		return 0, false
 	}
-	return nil
+	return min(time.Duration(secs)*time.Second, ctlMaxRetryWait), true
 }
 
 // problemText renders an RFC 9457 answer for a person.
 func problemText(status int, raw []byte) string {
-	var p struct {
-		Detail string `json:"detail"`
-		Errors []struct {
-			Field, Message string
-		} `json:"errors"`
-	}
+	var p admin.Problem
 	if json.Unmarshal(raw, &p) != nil || p.Detail == "" {
 		return fmt.Sprintf("%d %s: %s", status, http.StatusText(status), strings.TrimSpace(string(raw)))
 	}
-	msg := fmt.Sprintf("%d %s: %s", status, http.StatusText(status), p.Detail)
-	for _, f := range p.Errors {
-		msg += fmt.Sprintf("\n  %s: %s", f.Field, f.Message)
-	}
-	return msg
+	p.Status, p.Title = status, http.StatusText(status)
+	return p.Error()
 }
 
 // emit prints v as JSON, or calls table for people.
@@ -178,37 +251,23 @@ func (c *ctl) emit(v any, table func(w *tabwriter.Writer)) error {
 	return w.Flush()
 }
 
-type nodeRow struct {
-	ID     string   `json:"id"`
-	Roles  []string `json:"roles"`
-	Tier   string   `json:"tier"`
-	Region string   `json:"region"`
-	HTTP   string   `json:"http"`
-	State  string   `json:"state"`
-	Load   float64  `json:"load"`
-	Drain  bool     `json:"drain"`
-	Events []string `json:"events"`
-}
-
-type nodesAnswer struct {
-	Self          string    `json:"self"`
-	ConfigVersion uint64    `json:"config_version"`
-	Leader        string    `json:"control_leader"`
-	Nodes         []nodeRow `json:"nodes"`
-}
-
 func (c *ctl) status() error {
-	var a nodesAnswer
+	var a admin.NodesResponse
 	if err := c.do("GET", "nodes", nil, &a); err != nil {
 		return err
 	}
 	return c.emit(a, func(w *tabwriter.Writer) {
-		fmt.Fprintf(w, "node %s, config version %d, control leader %s, %d members\n\n", a.Self, a.ConfigVersion, orDash(a.Leader), len(a.Nodes))
+		fmt.Fprintf(w, "node %s, config version %d, control leader %s, %d members\n", a.Self, a.ConfigVersion, orDash(a.ControlLeader), len(a.Nodes))
+		if d := a.ControlDivergence; d != nil {
+			fmt.Fprintf(w, "WARNING: this voter's Raft log diverges from leader %s's at index %d (found %s)\n",
+				orDash(d.Leader), d.Index, d.At.Format(time.RFC3339))
+		}
+		fmt.Fprintln(w)
 		nodeTable(w, a.Nodes)
 	})
 }
 
-func nodeTable(w *tabwriter.Writer, rows []nodeRow) {
+func nodeTable(w *tabwriter.Writer, rows []admin.NodeView) {
 	fmt.Fprintln(w, "ID\tROLES\tTIER\tREGION\tHTTP\tSTATE\tLOAD\tDRAIN\tINGESTS")
 	for _, n := range rows {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%v\t%s\n", n.ID, strings.Join(n.Roles, ","), orDash(n.Tier),
@@ -226,7 +285,7 @@ func orDash(s string) string {
 func (c *ctl) nodes(args []string) error {
 	switch {
 	case len(args) == 1 && args[0] == "list":
-		var a nodesAnswer
+		var a admin.NodesResponse
 		if err := c.do("GET", "nodes", nil, &a); err != nil {
 			return err
 		}
@@ -240,15 +299,17 @@ func (c *ctl) nodes(args []string) error {
 
 // write performs a change and prints the new config version.
 func (c *ctl) write(method, path string, body any, done string) error {
-	var res map[string]any
+	var res admin.WriteResponse
 	if err := c.do(method, path, body, &res); err != nil {
 		return err
 	}
 	return c.emit(res, func(w *tabwriter.Writer) {
-		v, _ := res["version"].(float64)
-		if v > 0 {
-			fmt.Fprintf(w, "%s (config version %d)\n", done, int64(v))
-		} else {
+		switch {
+		case res.Duplicate:
+			fmt.Fprintf(w, "%s (already applied as config version %d)\n", done, res.Version)
+		case res.Version > 0:
+			fmt.Fprintf(w, "%s (config version %d)\n", done, res.Version)
+		default:
 			fmt.Fprintln(w, done)
 		}
 	})
@@ -263,15 +324,21 @@ func (c *ctl) purge(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageErr("purge --key KEY | --prefix PREFIX | --event ID")
 	}
-	var res struct {
-		Target string                    `json:"target"`
-		Purged int                       `json:"purged"`
-		Nodes  map[string]map[string]any `json:"nodes"`
-	}
-	if err := c.do("POST", "purge", map[string]string{"key": *key, "prefix": *prefix, "event": *event}, &res); err != nil {
+	var res admin.PurgeResponse
+	if err := c.do("POST", "purge", admin.PurgeRequest{Key: *key, Prefix: *prefix, Event: *event}, &res); err != nil {
 		return err
 	}
 	return c.emit(res, func(w *tabwriter.Writer) {
 		fmt.Fprintf(w, "purged %d objects under %s on %d nodes\n", res.Purged, res.Target, len(res.Nodes))
+		ids := make([]string, 0, len(res.Nodes))
+		for id := range res.Nodes {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			if e := res.Nodes[id].Error; e != "" {
+				fmt.Fprintf(w, "  %s failed: %s\n", id, e)
+			}
+		}
 	})
 }

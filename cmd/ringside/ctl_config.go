@@ -8,15 +8,10 @@ import (
 	"os"
 	"strconv"
 	"text/tabwriter"
-)
 
-type eventRow struct {
-	ID         string   `json:"id"`
-	Title      string   `json:"title"`
-	State      string   `json:"state"`
-	PullURL    string   `json:"pull_url"`
-	StreamKeys []string `json:"stream_keys"`
-}
+	"github.com/ringside-live/ringside/admin"
+	"github.com/ringside-live/ringside/control"
+)
 
 func (c *ctl) events(args []string) error {
 	if len(args) == 0 {
@@ -24,18 +19,13 @@ func (c *ctl) events(args []string) error {
 	}
 	switch sub, rest := args[0], args[1:]; {
 	case sub == "list" && len(rest) == 0:
-		var a struct {
-			Version uint64            `json:"version"`
-			Events  []json.RawMessage `json:"events"`
-		}
-		if err := c.do("GET", "events", nil, &a); err != nil {
+		var a admin.EventsResponse
+		if err := c.read("events", &a); err != nil {
 			return err
 		}
 		return c.emit(a.Events, func(w *tabwriter.Writer) {
 			fmt.Fprintln(w, "ID\tSTATE\tORIGIN\tTITLE")
-			for _, raw := range a.Events {
-				var e eventRow
-				json.Unmarshal(raw, &e)
+			for _, e := range a.Events {
 				origin := e.PullURL
 				if len(e.StreamKeys) > 0 {
 					origin = fmt.Sprintf("push (%d keys)", len(e.StreamKeys))
@@ -44,8 +34,8 @@ func (c *ctl) events(args []string) error {
 			}
 		})
 	case sub == "get" && len(rest) == 1:
-		var ev json.RawMessage
-		if err := c.do("GET", "events/"+rest[0], nil, &ev); err != nil {
+		var ev control.Event
+		if err := c.read("events/"+rest[0], &ev); err != nil {
 			return err
 		}
 		c.output = "json" // an event reads best as JSON
@@ -63,14 +53,16 @@ func (c *ctl) events(args []string) error {
 		}
 		return c.write("PUT", "events/"+rest[0], ev, "event "+rest[0]+" updated")
 	case sub == "set-state" && len(rest) == 2:
-		return c.write("POST", "events/"+rest[0]+"/state", map[string]string{"state": rest[1]}, "event "+rest[0]+" is now "+rest[1])
+		return c.write("POST", "events/"+rest[0]+"/state", control.EventStateArgs{State: control.EventState(rest[1])},
+			"event "+rest[0]+" is now "+rest[1])
 	}
 	return usageErr("events list | get ID | create | update ID -f FILE | set-state ID STATE")
 }
 
-// eventFromFlags reads an event from -f FILE (JSON, "-" for stdin) or from
-// --id/--title/--pull-url/--stream-key.
-func eventFromFlags(args []string, id string) (map[string]any, error) {
+// eventFromFlags reads an event from -f FILE (JSON, "-" for stdin, sent
+// as it is: the server names unknown fields) or from
+// --id/--title/--state/--pull-url/--stream-key.
+func eventFromFlags(args []string, id string) (any, error) {
 	fs := flag.NewFlagSet("event", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	file := fs.String("f", "", "")
@@ -93,23 +85,17 @@ func eventFromFlags(args []string, id string) (map[string]any, error) {
 		if err != nil {
 			return nil, usageErr("event file: %v", err)
 		}
-		var ev map[string]any
-		if err := json.Unmarshal(b, &ev); err != nil {
-			return nil, usageErr("event file %s: not JSON: %v", *file, err)
+		if !json.Valid(b) {
+			return nil, usageErr("event file %s: not JSON", *file)
 		}
-		return ev, nil
+		return json.RawMessage(b), nil
 	}
 	if *fid == "" {
 		return nil, usageErr("event: --id is required without -f")
 	}
-	ev := map[string]any{"id": *fid}
-	for k, v := range map[string]string{"title": *title, "pull_url": *pull, "state": *state} {
-		if v != "" {
-			ev[k] = v
-		}
-	}
+	ev := control.Event{ID: *fid, Title: *title, PullURL: *pull, State: control.EventState(*state)}
 	if *key != "" {
-		ev["stream_keys"] = []string{*key}
+		ev.StreamKeys = []string{*key}
 	}
 	return ev, nil
 }
@@ -117,22 +103,14 @@ func eventFromFlags(args []string, id string) (map[string]any, error) {
 func (c *ctl) cdns(args []string) error {
 	switch {
 	case len(args) == 1 && args[0] == "list":
-		var a struct {
-			CDNs []struct {
-				ID       string `json:"id"`
-				Hostname string `json:"hostname"`
-				Weight   int    `json:"weight"`
-				Capacity int64  `json:"capacity_mbps"`
-				State    string `json:"state"`
-			} `json:"cdns"`
-		}
-		if err := c.do("GET", "cdns", nil, &a); err != nil {
+		var a admin.CDNsResponse
+		if err := c.read("cdns", &a); err != nil {
 			return err
 		}
 		return c.emit(a.CDNs, func(w *tabwriter.Writer) {
 			fmt.Fprintln(w, "ID\tHOSTNAME\tWEIGHT\tCAPACITY_MBPS\tSTATE")
 			for _, x := range a.CDNs {
-				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\n", x.ID, x.Hostname, x.Weight, x.Capacity, x.State)
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\n", x.ID, x.Hostname, x.Weight, x.CapacityMbps, x.State)
 			}
 		})
 	case len(args) == 3 && args[0] == "set-weight":
@@ -140,10 +118,10 @@ func (c *ctl) cdns(args []string) error {
 		if err != nil {
 			return usageErr("cdns set-weight ID N: %q is not a number", args[2])
 		}
-		return c.write("POST", "cdns/"+args[1]+"/weight", map[string]int{"weight": n}, "cdn "+args[1]+" weight "+args[2])
+		return c.write("POST", "cdns/"+args[1]+"/weight", control.CDNWeightArgs{Weight: n}, "cdn "+args[1]+" weight "+args[2])
 	case len(args) == 2 && (args[0] == "drain" || args[0] == "undrain"):
-		state := map[string]string{"drain": "draining", "undrain": "active"}[args[0]]
-		return c.write("POST", "cdns/"+args[1]+"/state", map[string]string{"state": state}, "cdn "+args[1]+" is "+state)
+		state := map[string]control.CDNState{"drain": control.CDNDraining, "undrain": control.CDNActive}[args[0]]
+		return c.write("POST", "cdns/"+args[1]+"/state", control.CDNStateArgs{State: state}, "cdn "+args[1]+" is "+string(state))
 	}
 	return usageErr("cdns list | set-weight ID N | drain ID | undrain ID")
 }

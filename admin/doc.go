@@ -1,0 +1,28 @@
+// Package admin is Ringside's operator API (/admin/v1/) on net/http: the
+// mesh's members, drain and purge, the Raft-held configuration (events,
+// regions, CDNs, signing keys, history), steering's simulation and health,
+// and openapi.json, which documents every route.
+//
+// The API reads and acts through three interfaces its node supplies:
+// Control (the control store or followed copy), Cluster (the gossip view,
+// drains and purges on every member) and Steering (the steer role). It
+// holds no pointer to the node.
+//
+// Every write carries an Idempotency-Key: the client's, or one the first
+// node that receives it generates before the first attempt. A node that is
+// not a voter forwards writes, history and consistent reads to the voters
+// (the known leader first); a voter that is not the leader forwards to the
+// leader. A target that cannot be reached or answers 503 is skipped for the
+// next, which the key makes safe; forwarding goes to each node's admin URL,
+// at most two hops. Reads answer from the local copy, or with
+// ?consistent=true from the leader's linearizable read.
+//
+// Errors are RFC 9457 problem+json. The control store's sentinels map to
+// statuses: control.ErrInvalid 422 (with the wrong fields),
+// control.ErrConflict 412, control.ErrNotFound 404,
+// control.ErrIllegalTransition 409, control.ErrExists 409,
+// control.ErrIdempotencyMismatch 422,
+// control.ErrNotLeader and deadlines 503 with Retry-After: 1. The
+// interfaces' own sentinels are ErrUnknownNode (Cluster.Drain, 404) and
+// ErrUnknownEvent (Steering.Simulate, 422).
+package admin

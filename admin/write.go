@@ -1,0 +1,124 @@
+package admin
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ringside-live/ringside/control"
+)
+
+// Headers of writes and forwarding. hdrForwarded counts the hops of a
+// forwarded request so forwarding cannot loop.
+const (
+	hdrIdempotency = "Idempotency-Key"
+	hdrForwarded   = "X-Ringside-Forwarded"
+	hdrServedBy    = "X-Ringside-Served-By"
+	maxForwards    = 2
+)
+
+// idempotencyKey is the request's Idempotency-Key, or a fresh one: the
+// node that first receives a write names it before the first attempt, so
+// a retry after a lost leadership or a forward to another voter can never
+// apply it twice.
+func (a *API) idempotencyKey(r *http.Request) (string, error) {
+	if k := r.Header.Get(hdrIdempotency); k != "" {
+		return k, nil
+	}
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(a.rand, b); err != nil {
+		return "", fmt.Errorf("admin: idempotency key: %w", err)
+	}
+	return "auto-" + hex.EncodeToString(b), nil
+}
+
+// write applies one command with the call's If-Match and Idempotency-Key:
+// here when this node leads, otherwise on the leader (a node that is not a
+// voter forwards to the voters, the known leader first). show renders the
+// changed object from the document after the command; nil for deletes.
+func (a *API) write(c *call, typ string, payload any, show func(*control.Document) any) {
+	if a.control == nil {
+		writeProblem(c.w, http.StatusServiceUnavailable, "no control plane on this node: set control.data_dir")
+		return
+	}
+	expect, ok := ifMatch(c)
+	if !ok {
+		return
+	}
+	if !a.control.Voter() {
+		a.forward(c, a.cluster.Voters())
+		return
+	}
+	cmd, err := control.NewCommand(typ, payload)
+	if err != nil {
+		writeProblem(c.w, http.StatusBadRequest, err.Error())
+		return
+	}
+	cmd.Expect, cmd.IdempotencyKey, cmd.Actor = expect, c.key, "admin@"+a.cfg.NodeID
+	res, err := a.control.Apply(c.ctx, cmd)
+	var nl *control.NotLeaderError
+	switch {
+	case errors.As(err, &nl):
+		// Also when InFlight: the leader finds the key if the command
+		// was committed after all, and answers its first result.
+		a.forward(c, a.leaderFirst(nl.LeaderID))
+		return
+	case err != nil:
+		if commandStatusOf(err) >= 500 {
+			a.log.Warn("admin write failed", "type", typ, "err", err)
+		}
+		commandProblem(c.w, err)
+		return
+	}
+	out := WriteResponse{Version: res.Version, Duplicate: res.Duplicate}
+	if show != nil && res.Doc != nil {
+		b, err := json.Marshal(show(res.Doc))
+		if err != nil {
+			writeProblem(c.w, http.StatusInternalServerError, "encoding the result: "+err.Error())
+			return
+		}
+		out.Result = b
+	}
+	setETag(c.w, res.Version)
+	writeJSON(c.w, http.StatusOK, out)
+}
+
+// ifMatch parses If-Match: a config version such as "42" (quotes and W/
+// optional; "*" or none: no precondition). It answers 400 for anything
+// else.
+func ifMatch(c *call) (uint64, bool) {
+	m := strings.Trim(c.r.Header.Get("If-Match"), `"W/ `)
+	if m == "" || m == "*" {
+		return 0, true
+	}
+	v, err := strconv.ParseUint(m, 10, 64)
+	if err != nil || v == 0 {
+		writeProblem(c.w, http.StatusBadRequest, `If-Match must be a config version such as "42"`)
+		return 0, false
+	}
+	return v, true
+}
+
+// leaderFirst lists where a voter that is not the leader sends a request:
+// the leader named (by the store's error, else as this node knows it),
+// then every other voter.
+func (a *API) leaderFirst(named string) []string {
+	out := make([]string, 0, 4)
+	add := func(id string) {
+		if id != "" && id != a.cfg.NodeID && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	add(named)
+	add(a.control.Leader())
+	for _, id := range a.cluster.Voters() {
+		add(id)
+	}
+	return out
+}
