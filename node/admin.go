@@ -7,165 +7,166 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
+	"net/netip"
 	"sync"
-	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 
+	"github.com/ringside-live/ringside/admin"
+	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/route"
+	"github.com/ringside-live/ringside/steering"
 )
 
-// adminHandler serves the operator API.
+// newAdmin builds the operator API over this node's adapters.
+func (n *running) newAdmin() (*admin.API, error) {
+	deps := admin.Deps{Cluster: adminCluster{n}, Logger: n.log.With("component", "admin")}
+	if n.cfgSrc != nil {
+		deps.Control = adminControl{n}
+	}
+	if n.steer != nil {
+		deps.Steering = adminSteering{n}
+	}
+	ac := admin.DefaultConfig()
+	ac.NodeID, ac.Token, ac.ReadOnlyToken = n.cfg.Node.ID, n.cfg.Admin.Token, n.cfg.Admin.ReadOnlyToken
+	return admin.New(ac, deps)
+}
+
+// adminHandler mounts the admin API on fasthttp. The net/http request's
+// context is derived from the node's run context (the adaptor would hand
+// the RequestCtx itself); the API sets each route's own budget under it.
 func (n *running) adminHandler() fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) { n.serveAdmin(ctx, ctx.Path()) }
+	return fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := n.requestContext(budgetAdmin)
+		defer cancel()
+		n.admin.ServeHTTP(w, r.WithContext(ctx))
+	}))
 }
 
-// nodeView is a member as the admin API shows it.
-type nodeView struct {
-	ID     string   `json:"id"`
-	Roles  []string `json:"roles"`
-	Tier   string   `json:"tier,omitempty"`
-	Region string   `json:"region,omitempty"`
-	HTTP   string   `json:"http"`
-	Gossip string   `json:"gossip,omitempty"`
-	State  string   `json:"state"`
-	Load   float64  `json:"load"`
-	Drain  bool     `json:"drain"`
-	Events []string `json:"events,omitempty"`
-	Self   bool     `json:"self,omitempty"`
+// adminControl is admin.Control over the node's store or followed copy.
+type adminControl struct{ n *running }
+
+func (c adminControl) Current() *control.Document { return c.n.cfgSrc.Current() }
+func (c adminControl) Voter() bool                { return c.n.store != nil }
+
+func (c adminControl) Apply(ctx context.Context, cmd control.Command) (control.Result, error) {
+	st := c.n.store
+	if st == nil {
+		return control.Result{}, &control.NotLeaderError{}
+	}
+	if st.Current().Version == 0 && len(c.n.cfg.Events) > 0 && st.IsLeader() {
+		c.n.seed(st) // the static events come first, even before an early operator write
+	}
+	return st.Apply(ctx, cmd)
 }
 
-type purgeRequest struct {
-	Key    string `json:"key,omitempty"`
-	Prefix string `json:"prefix,omitempty"`
-	Event  string `json:"event,omitempty"`
+func (c adminControl) ReadConsistent(ctx context.Context) (*control.Document, error) {
+	if c.n.store == nil {
+		return nil, &control.NotLeaderError{}
+	}
+	return c.n.store.ReadConsistent(ctx)
 }
 
-// target is what a purge removes: one key, or every key under a prefix.
-func (p purgeRequest) target() (string, error) {
-	set := 0
-	for _, v := range []string{p.Key, p.Prefix, p.Event} {
-		if v != "" {
-			set++
+func (c adminControl) History(limit int) []control.Change {
+	if c.n.store == nil {
+		return nil
+	}
+	return c.n.store.History(limit)
+}
+
+func (c adminControl) Leader() string { return c.n.leaderID() }
+
+func (c adminControl) Divergence() (control.Divergence, bool) {
+	if c.n.store == nil {
+		return control.Divergence{}, false
+	}
+	return c.n.store.Divergence()
+}
+
+// leaderID is the control leader as this node knows it: its own Raft's
+// view on a voter, the last voter that named one on a follower.
+func (n *running) leaderID() string {
+	if n.store != nil {
+		id, _ := n.store.Leader()
+		return id
+	}
+	if n.follow != nil {
+		return n.follow.leader()
+	}
+	return ""
+}
+
+// adminCluster is admin.Cluster over the mesh and this node's cache.
+type adminCluster struct{ n *running }
+
+func (c adminCluster) Members() []admin.Member {
+	ms := c.n.members()
+	out := make([]admin.Member, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, admin.Member{ID: m.ID, Roles: m.Roles, Tier: m.Tier, Region: m.Region, HTTP: m.HTTPAddr,
+			Gossip: m.GossipAddr, State: m.State.String(), Load: m.Load, Drain: m.Drain, Events: m.Events})
+	}
+	return out
+}
+
+func (c adminCluster) Voters() []string {
+	leader := c.n.leaderID()
+	var out []string
+	for _, m := range c.n.controlMembers() {
+		if m.ID == leader {
+			out = append([]string{m.ID}, out...)
+		} else {
+			out = append(out, m.ID)
 		}
 	}
-	switch {
-	case set != 1:
-		return "", fmt.Errorf("give exactly one of key, prefix, event")
-	case p.Event != "":
-		if !idRE.MatchString(p.Event) {
-			return "", fmt.Errorf("event %q is not a valid event id", p.Event)
-		}
-		return "/live/" + p.Event + "/", nil
-	case p.Key != "" && (!strings.HasPrefix(p.Key, "/live/") || strings.HasSuffix(p.Key, "/")):
-		return "", fmt.Errorf("key %q: want a path like /live/{event}/{file}", p.Key)
-	case p.Prefix != "" && (!strings.HasPrefix(p.Prefix, "/live/") || !strings.HasSuffix(p.Prefix, "/")):
-		return "", fmt.Errorf("prefix %q: want a path like /live/{event}/ ending in /", p.Prefix)
-	}
-	return p.Key + p.Prefix, nil
+	return out
 }
 
-// serveAdmin answers the operator's API. The admin token may do
-// everything; the read-only token may only read (403 on a write).
-func (n *running) serveAdmin(ctx *fasthttp.RequestCtx, p []byte) {
-	if n.cfg.Admin.Token == "" {
-		problem(ctx, fasthttp.StatusNotFound, "the admin API is disabled: set admin.token")
-		return
-	}
-	tok := bearer(ctx.Request.Header.Peek("Authorization"))
-	full := secretEqual(tok, n.cfg.Admin.Token)
-	if !full && !secretEqual(tok, n.cfg.Admin.ReadOnlyToken) {
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="ringside-admin"`)
-		problem(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin token")
-		return
-	}
-	rest := string(p[len(prefixAdmin):])
-	route, params, pathKnown := matchAdmin(string(ctx.Method()), rest)
-	switch {
-	case route == nil && pathKnown:
-		problem(ctx, fasthttp.StatusMethodNotAllowed, string(ctx.Method())+" is not allowed on /admin/v1/"+rest)
-	case route == nil:
-		problem(ctx, fasthttp.StatusNotFound, "no such admin route: "+string(ctx.Method())+" /admin/v1/"+rest)
-	case route.write && !full:
-		problem(ctx, fasthttp.StatusForbidden, "the read-only token cannot "+string(ctx.Method())+" /admin/v1/"+rest)
-	default:
-		route.handle(n, ctx, params)
-	}
-}
-
-func (n *running) adminNodes2(ctx *fasthttp.RequestCtx, _ params) {
-	var out []nodeView
-	for _, m := range n.members() {
-		out = append(out, nodeView{ID: m.ID, Roles: m.Roles, Tier: m.Tier, Region: m.Region, HTTP: m.HTTPAddr,
-			Gossip: m.GossipAddr, State: m.State.String(), Load: m.Load, Drain: m.Drain, Events: m.Events,
-			Self: m.ID == n.cfg.Node.ID})
-	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"self": n.cfg.Node.ID, "config_version": n.docVersion.Load(),
-		"control_leader": n.leaderID(), "nodes": out})
-}
-
-// adminDrainGossip drains a node through gossip alone (no control plane):
-// the flag lasts until the node restarts.
-func (n *running) adminDrainGossip(ctx *fasthttp.RequestCtx, id string, drain bool) {
-	action := "undrain"
-	if drain {
-		action = "drain"
-	}
-	if id == n.cfg.Node.ID {
-		if err := n.setDrain(ctx, drain); err != nil {
-			problem(ctx, fasthttp.StatusInternalServerError, err.Error())
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": id, "drain": drain})
-		return
-	}
-	addr := n.table().Addr(id)
-	if addr == "" {
-		problem(ctx, fasthttp.StatusNotFound, "no live member with id "+id)
-		return
-	}
-	body, _ := json.Marshal(map[string]bool{"drain": drain})
-	if _, err := n.internalCall(ctx, addr, "/internal/v1/drain", body); err != nil {
-		problem(ctx, fasthttp.StatusBadGateway, fmt.Sprintf("telling %s to %s: %v", id, action, err))
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": id, "drain": drain})
-}
-
-// adminPurge purges here and on every other member, in parallel.
-func (n *running) adminPurge(ctx *fasthttp.RequestCtx) {
-	var req purgeRequest
-	if err := strictJSON(ctx.PostBody(), &req); err != nil {
-		problem(ctx, fasthttp.StatusBadRequest, "purge: "+err.Error())
-		return
-	}
-	target, err := req.target()
-	if err != nil {
-		problem(ctx, fasthttp.StatusBadRequest, "purge: "+err.Error())
-		return
-	}
-	fan := purgeRequest{Prefix: target} // what every other node purges
-	if req.Key != "" {
-		fan = purgeRequest{Key: target}
-	}
-	body, _ := json.Marshal(fan)
-	type result struct {
-		Purged int    `json:"purged"`
-		Error  string `json:"error,omitempty"`
-	}
-	results := map[string]result{n.cfg.Node.ID: {Purged: n.shield.Purge(target)}}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, m := range n.members() {
-		if m.ID == n.cfg.Node.ID {
+func (c adminCluster) AdminURL(id string) string {
+	for _, m := range c.n.members() {
+		if m.ID != id {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var r result
-			out, err := n.internalCall(ctx, m.HTTPAddr, "/internal/v1/purge", body)
+		if m.AdminAddr != "" {
+			return "http://" + m.AdminAddr
+		}
+		if m.HTTPAddr != "" {
+			return "http://" + m.HTTPAddr
+		}
+	}
+	return ""
+}
+
+func (c adminCluster) Drain(ctx context.Context, id string, drain bool) error {
+	if id == c.n.cfg.Node.ID {
+		return c.n.setDrain(ctx, drain)
+	}
+	addr := c.n.table().Addr(id)
+	if addr == "" {
+		return fmt.Errorf("%w: %s", admin.ErrUnknownNode, id)
+	}
+	body, _ := json.Marshal(map[string]bool{"drain": drain})
+	_, err := c.n.internalCall(ctx, addr, "/internal/v1/drain", body)
+	return err
+}
+
+func (c adminCluster) Purge(ctx context.Context, target string, key bool) map[string]admin.PurgeResult {
+	fan := map[string]string{"prefix": target} // what every other node purges
+	if key {
+		fan = map[string]string{"key": target}
+	}
+	body, _ := json.Marshal(fan)
+	results := map[string]admin.PurgeResult{c.n.cfg.Node.ID: {Purged: c.n.shield.Purge(target)}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, m := range c.n.members() {
+		if m.ID == c.n.cfg.Node.ID {
+			continue
+		}
+		wg.Go(func() {
+			var r admin.PurgeResult
+			out, err := c.n.internalCall(ctx, m.HTTPAddr, "/internal/v1/purge", body)
 			if err == nil {
 				err = json.Unmarshal(out, &r)
 			}
@@ -175,26 +176,15 @@ func (n *running) adminPurge(ctx *fasthttp.RequestCtx) {
 			mu.Lock()
 			results[m.ID] = r
 			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
-	total, failed := 0, 0
-	for _, r := range results {
-		total += r.Purged
-		if r.Error != "" {
-			failed++
-		}
-	}
-	status := fasthttp.StatusOK
-	if failed > 0 {
-		status = fasthttp.StatusMultiStatus
-	}
-	writeJSON(ctx, status, map[string]any{"target": target, "purged": total, "nodes": results})
+	return results
 }
 
 // internalCall POSTs body to another node's internal API.
 func (n *running) internalCall(ctx context.Context, addr, path string, body []byte) ([]byte, error) {
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, budgetControl)
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
 	if err != nil {
@@ -217,23 +207,22 @@ func (n *running) internalCall(ctx context.Context, addr, path string, body []by
 	return out, nil
 }
 
-func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("bad JSON body: %w", err)
+// adminSteering is admin.Steering over the steer role.
+type adminSteering struct{ n *running }
+
+func (s adminSteering) Simulate(event string, client netip.Addr, subnet netip.Prefix, session string) (any, error) {
+	ev := s.n.event(event)
+	if ev == nil {
+		return nil, admin.ErrUnknownEvent
 	}
-	return nil
+	st := s.n.steer
+	return st.eng.Simulate(st.snapshot(ev), steering.Client{Addr: client, Prefix: subnet, Session: session}), nil
 }
 
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		problem(ctx, fasthttp.StatusInternalServerError, err.Error())
-		return
-	}
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.Response.Header.Set("Cache-Control", "no-store")
-	ctx.SetBody(append(b, '\n'))
-}
+func (s adminSteering) Health() any { return s.n.steer.health.Status() }
+
+var (
+	_ admin.Control  = adminControl{}
+	_ admin.Cluster  = adminCluster{}
+	_ admin.Steering = adminSteering{}
+)

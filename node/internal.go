@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/ringside-live/ringside/admin"
 	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
@@ -26,8 +27,8 @@ func (n *running) serveInternal(ctx *fasthttp.RequestCtx, p []byte) {
 	case strings.HasPrefix(path, route.FillPrefix) && ctx.IsPut():
 		n.internalFill(ctx, path[len(route.FillPrefix):])
 	case path == "/internal/v1/purge" && ctx.IsPost():
-		var req purgeRequest
-		if err := strictJSON(ctx.PostBody(), &req); err != nil || (req.Key == "") == (req.Prefix == "") {
+		var req admin.PurgeRequest
+		if err := strictJSON(ctx.PostBody(), &req); err != nil || req.Event != "" || (req.Key == "") == (req.Prefix == "") {
 			problem(ctx, fasthttp.StatusBadRequest, "want {\"key\"} or {\"prefix\"}")
 			return
 		}

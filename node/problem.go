@@ -1,38 +1,48 @@
 package node
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 
 	"github.com/valyala/fasthttp"
 )
 
-// fieldError names one wrong field of a request.
-type fieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-// problem answers an RFC 9457 problem+json error.
+// problem answers an RFC 9457 problem+json error on the fasthttp routes
+// (the admin API has its own, package admin).
 func problem(ctx *fasthttp.RequestCtx, status int, detail string) {
-	fieldsProblem(ctx, status, detail, nil)
-}
-
-func fieldProblem(ctx *fasthttp.RequestCtx, status int, detail, field, msg string) {
-	fieldsProblem(ctx, status, detail, []fieldError{{field, msg}})
-}
-
-// fieldsProblem is a problem+json answer that names the wrong fields.
-func fieldsProblem(ctx *fasthttp.RequestCtx, status int, detail string, fields []fieldError) {
 	body, _ := json.Marshal(struct {
-		Type   string       `json:"type"`
-		Title  string       `json:"title"`
-		Status int          `json:"status"`
-		Detail string       `json:"detail"`
-		Errors []fieldError `json:"errors,omitempty"`
-	}{"about:blank", fasthttp.StatusMessage(status), status, detail, fields})
+		Type   string `json:"type"`
+		Title  string `json:"title"`
+		Status int    `json:"status"`
+		Detail string `json:"detail"`
+	}{"about:blank", fasthttp.StatusMessage(status), status, detail})
 	ctx.Response.ResetBody() // keep headers set before (Retry-After, Allow, WWW-Authenticate)
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/problem+json")
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	ctx.SetBody(body)
+}
+
+// strictJSON decodes a JSON body; unknown fields are an error.
+func strictJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("bad JSON body: %w", err)
+	}
+	return nil
+}
+
+// writeJSON answers v as indented JSON, never cached.
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		problem(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetBody(append(b, '\n'))
 }

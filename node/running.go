@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/valyala/fasthttp"
 
+	"github.com/ringside-live/ringside/admin"
 	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/ingest"
 	"github.com/ringside-live/ringside/mesh"
@@ -60,7 +61,8 @@ type running struct {
 	applied     chan struct{}
 	appliedOnce sync.Once
 
-	steer *steer // nil without the steer role
+	steer *steer     // nil without the steer role
+	admin *admin.API // the operator API, mounted on the admin listener
 
 	lis                 *listeners
 	srv, adminSrv       *fasthttp.Server // adminSrv: only with admin.listen
@@ -109,6 +111,9 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 		return nil, err
 	}
 	if err := n.newControl(); err != nil {
+		return nil, err
+	}
+	if n.admin, err = n.newAdmin(); err != nil {
 		return nil, err
 	}
 	n.newServers()

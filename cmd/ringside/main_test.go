@@ -135,6 +135,18 @@ func TestDemoCommand(t *testing.T) {
 	eventually(t, 20*time.Second, func() bool { m = printed.FindStringSubmatch(out.String()); return m != nil },
 		func() string { return "demo URLs in its output:\n" + out.String() + "\n" + errb.String() })
 	addr, admin, dnsAddr := m[1], m[2], net.JoinHostPort(m[3], m[4])
+	// As soon as the node answers at all, its configuration is there: the
+	// first `ctl status` that works is followed by an `events list` that
+	// names the demo event, with no retry.
+	var so, se syncBuffer
+	eventually(t, 10*time.Second, func() bool {
+		so, se = syncBuffer{}, syncBuffer{}
+		return runCtl([]string{"--addr", admin, "status"}, &so, &se) == 0
+	}, func() string { return "ctl status against the demo: " + so.String() + se.String() })
+	var lo, le syncBuffer
+	if code := runCtl([]string{"--addr", admin, "events", "list"}, &lo, &le); code != 0 || !strings.Contains(lo.String(), "demo") {
+		t.Fatalf("events list right after status answered: exit %d, %q %q", code, lo.String(), le.String())
+	}
 	master := "http://" + addr + "/live/demo/master.m3u8"
 	waitHTTP(t, master, 30*time.Second, func(r *http.Response, b string) bool {
 		return r.StatusCode == 200 && strings.Count(b, "#EXT-X-STREAM-INF") == 2
