@@ -64,7 +64,7 @@ func (f *fsm) compare(c checkpoint) {
 	}
 	sum, known, err := own.doc.digest()
 	if err != nil {
-		f.log.Error("check: encode document", "index", c.Index, "err", err)
+		f.log.Error("encoding the document for a log check", "index", c.Index, "err", err)
 	}
 	if !known && own.term == c.Term {
 		return // the document is forgotten; the terms agree
@@ -103,7 +103,7 @@ func (f *fsm) checkpoint(leader string) (checkpoint, bool) {
 	}
 	sum, known, err := a.doc.digest()
 	if !known {
-		f.log.Error("check: no digest of the latest document", "index", a.index, "err", err)
+		f.log.Error("no digest of the latest document for a log check", "index", a.index, "err", err)
 		return checkpoint{}, false
 	}
 	return checkpoint{Index: a.index, Term: a.term, Digest: hex.EncodeToString(sum[:]), Leader: leader}, true

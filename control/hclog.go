@@ -21,7 +21,7 @@ type hclogAdapter struct {
 }
 
 func newHclog(l *slog.Logger) *hclogAdapter {
-	return &hclogAdapter{log: l.With("component", "raft")}
+	return &hclogAdapter{log: l.With("source", "raft")}
 }
 
 func slogLevel(l hclog.Level) slog.Level {
