@@ -156,6 +156,10 @@ type HTTPSection struct {
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// MaxConns caps concurrent connections (0: 256k).
 	MaxConns int `yaml:"max_conns"`
+	// CORSOrigins are the web origins whose players may read player-facing
+	// responses (/live, /s/live, /steer, /play, /r); "*" (the default):
+	// any, since no credentials are used.
+	CORSOrigins []string `yaml:"cors_origins"`
 }
 
 // IngestSection maps to ingest.Config.

@@ -33,6 +33,7 @@ var (
 type httpRoute struct {
 	prefix []byte
 	exact  bool
+	player bool // player-facing: CORS headers and OPTIONS preflights
 	handle func(ctx *fasthttp.RequestCtx, p []byte)
 }
 
@@ -42,14 +43,17 @@ type httpRoute struct {
 func (n *running) routes(public, operator bool) []httpRoute {
 	var t []httpRoute
 	add := func(prefix []byte, exact bool, h func(*fasthttp.RequestCtx, []byte)) {
-		t = append(t, httpRoute{prefix, exact, h})
+		t = append(t, httpRoute{prefix: prefix, exact: exact, handle: h})
+	}
+	player := func(prefix []byte, h func(*fasthttp.RequestCtx, []byte)) {
+		t = append(t, httpRoute{prefix: prefix, player: true, handle: h})
 	}
 	if public {
-		add(prefixLive, false, n.serveLive) // the hot path first
+		player(prefixLive, n.serveLive) // the hot path first
 		add(prefixIngest, false, n.serveIngest)
 		add(prefixInternal, false, n.serveInternal)
 		for _, p := range [][]byte{prefixPlay, prefixRedirect, prefixSteering, prefixSteered} {
-			add(p, false, n.serveSteerRoute)
+			player(p, n.serveSteerRoute)
 		}
 	}
 	if operator {
@@ -81,6 +85,7 @@ func (n *running) newServers() {
 }
 
 func (n *running) newServer(table []httpRoute, notFound string) *fasthttp.Server {
+	cors := newCORS(n.cfg.HTTP.CORSOrigins)
 	return &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			if badRawPath(ctx.Request.URI().PathOriginal()) {
@@ -91,6 +96,9 @@ func (n *running) newServer(table []httpRoute, notFound string) *fasthttp.Server
 			for i := range table {
 				r := &table[i]
 				if (r.exact && bytes.Equal(p, r.prefix)) || (!r.exact && bytes.HasPrefix(p, r.prefix)) {
+					if r.player && cors.apply(ctx) {
+						return // a preflight, answered
+					}
 					r.handle(ctx, p)
 					return
 				}

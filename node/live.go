@@ -21,10 +21,8 @@ var (
 	hdrContentEncoding = []byte("Content-Encoding")
 	hdrVary            = []byte("Vary")
 	hdrXCache          = []byte("X-Cache")
-	hdrAccessControl   = []byte("Access-Control-Allow-Origin")
 	valGzip            = []byte("gzip")
 	valAcceptEncoding  = []byte("Accept-Encoding")
-	valStar            = []byte("*")
 	xcacheOrigin       = []byte("ORIGIN")
 	xcacheValues       = [...][]byte{[]byte("HIT"), []byte("MISS"), []byte("COALESCED"), []byte("STALE")}
 )
@@ -185,7 +183,6 @@ func (n *running) writeObject(ctx *fasthttp.RequestCtx, obj *object.Object, xcac
 	h.SetContentType(obj.ContentType)
 	h.SetCanonical(hdrCacheControl, s2b(obj.CacheControl))
 	h.SetCanonical(hdrXCache, xcache)
-	h.SetCanonical(hdrAccessControl, valStar)
 	body, complete := obj.Complete()
 	if complete && obj.Status == fasthttp.StatusOK && len(ctx.Request.Header.Peek("Range")) > 0 {
 		n.writeRange(ctx, obj, body)
