@@ -40,6 +40,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "ctl":
 		return runCtl(args[1:], stdout, stderr)
+	case "ca":
+		return runCA(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ringside", version)
 		return 0
