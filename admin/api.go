@@ -24,6 +24,9 @@ type Deps struct {
 	Cluster Cluster
 	// Steering is the steer role; nil: the steering routes answer 404.
 	Steering Steering
+	// MeshKeys is the gossip keyring of every member; nil: the node has
+	// no mesh and the mesh/keys routes answer 404.
+	MeshKeys MeshKeys
 	// Client forwards requests to other nodes' admin APIs; nil: one with
 	// its own connect and idle timeouts (Config.ForwardTimeout bounds each
 	// call).
@@ -43,6 +46,7 @@ type API struct {
 	control  Control
 	cluster  Cluster
 	steering Steering
+	meshKeys MeshKeys
 	client   *http.Client
 	log      *slog.Logger
 	rand     io.Reader
@@ -59,7 +63,7 @@ func New(cfg Config, deps Deps) (*API, error) {
 	if deps.Cluster == nil {
 		return nil, errors.New("admin: Deps.Cluster is required")
 	}
-	a := &API{cfg: cfg, control: deps.Control, cluster: deps.Cluster, steering: deps.Steering,
+	a := &API{cfg: cfg, control: deps.Control, cluster: deps.Cluster, steering: deps.Steering, meshKeys: deps.MeshKeys,
 		client: deps.Client, log: deps.Logger, rand: deps.Rand, mux: http.NewServeMux(), routes: map[string]*route{}}
 	if a.client == nil {
 		a.client = newForwardClient()

@@ -1,12 +1,13 @@
 // Package admin is Ringside's operator API (/admin/v1/) on net/http: the
-// mesh's members, drain and purge, the Raft-held configuration (events,
-// regions, CDNs, signing keys, history), steering's simulation and health,
-// and openapi.json, which documents every route.
+// mesh's members, drain and purge, gossip key rotation, the Raft-held
+// configuration (events, regions, CDNs, signing keys, history), steering's
+// simulation and health, and openapi.json, which documents every route.
 //
-// The API reads and acts through three interfaces its node supplies:
+// The API reads and acts through four interfaces its node supplies:
 // Control (the control store or followed copy), Cluster (the gossip view,
-// drains and purges on every member) and Steering (the steer role). It
-// holds no pointer to the node.
+// drains and purges on every member), Steering (the steer role) and
+// MeshKeys (every member's gossip keyring). It holds no pointer to the
+// node.
 //
 // Every write carries an Idempotency-Key: the client's, or one the first
 // node that receives it generates before the first attempt. A node that is

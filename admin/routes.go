@@ -31,6 +31,8 @@ var routes = []route{
 	{"POST", "nodes/{id}/drain", true, func(a *API, c *call) { a.drain(c, true) }},
 	{"POST", "nodes/{id}/undrain", true, func(a *API, c *call) { a.drain(c, false) }},
 	{"POST", "purge", true, (*API).purge},
+	{"GET", "mesh/keys", false, (*API).listMeshKeys},
+	{"POST", "mesh/keys", true, (*API).changeMeshKey},
 	{"GET", "config", false, (*API).config},
 	{"GET", "config/history", false, (*API).history},
 	{"GET", "events", false, (*API).listEvents},

@@ -1,6 +1,9 @@
 package admin
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -165,6 +168,90 @@ type PurgeResponse struct {
 type PurgeResult struct {
 	Purged int    `json:"purged"`
 	Error  string `json:"error,omitempty"`
+}
+
+// Gossip key operations of MeshKeyRequest.Op.
+const (
+	KeyInstall = "install" // add the key: every node then decrypts with it
+	KeyUse     = "use"     // make it the primary: every node encrypts with it
+	KeyRemove  = "remove"  // drop it (never the primary)
+)
+
+// MeshKeysResponse is GET /admin/v1/mesh/keys: every member's gossip
+// keyring, by node id, as fingerprints (KeyFingerprint), never the keys.
+type MeshKeysResponse struct {
+	Nodes map[string]KeyringView `json:"nodes"`
+}
+
+// KeyringView is one node's gossip keyring, or the Error of asking it.
+type KeyringView struct {
+	Error string `json:"error,omitempty"`
+	// Keys are the fingerprints of every installed key, the primary first.
+	Keys []string `json:"keys,omitempty"`
+	// Primary is the fingerprint of the key the node encrypts with.
+	Primary string `json:"primary,omitempty"`
+}
+
+// MeshKeyRequest is POST /admin/v1/mesh/keys: install, use or remove a
+// gossip key on every member. Key is the base64 of 16, 24 or 32 bytes; it
+// is never echoed, answers name it by its fingerprint.
+type MeshKeyRequest struct {
+	Key string `json:"key"`
+	Op  string `json:"op"`
+}
+
+// Parse checks the request and returns the key's bytes. Its errors name
+// the wrong field (op or key).
+func (r MeshKeyRequest) Parse() ([]byte, error) {
+	var errs []FieldError
+	switch r.Op {
+	case KeyInstall, KeyUse, KeyRemove:
+	default:
+		errs = append(errs, FieldError{Field: "op", Message: fmt.Sprintf("%q: want install, use or remove", r.Op)})
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.Key))
+	switch n := len(key); {
+	case err != nil:
+		errs = append(errs, FieldError{Field: "key", Message: "not base64: " + err.Error()})
+	case n != 16 && n != 24 && n != 32:
+		errs = append(errs, FieldError{Field: "key", Message: fmt.Sprintf("decodes to %d bytes, want 16, 24 or 32", n)})
+	}
+	if len(errs) > 0 {
+		return nil, &keyRequestError{Fields: errs}
+	}
+	return key, nil
+}
+
+// keyRequestError is what MeshKeyRequest.Parse returns: the wrong fields.
+type keyRequestError struct{ Fields []FieldError }
+
+func (e *keyRequestError) Error() string {
+	msgs := make([]string, 0, len(e.Fields))
+	for _, f := range e.Fields {
+		msgs = append(msgs, f.Field+": "+f.Message)
+	}
+	return "admin: mesh key request: " + strings.Join(msgs, "; ")
+}
+
+// KeyFingerprint names a gossip key without revealing it: the hex of the
+// first 8 bytes of its SHA-256.
+func KeyFingerprint(key []byte) string {
+	sum := sha256.Sum256(key)
+	return hex.EncodeToString(sum[:8])
+}
+
+// MeshKeyResponse is the outcome of a key operation: 200 when every node
+// applied it, 207 when some failed (their MeshKeyResult.Error says why).
+type MeshKeyResponse struct {
+	Fingerprint string                   `json:"fingerprint"` // of the key operated on
+	Nodes       map[string]MeshKeyResult `json:"nodes"`
+	Op          string                   `json:"op"`
+}
+
+// MeshKeyResult is one node's part of a key operation.
+type MeshKeyResult struct {
+	Error string `json:"error,omitempty"`
+	OK    bool   `json:"ok"`
 }
 
 // Problem is an RFC 9457 problem+json answer; every error of the API is

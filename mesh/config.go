@@ -18,6 +18,8 @@ type Config struct {
 
 	// SecretKey encrypts gossip with AES (16, 24 or 32 bytes); nil = plain.
 	// Nodes with different keys cannot talk, so they never join each other.
+	// It is the keyring's primary key at start; InstallKey, UseKey and
+	// RemoveKey rotate it while the mesh runs.
 	SecretKey []byte
 
 	GossipInterval   time.Duration // how often to gossip to a few random members

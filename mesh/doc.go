@@ -16,6 +16,11 @@
 // node gossips first; a member that misses it reports EventFail. memberlist
 // does not expose suspicion, so listed members are always StateAlive.
 //
+// With Config.SecretKey, gossip is encrypted through memberlist's keyring:
+// Keys, InstallKey, UseKey and RemoveKey rotate the key while the mesh runs
+// (install the new key on every member, use it on every member, remove the
+// old one on every member).
+//
 // There is no package-level state: any number of meshes can run in one
 // process, which is how the tests run real clusters on 127.0.0.1.
 package mesh

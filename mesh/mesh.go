@@ -24,6 +24,13 @@ type Mesh struct {
 	lifeMu sync.Mutex
 	ml     atomic.Pointer[memberlist.Memberlist]
 
+	// keyring holds the gossip keys, Config.SecretKey the primary at
+	// first; memberlist reads it on every packet, so keys change at
+	// runtime. nil: plain gossip. keyMu orders our check-then-change
+	// operations on it (memberlist itself only reads it).
+	keyring *memberlist.Keyring
+	keyMu   sync.Mutex
+
 	metaMu  sync.Mutex
 	self    Meta
 	encoded []byte // self, JSON, handed to memberlist by NodeMeta
@@ -70,13 +77,17 @@ func New(cfg Config, self Meta) (*Mesh, error) {
 	}
 	cfg.Seeds = slices.Clone(cfg.Seeds)
 	cfg.SecretKey = slices.Clone(cfg.SecretKey)
+	keyring, err := newKeyring(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := &Mesh{
 		cfg: cfg, id: self.ID, log: log, now: time.Now,
-		self: self, encoded: enc,
+		self: self, encoded: enc, keyring: keyring,
 		co:      newCoalescer(),
 		leaving: map[string]intent{},
 		changed: make(chan struct{}),

@@ -135,7 +135,7 @@ func (m *Mesh) memberlistConfig(tr memberlist.NodeAwareTransport, port int, logg
 	c.Transport = tr
 	c.Delegate = metaDelegate{m}
 	c.Events = eventDelegate{m}
-	c.SecretKey = slices.Clone(m.cfg.SecretKey)
+	c.Keyring = m.keyring // nil: plain gossip
 	c.GossipInterval = m.cfg.GossipInterval
 	c.ProbeInterval = m.cfg.ProbeInterval
 	c.ProbeTimeout = m.cfg.ProbeTimeout

@@ -35,6 +35,7 @@ events:
 }
 
 func TestConfigErrors(t *testing.T) {
+	t.Setenv("RS_TEST_UNSET_GOSSIP_KEY", "")
 	tests := []struct {
 		name, yaml string
 		want       []string
@@ -55,6 +56,11 @@ log: {level: loud}`, []string{"unknown role \"wizard\"", "http.listen", "Bad Id"
 			"not both", "needs stream_key", "not an http(s) URL", "log.level"}},
 		{"mesh", "mesh: {bind: '127.0.0.1:7946', secret_key: 'abc', profile: fast}", []string{"secret_key", "cluster_token", "profile"}},
 		{"seeds without bind", "mesh: {seeds: ['1.2.3.4:7946']}", []string{"seeds need mesh.bind"}},
+		{"bind without a gossip key", "mesh: {bind: '127.0.0.1:7946', cluster_token: 0123456789abcdef0}",
+			[]string{"node: config: mesh.secret_key: required with mesh.bind: gossip is always encrypted",
+				"`head -c 32 /dev/urandom | base64`"}},
+		{"bind with an empty key variable", "mesh: {bind: '127.0.0.1:7946', secret_key_env: RS_TEST_UNSET_GOSSIP_KEY, cluster_token: 0123456789abcdef0}",
+			[]string{"mesh.secret_key: required with mesh.bind", "mesh.secret_key_env names RS_TEST_UNSET_GOSSIP_KEY, which is empty or unset"}},
 		{"regional without region", "node: {id: a, roles: [shield], tier: regional}", []string{"needs node.region"}},
 		{"ingest limits", "ingest: {max_body_bytes: 10, live_bytes: 5}", []string{"ingest.max_playlist_bytes", "ingest.live_bytes"}},
 		{"cache limits speak YAML keys", "cache: {max_bytes: 0, fetch_timeout: 0s}",

@@ -133,7 +133,14 @@ func (c Config) validateMesh() []error {
 		}
 		return errs
 	}
-	if _, err := m.secretKey(); err != nil {
+	switch _, err := m.secretKey(); {
+	case m.SecretKey == "" && m.SecretKeyEnv != "":
+		bad("secret_key: required with mesh.bind: gossip is always encrypted, and mesh.secret_key_env names %s, "+
+			"which is empty or unset (generate a key with `head -c 32 /dev/urandom | base64`)", m.SecretKeyEnv)
+	case m.SecretKey == "":
+		bad("secret_key: required with mesh.bind: gossip is always encrypted (set mesh.secret_key or " +
+			"mesh.secret_key_env; generate a key with `head -c 32 /dev/urandom | base64`)")
+	case err != nil:
 		bad("secret_key: %v", err)
 	}
 	if m.ClusterToken == "" {

@@ -103,4 +103,5 @@ var (
 	_ admin.Control  = (*Control)(nil)
 	_ admin.Cluster  = (*Cluster)(nil)
 	_ admin.Steering = (*Steering)(nil)
+	_ admin.MeshKeys = (*MeshKeys)(nil)
 )

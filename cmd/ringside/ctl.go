@@ -35,6 +35,9 @@ const ctlUsage = `usage: ringside ctl [--addr URL] [--token TOKEN] [-o table|jso
   cdns   list | set-weight ID N | drain ID | undrain ID
   nodes  list | drain ID | undrain ID
   purge  --key KEY | --prefix PREFIX | --event ID
+  mesh   keys list | keys install|use|remove --key-file FILE
+         (gossip key rotation on every node: install the new key, use it,
+         remove the old one; KEY as an argument also works, but shows in ps)
 Flags may stand anywhere. The address and token default to $RINGSIDE_ADDR and
 $RINGSIDE_TOKEN. Reads are answered by the control leader (consistent);
 --local reads the node's own copy. Each write carries one Idempotency-Key,
@@ -139,6 +142,8 @@ func (c *ctl) dispatch(args []string) error {
 		return c.nodes(rest)
 	case "purge":
 		return c.purge(rest)
+	case "mesh":
+		return c.mesh(rest)
 	}
 	return usageErr("unknown command %q", cmd)
 }

@@ -21,7 +21,7 @@ var (
 	// commandValueFlags are the commands' own flags that take a value: the
 	// value is passed on untouched even if it looks like a global flag.
 	commandValueFlags = map[string]bool{"f": true, "id": true, "title": true, "pull-url": true, "stream-key": true,
-		"state": true, "key": true, "prefix": true, "event": true}
+		"state": true, "key": true, "prefix": true, "event": true, "key-file": true}
 )
 
 // errCtlHelp: -h or --help anywhere asks for the usage.

@@ -14,14 +14,18 @@ import (
 	"github.com/ringside-live/ringside/control"
 )
 
-const fakeToken = "ctl-fake-admin-token"
+const (
+	fakeToken     = "ctl-fake-admin-token"
+	fakeGossipKey = "0123456789abcdef" // every fake node's gossip key at first
+)
 
 // fakeNode is the admin API over fakes (package admin with admintest's
-// Control, Cluster and Steering) behind a recorder of the requests ctl
+// Control, Cluster and MeshKeys) behind a recorder of the requests ctl
 // makes; busy answers the next writes 503 with Retry-After.
 type fakeNode struct {
 	*httptest.Server
 	control *admintest.Control
+	keys    *admintest.MeshKeys // self and n2, both with fakeGossipKey
 	mu      sync.Mutex
 	reqs    []ctlRequest
 	busy    int
@@ -31,10 +35,11 @@ type ctlRequest struct{ method, uri, key string }
 
 func newFakeNode(t *testing.T) *fakeNode {
 	t.Helper()
-	f := &fakeNode{control: admintest.NewControl()}
+	f := &fakeNode{control: admintest.NewControl(), keys: admintest.NewMeshKeys([]byte(fakeGossipKey), "self", "n2")}
 	cl := admintest.NewCluster(admin.Member{ID: "self", Roles: []string{"edge", "control"}, HTTP: "127.0.0.1:1", State: "alive"},
 		admin.Member{ID: "n2", Roles: []string{"edge"}, HTTP: "127.0.0.1:2", State: "alive"})
-	api, err := admin.New(admin.Config{NodeID: "self", Token: fakeToken}, admin.Deps{Control: f.control, Cluster: cl})
+	api, err := admin.New(admin.Config{NodeID: "self", Token: fakeToken},
+		admin.Deps{Control: f.control, Cluster: cl, MeshKeys: f.keys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,11 +13,14 @@ import (
 	"github.com/ringside-live/ringside/pkg/poll"
 )
 
-// Tokens every cluster uses.
+// Tokens and the gossip key every cluster uses.
 const (
 	ClusterToken  = "nodetest-cluster-token"
 	AdminToken    = "nodetest-admin-token"
 	ReadOnlyToken = "nodetest-read-only-token"
+	// GossipKey is mesh.secret_key (base64 of 32 bytes): gossip is always
+	// encrypted.
+	GossipKey = "bm9kZXRlc3QtZ29zc2lwLWtleS1vZi0zMi1ieXRlcyE="
 )
 
 // FreeAddr returns a loopback TCP address with a port free right now, for
@@ -87,6 +90,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		cfg.HTTP.Listen = "127.0.0.1:0"
 		cfg.Ingest.ListedGrace = node.Duration(3 * time.Second)
 		cfg.Mesh.Bind, cfg.Mesh.Profile, cfg.Mesh.ClusterToken = "127.0.0.1:0", "test", ClusterToken
+		cfg.Mesh.SecretKey = GossipKey
 		cfg.Mesh.PeerTimeout = node.Duration(time.Second)
 		if seed != "" {
 			cfg.Mesh.Seeds = []string{seed}

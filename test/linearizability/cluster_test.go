@@ -16,10 +16,12 @@ import (
 	"time"
 )
 
-// Tokens of every cluster the test starts.
+// Tokens and the gossip key (base64 of 32 bytes) of every cluster the
+// test starts.
 const (
 	clusterToken = "linearizability-cluster-token"
 	adminToken   = "linearizability-admin-token"
+	gossipKey    = "bGluZWFyaXphYmlsaXR5LWdvc3NpcC1rZXktMzJieSE="
 )
 
 // buildBinary builds cmd/ringside of the module the test runs in into dir,
@@ -244,11 +246,11 @@ func startCluster(t *testing.T, bin string) *cluster {
 		}
 		cfg := fmt.Sprintf(`node: {id: %q, roles: %s}
 http: {listen: %q}
-mesh: {bind: %q, seeds: [%s], cluster_token: %q, profile: test}
+mesh: {bind: %q, seeds: [%s], cluster_token: %q, secret_key: %q, profile: test}
 admin: {listen: %q, token: %q}
 control: %s
 log: {level: info}
-`, name, roles, as[i].http, as[i].gossip, strings.Join(seeds, ", "), clusterToken, as[i].admin, adminToken, control)
+`, name, roles, as[i].http, as[i].gossip, strings.Join(seeds, ", "), clusterToken, gossipKey, as[i].admin, adminToken, control)
 		// Created here, as an operator would.
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			t.Fatal(err)
