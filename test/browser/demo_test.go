@@ -1,0 +1,206 @@
+//go:build unix
+
+package browser
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// demo is one `ringside demo` process: a node with every role and the
+// real ffmpeg it starts, pushing the live HLS event "demo".
+type demo struct {
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when cmd has been waited for
+	outPath string        // stdout: the URLs it prints
+	logPath string        // stderr: the node's and the encoder's log
+	base    string        // where players fetch the stream: http(s)://host:port
+}
+
+// printedPlay finds the play URL in the demo's output: the http one, or
+// with https the one the demo prints for its TLS listener.
+func printedPlay(scheme string) *regexp.Regexp {
+	return regexp.MustCompile(`(` + scheme + `://[^\s/]+)/live/demo/master\.m3u8`)
+}
+
+// startDemo runs `ringside demo` on 127.0.0.1 ports of its choosing and
+// waits for it to print where it plays. The process group (the demo and
+// its ffmpeg) is interrupted, then killed, when the test ends; a data race
+// in its log fails the test, and on failure the log's tail is printed.
+func startDemo(t *testing.T, bin, scheme string) *demo {
+	t.Helper()
+	dir := t.TempDir()
+	d := &demo{outPath: filepath.Join(dir, "demo.out"), logPath: filepath.Join(dir, "demo.log"), exited: make(chan struct{})}
+	outf, err := os.Create(d.outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outf.Close() // the child keeps its own descriptors
+	logf, err := os.Create(d.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	d.cmd = exec.Command(bin, "demo", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dns", "127.0.0.1:0")
+	d.cmd.Env = append(os.Environ(), "RINGSIDE_TOKEN=browser-test-admin-token")
+	d.cmd.Stdout, d.cmd.Stderr = outf, logf
+	d.cmd.SysProcAttr = procAttr()
+	if err := d.cmd.Start(); err != nil {
+		t.Fatalf("ringside demo: %v", err)
+	}
+	go func() { d.cmd.Wait(); close(d.exited) }()
+	t.Cleanup(func() { d.stop(t) })
+	play := printedPlay(scheme)
+	ok := eventually(20*time.Second, func() bool {
+		b, _ := os.ReadFile(d.outPath)
+		if m := play.FindSubmatch(b); m != nil {
+			d.base = string(m[1])
+			return true
+		}
+		return closed(d.exited)
+	})
+	if !ok || d.base == "" {
+		out, _ := os.ReadFile(d.outPath)
+		t.Fatalf("ringside demo printed no %s:// play URL within 20 s (exited: %v); its output:\n%s\nits log:\n%s",
+			scheme, closed(d.exited), out, d.logTail(30))
+	}
+	return d
+}
+
+// stop interrupts the process group (the demo stops its encoder, then the
+// node) and kills it if it is still there 15 s later.
+func (d *demo) stop(t *testing.T) {
+	if !closed(d.exited) {
+		syscall.Kill(-d.cmd.Process.Pid, syscall.SIGINT)
+		select {
+		case <-d.exited:
+		case <-time.After(15 * time.Second):
+			syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+			<-d.exited
+			t.Errorf("ringside demo did not stop within 15 s of SIGINT")
+		}
+	}
+	if b, _ := os.ReadFile(d.logPath); bytes.Contains(b, []byte("WARNING: DATA RACE")) {
+		t.Errorf("ringside demo: data race in its log %s:\n%s", d.logPath, b)
+	} else if t.Failed() {
+		t.Logf("--- ringside demo log tail (%s) ---\n%s", d.logPath, d.logTail(40))
+	}
+}
+
+func (d *demo) logTail(n int) string {
+	b, err := os.ReadFile(d.logPath)
+	if err != nil {
+		return err.Error()
+	}
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// waitLive waits until the master playlist lists both renditions and each
+// media playlist lists at least minSegments segments, so a player that
+// starts three target durations behind the live edge has them all.
+func (d *demo) waitLive(t *testing.T, minSegments int) {
+	t.Helper()
+	// The demo's certificate comes from its own throwaway CA; this client
+	// only polls for readiness, the browser checks what it is told to.
+	client := &http.Client{Timeout: 5 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	defer client.CloseIdleConnections()
+	var last string
+	ok := eventually(40*time.Second, func() bool {
+		if closed(d.exited) {
+			return true // reported below
+		}
+		master, err := get(client, d.base+"/live/demo/master.m3u8")
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		var variants []string
+		for _, l := range strings.Split(master, "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				variants = append(variants, l)
+			}
+		}
+		if len(variants) != 2 {
+			last = "master playlist with " + fmt.Sprint(len(variants)) + " variants:\n" + master
+			return false
+		}
+		for _, v := range variants {
+			media, err := get(client, d.base+"/live/demo/"+v)
+			if err != nil {
+				last = err.Error()
+				return false
+			}
+			if n := strings.Count(media, "#EXTINF"); n < minSegments {
+				last = fmt.Sprintf("%s lists %d segments:\n%s", v, n, media)
+				return false
+			}
+		}
+		return true
+	})
+	if !ok || closed(d.exited) {
+		t.Fatalf("the demo's stream at %s was not live within 40 s (exited: %v); last: %s",
+			d.base, closed(d.exited), last)
+	}
+}
+
+func get(client *http.Client, url string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
+	}
+	return string(b), nil
+}
+
+// eventually polls cond every 200 ms until it holds or d has passed.
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,202 @@
+//go:build unix
+
+package browser
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// spec is play.mjs's input (see its header comment).
+type spec struct {
+	Player            string  `json:"player"` // hls.js, dash.js or shaka
+	Page              string  `json:"page"`
+	Manifest          string  `json:"manifest"`
+	Seconds           float64 `json:"seconds"`      // of playback after the first frame
+	StartTimeout      float64 `json:"startTimeout"` // for the first frame
+	IgnoreHTTPSErrors bool    `json:"ignoreHTTPSErrors,omitempty"`
+	Chromium          string  `json:"chromium"`
+	// Config goes to the player: Hls config, dash.js settings, Shaka
+	// configure.
+	Config map[string]any `json:"config,omitempty"`
+}
+
+// result is play.mjs's output: the page's report and what Chromium saw.
+type result struct {
+	Report     *report   `json:"report"`
+	Requests   []request `json:"requests"`
+	Preflights []request `json:"preflights"` // CORS OPTIONS requests, Method empty
+	Console    []string  `json:"console"`
+	// Timing: seconds from the driver's start to launch, page, player,
+	// firstFrame, played, closed.
+	Timing      map[string]float64 `json:"timing"`
+	TimedOut    string             `json:"timedOut"`
+	DriverError string             `json:"driverError"`
+}
+
+// report is page/harness.js's account of the playback.
+type report struct {
+	Player          string        `json:"player"`
+	PlayerVersion   string        `json:"playerVersion"`
+	Manifest        string        `json:"manifest"`
+	Loaded          bool          `json:"loaded"`
+	Started         bool          `json:"started"`
+	StartupSeconds  *float64      `json:"startupSeconds"`
+	SecondsPlayed   float64       `json:"secondsPlayed"`
+	WaitingEvents   int           `json:"waitingEvents"`
+	Stalls          []stall       `json:"stalls"`
+	RebufferSeconds float64       `json:"rebufferSeconds"`
+	Errors          []playerError `json:"errors"`
+	Fatal           bool          `json:"fatal"`
+	Levels          int           `json:"levels"`
+	Level           *level        `json:"level"`
+	Video           video         `json:"video"`
+}
+
+type stall struct {
+	At      float64 `json:"at"` // seconds after the first frame
+	Seconds float64 `json:"seconds"`
+	Ongoing bool    `json:"ongoing"`
+}
+
+// playerError is one error event of the player, with the HTTP status the
+// player itself saw (0: the response could not be read, as after a
+// missing CORS header; nil: the error was not about a response).
+type playerError struct {
+	Fatal   bool   `json:"fatal"`
+	Type    string `json:"type"`
+	Details string `json:"details"`
+	Status  *int   `json:"status"`
+	URL     string `json:"url"`
+	Message string `json:"message"`
+}
+
+type level struct {
+	Width   int `json:"width"`
+	Height  int `json:"height"`
+	Bitrate int `json:"bitrate"`
+}
+
+type video struct {
+	Width         int  `json:"width"`
+	Height        int  `json:"height"`
+	DroppedFrames int  `json:"droppedFrames"`
+	TotalFrames   int  `json:"totalFrames"`
+	Paused        bool `json:"paused"`
+	MediaError    *struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"mediaError"`
+}
+
+// request is one response (or failure, status 0) Chromium saw.
+type request struct {
+	Method  string `json:"method"`
+	URL     string `json:"url"`
+	Status  int    `json:"status"`
+	Failure string `json:"failure"`
+}
+
+// play runs play.mjs on s and returns its result. node and the Chromium
+// it launches form one process group, killed if the driver overruns its
+// own bounds by 45 s.
+func play(t *testing.T, s spec) result {
+	t.Helper()
+	in, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := time.Duration((s.Seconds+s.StartTimeout)*float64(time.Second)) + 45*time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "play.mjs")
+	cmd.Stdin = bytes.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = procAttr()
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	runErr := cmd.Run()
+	var r result
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("play.mjs %s: %v (%v); stdout:\n%s\nstderr:\n%s", in, runErr, err, stdout.String(), stderr.String())
+	}
+	if r.DriverError != "" || r.Report == nil {
+		t.Fatalf("play.mjs %s could not drive Chromium (%v): %s\nstderr:\n%s\nconsole:\n%s",
+			in, runErr, r.DriverError, stderr.String(), strings.Join(r.Console, "\n"))
+	}
+	return r
+}
+
+// summary says in one paragraph what the player saw.
+func (r result) summary() string {
+	p := r.Report
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s on %s: ", p.Player, p.PlayerVersion, p.Manifest)
+	if p.Started {
+		fmt.Fprintf(&b, "first frame after %.2f s, played %.1f s, %d stalls (%.2f s rebuffering, %d waiting events)",
+			*p.StartupSeconds, p.SecondsPlayed, len(p.Stalls), p.RebufferSeconds, p.WaitingEvents)
+		for _, s := range p.Stalls {
+			fmt.Fprintf(&b, " [stall at %.1f s for %.2f s]", s.At, s.Seconds)
+		}
+		if p.Level != nil {
+			fmt.Fprintf(&b, ", ended on %dx%d at %d bit/s (of %d renditions)", p.Level.Width, p.Level.Height, p.Level.Bitrate, p.Levels)
+		}
+		fmt.Fprintf(&b, ", video %dx%d, %d of %d frames dropped", p.Video.Width, p.Video.Height, p.Video.DroppedFrames, p.Video.TotalFrames)
+	} else {
+		b.WriteString("never played")
+		if r.TimedOut != "" {
+			b.WriteString(" (" + r.TimedOut + ")")
+		}
+	}
+	if p.Video.MediaError != nil {
+		fmt.Fprintf(&b, "; media error %d %q", p.Video.MediaError.Code, p.Video.MediaError.Message)
+	}
+	if len(p.Errors) == 0 {
+		b.WriteString("; no errors")
+	}
+	for _, e := range p.Errors {
+		b.WriteString("; " + e.String())
+	}
+	return b.String()
+}
+
+func (e playerError) String() string {
+	kind := "error"
+	if e.Fatal {
+		kind = "fatal error"
+	}
+	status := "no HTTP status"
+	if e.Status != nil {
+		status = fmt.Sprintf("HTTP status %d", *e.Status)
+	}
+	return fmt.Sprintf("%s %s/%s with %s on %s (%s)", kind, e.Type, e.Details, status, e.URL, e.Message)
+}
+
+// network lists the requests Chromium made to the stream's origin (and
+// failed ones anywhere), the preflights, the driver's timing and the
+// page's console, for failure messages.
+func (r result) network(origin string) string {
+	var b strings.Builder
+	for _, q := range r.Requests {
+		if strings.HasPrefix(q.URL, origin) || q.Status >= 400 || q.Status == 0 {
+			fmt.Fprintf(&b, "  %s %s -> %d %s\n", q.Method, q.URL, q.Status, q.Failure)
+		}
+	}
+	for _, q := range r.Preflights {
+		fmt.Fprintf(&b, "  OPTIONS %s -> %d %s\n", q.URL, q.Status, q.Failure)
+	}
+	fmt.Fprintf(&b, "  driver timing (s): launch %.2f, page %.2f, player %.2f, first frame %.2f, played %.2f, closed %.2f\n",
+		r.Timing["launch"], r.Timing["page"], r.Timing["player"], r.Timing["firstFrame"], r.Timing["played"], r.Timing["closed"])
+	if len(r.Console) > 0 {
+		b.WriteString("  console:\n    " + strings.Join(r.Console, "\n    ") + "\n")
+	}
+	return b.String()
+}
