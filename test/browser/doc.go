@@ -34,21 +34,15 @@
 // error with the HTTP status the player saw (hls.js: response.code; Shaka:
 // the status of BAD_HTTP_STATUS, 0 for HTTP_ERROR; dash.js: the status of
 // the last failed response, from a response interceptor), the rendition it
-// ended on, and every response Chromium saw on the network.
+// ended on, every response Chromium saw on the network, and the CORS
+// preflights it sent (from the DevTools protocol: pages never see them).
 //
 // # Cases
 //
 // Run one after the other, to spare the two cores ffmpeg and the node share
-// with Chromium:
+// with Chromium. The error cases come first: they need only the node, and
+// run while the encoder's first segments arrive.
 //
-//   - hls.js plays /live/demo/master.m3u8 for 20 s: currentTime advances at
-//     least 15 s, no stall or waiting event after the first frame, no error.
-//   - hls.js plays the steered master /s/live/demo/master.m3u8 for 10 s
-//     (7 s advanced, no stall, no error) and fetches the steering manifest
-//     /steer/demo (200) it names.
-//   - hls.js plays /r/live/demo/master.m3u8 through its 302 for 10 s.
-//   - Shaka Player plays /live/demo/master.m3u8 (HLS, MPEG-TS transmuxed by
-//     Shaka itself) for 10 s.
 //   - hls.js asked for /live/demo/nope.m3u8 stops on a fatal error with HTTP
 //     status 404, not 0: the error response carries CORS headers.
 //   - dash.js asked for /live/demo/nope.mpd stops with status 404. The demo
@@ -56,10 +50,20 @@
 //     supports it fully for when the node serves DASH.
 //   - The control: hls.js asked for a 404 on a third origin without CORS
 //     headers sees status 0, which shows that the two cases above can fail.
+//   - hls.js plays /live/demo/master.m3u8 for 20 s: currentTime advances at
+//     least 15 s, no stall or waiting event after the first frame, no error.
+//   - hls.js plays the steered master /s/live/demo/master.m3u8 for 8 s
+//     (6 s advanced, no stall, no error) and fetches the steering manifest
+//     /steer/demo (200) it names.
+//   - hls.js plays /r/live/demo/master.m3u8 through its 302 for 8 s, sending
+//     CMCD as request headers: every request, the redirect and its target
+//     included, is preflighted, and every OPTIONS is answered 2xx.
+//   - Shaka Player plays /live/demo/master.m3u8 (HLS, MPEG-TS transmuxed by
+//     Shaka itself) for 10 s (7 s advanced, no stall, no error).
 //
 // A failing case says what the player saw (the report in words), the
-// requests Chromium made to Ringside with their statuses, and the page's
-// console; the demo's log tail follows.
+// requests and preflights Chromium made to Ringside with their statuses,
+// the driver's timing and the page's console; the demo's log tail follows.
 //
 // # Dependencies
 //
