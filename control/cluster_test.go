@@ -119,6 +119,7 @@ func (c *testCluster) start(i int) {
 		c.t.Fatalf("n%d: not ready", i)
 	}
 	nd.cfg.RaftAddr = s.Addr() // a restart binds the same address
+	nd.cfg.Listener = nil      // closed by the store
 }
 
 // Kill stops node i at once: Raft shuts down without a goodbye, so to the

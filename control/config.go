@@ -41,6 +41,12 @@ type Config struct {
 	// Advertise is the ip:port other voters dial, if not RaftAddr (needed
 	// when RaftAddr is 0.0.0.0 or behind NAT). Empty = the bound address.
 	Advertise string
+	// TLS, when set, puts Raft on mutual TLS: only peers whose client
+	// certificate TLS.Server admits (control voters) get to send Raft
+	// RPCs. Nil = plain TCP: anyone who reaches RaftAddr can append entries
+	// and call elections, so only for tests and single-node demos; the
+	// node requires it in production.
+	TLS *TransportTLS
 	// DataDir holds the Raft log (raft.db) and snapshots/. One per store.
 	DataDir string
 	// Bootstrap lists the initial voters, this node included; the entry for
@@ -111,6 +117,9 @@ func (c Config) Validate() error {
 		}
 	} else if ip := net.ParseIP(host); err == nil && (ip == nil || ip.IsUnspecified()) {
 		bad("RaftAddr %q: without Advertise, the host must be an IP address others can dial", c.RaftAddr)
+	}
+	if c.TLS != nil {
+		errs = append(errs, c.TLS.validate()...)
 	}
 	errs = append(errs, c.validateBootstrap()...)
 	if c.Profile != ProfileLAN && c.Profile != ProfileTest {

@@ -5,7 +5,12 @@
 // Three kinds of node read it:
 //
 //   - voters (the control role) run a Store: a hashicorp/raft member with a
-//     bbolt log, file snapshots and a TCP transport. Writes go through the
+//     bbolt log, file snapshots and a TCP transport over mutual TLS
+//     (Config.TLS, a TransportTLS): only peers whose certificate the
+//     server config admits, control voters of the cluster CA, complete the
+//     handshake, and only handshaken connections reach Raft (the others
+//     are counted in Stats.RejectedConns). Plain TCP only when Config.TLS
+//     is nil, for tests and single-node demos. Writes go through the
 //     leader (Store.Apply); every voter applies them in the same order.
 //     The transport declines Raft's heartbeat fast path, so only Raft's
 //     main loop changes the term (hashicorp/raft issue #695).

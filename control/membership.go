@@ -125,12 +125,17 @@ type Stats struct {
 	// (see Store.Divergence). Alarm on Divergences > 0.
 	Checks      uint64 `json:"checks"`
 	Divergences uint64 `json:"divergences"`
+	// RejectedConns counts inbound Raft connections refused at the TLS
+	// handshake since Run started: no or a wrong certificate, not the
+	// control role, plain TCP, too slow. Always 0 without Config.TLS.
+	RejectedConns uint64 `json:"rejected_conns"`
 }
 
 // Stats returns this voter's Raft position; zero before Run starts Raft.
 func (s *Store) Stats() Stats {
 	st := Stats{Version: s.Current().Version}
 	st.Checks, st.Divergences = s.fsm.checkStats()
+	st.RejectedConns = s.rejected.Load()
 	r := s.r.Load()
 	if r == nil {
 		return st

@@ -30,6 +30,9 @@ type Store struct {
 	r       atomic.Pointer[raft.Raft] // set once, before ready closes
 	addr    string                    // written before ready closes
 	trans   raft.Transport            // written before ready closes
+	// rejected counts inbound Raft connections that failed the TLS
+	// handshake (Stats.RejectedConns).
+	rejected atomic.Uint64
 
 	// Test seams, set before Run: wrapStream wraps the network under the
 	// Raft transport (a test partitions a voter), wrapLogs the Raft log
@@ -134,7 +137,9 @@ func (s *Store) open() (n *node, err error) {
 			return nil, fmt.Errorf("control: advertise: %w", err)
 		}
 	}
-	if n.trans, err = newTransport(s.cfg.RaftAddr, s.cfg.Listener, adv, s.wrapStream, hl); err != nil {
+	n.trans, err = newTransport(transportConfig{bind: s.cfg.RaftAddr, ln: s.cfg.Listener, advertise: adv,
+		tls: s.cfg.TLS, wrap: s.wrapStream, log: s.log, rejected: &s.rejected}, hl)
+	if err != nil {
 		return nil, err
 	}
 	n.addr = string(n.trans.LocalAddr())

@@ -2,7 +2,9 @@ package control
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -30,32 +32,46 @@ type serialTransport struct {
 // SetHeartbeatHandler implements raft.Transport by declining the fast path.
 func (*serialTransport) SetHeartbeatHandler(func(raft.RPC)) {}
 
-// newTransport binds bind (or takes ln, already bound) and returns the
-// transport Raft runs on. advertise
-// (nil = the bound address) is what other voters dial; wrap, when set (by
-// tests), wraps the network under the transport.
-func newTransport(bind string, ln net.Listener, advertise net.Addr, wrap func(raft.StreamLayer) raft.StreamLayer,
-	hl *hclogAdapter) (*serialTransport, error) {
+// transportConfig is what newTransport needs.
+type transportConfig struct {
+	bind      string
+	ln        net.Listener  // already bound; nil = bind bind
+	advertise net.Addr      // what other voters dial; nil = the bound address
+	tls       *TransportTLS // nil = plain TCP
+	// wrap, when set (by tests), wraps the network under the transport.
+	wrap     func(raft.StreamLayer) raft.StreamLayer
+	log      *slog.Logger   // rejected TLS handshakes, at debug
+	rejected *atomic.Uint64 // counts them
+}
+
+// newTransport binds tc.bind (or takes tc.ln, already bound) and returns
+// the transport Raft runs on: over mutual TLS when tc.tls is set.
+func newTransport(tc transportConfig, hl *hclogAdapter) (*serialTransport, error) {
+	ln := tc.ln
 	if ln == nil {
 		var err error
-		if ln, err = net.Listen("tcp", bind); err != nil {
+		if ln, err = net.Listen("tcp", tc.bind); err != nil {
 			return nil, fmt.Errorf("control: raft transport: %w", err)
 		}
 	}
-	var stream raft.StreamLayer = &tcpStream{ln: ln, advertise: advertise}
-	addr, ok := stream.Addr().(*net.TCPAddr)
+	tcp := &tcpStream{ln: ln, advertise: tc.advertise}
+	addr, ok := tcp.Addr().(*net.TCPAddr)
 	if !ok || addr.IP == nil || addr.IP.IsUnspecified() {
 		ln.Close()
-		return nil, fmt.Errorf("control: raft transport: %s is not an address other voters can dial", stream.Addr())
+		return nil, fmt.Errorf("control: raft transport: %s is not an address other voters can dial", tcp.Addr())
 	}
-	if wrap != nil {
-		stream = wrap(stream)
+	var stream raft.StreamLayer = tcp
+	if tc.tls != nil {
+		stream = newTLSStream(tcp, tc.tls, handshakeTimeout, tc.log, tc.rejected)
+	}
+	if tc.wrap != nil {
+		stream = tc.wrap(stream)
 	}
 	return &serialTransport{raft.NewNetworkTransportWithLogger(stream, 3, 10*time.Second, hl)}, nil
 }
 
 // tcpStream is the TCP network under the transport: raft.TCPStreamLayer,
-// built here so that tests can wrap it.
+// built here so that tests can wrap it and tlsStream can accept on it.
 type tcpStream struct {
 	ln        net.Listener
 	advertise net.Addr // nil = the bound address

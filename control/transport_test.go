@@ -14,7 +14,7 @@ import (
 // issue #695).
 func TestTransportDeclinesHeartbeatFastPath(t *testing.T) {
 	hl := newHclog(slog.New(slog.DiscardHandler))
-	tr, err := newTransport("127.0.0.1:0", nil, nil, nil, hl)
+	tr, err := newTransport(transportConfig{bind: "127.0.0.1:0"}, hl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestTransportDeclinesHeartbeatFastPath(t *testing.T) {
 // for, exactly as the TCP transport has them.
 func TestTransportOptionalInterfaces(t *testing.T) {
 	hl := newHclog(slog.New(slog.DiscardHandler))
-	tr, err := newTransport("127.0.0.1:0", nil, nil, nil, hl)
+	tr, err := newTransport(transportConfig{bind: "127.0.0.1:0"}, hl)
 	if err != nil {
 		t.Fatal(err)
 	}
