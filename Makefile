@@ -4,6 +4,7 @@ BIN       := bin/ringside
 HTTP      ?= 127.0.0.1:8080
 ADMIN     ?= 127.0.0.1:8081
 DNS       ?= 127.0.0.1:8053
+HTTPS     ?= 127.0.0.1:8443
 # Each fuzz target runs this long inside `make test` (a smoke run; run
 # `make fuzz FUZZTIME=5m` for a real session).
 FUZZTIME  ?= 10s
@@ -20,7 +21,7 @@ build:
 ## run: a live event on this machine: one node plus an ffmpeg encoder.
 run: build
 	./scripts/ensure-ffmpeg
-	./$(BIN) demo --http $(HTTP) --admin $(ADMIN) --dns $(DNS)
+	./$(BIN) demo --http $(HTTP) --https $(HTTPS) --admin $(ADMIN) --dns $(DNS)
 
 ## test: vet, the whole suite under the race detector, and fuzz smoke runs.
 test: vet unit fuzz

@@ -17,10 +17,15 @@ var raftSec = flag.String("raftsec", "mtls", "how the mTLS cluster tests run Raf
 	"plain (Config.TLS nil) or norole (TLS without the control-role check) must make TestRaftRefusesForgedRPCs fail")
 
 // newMTLSCluster starts n voters over mutual TLS with certificates from ca
-// (or as -raftsec says), each on a socket handed over already bound.
+// (or as -raftsec says), each on a socket handed over already bound. They
+// run Raft's lan timings (1 s, not the test profile's 100 ms): TLS
+// handshakes under the race detector on a busy machine would otherwise
+// trigger elections, and the tests tell the attacker's term changes from
+// those by the term staying put.
 func newMTLSCluster(t testing.TB, ca *testCA, n int) *testCluster {
 	t.Helper()
 	return newCluster(t, n, func(c *Config) {
+		c.Profile = ProfileLAN
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)

@@ -3,6 +3,7 @@ package control
 import (
 	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -83,7 +84,6 @@ func TestTLSStreamAdmitsOnlyControlPeers(t *testing.T) {
 			}
 			return c, err
 		}, false},
-		{"silent tcp", func(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }, false},
 		{"no client certificate", dialTLS(&tls.Config{InsecureSkipVerify: true}), false},
 		{"self-signed control", dialTLS(bare((*testCA)(nil).issue(t, "n2", testRoleControl))), false},
 		{"other CA control", dialTLS(bare(newTestCA(t).issue(t, "n2", testRoleControl))), false},
@@ -91,7 +91,7 @@ func TestTLSStreamAdmitsOnlyControlPeers(t *testing.T) {
 		{"TLS 1.2", dialTLS(tls12), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newTestTLSStream(t, ca.transportTLS(t, "n1", true, testRoleControl), 200*time.Millisecond)
+			s := newTestTLSStream(t, ca.transportTLS(t, "n1", true, testRoleControl), 10*time.Second)
 			c, err := tc.dial(s.Addr().String())
 			if c != nil {
 				defer c.Close()
@@ -119,6 +119,22 @@ func TestTLSStreamAdmitsOnlyControlPeers(t *testing.T) {
 				t.Fatalf("accepted %v, want the good peer %v", got.RemoteAddr(), good.LocalAddr())
 			}
 		})
+	}
+}
+
+// A client that never completes its handshake is dropped after the
+// handshake timeout and counted.
+func TestTLSStreamDropsSilentClients(t *testing.T) {
+	s := newTestTLSStream(t, newTestCA(t).transportTLS(t, "n1", true, testRoleControl), 100*time.Millisecond)
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, 10*time.Second, "the silent client to be rejected", func() bool { return s.rejected.Load() == 1 })
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("read from the dropped connection: %v, want EOF", err)
 	}
 }
 

@@ -10,7 +10,8 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// serialTransport is Raft's TCP transport without the heartbeat fast path.
+// serialTransport is Raft's TCP transport without the heartbeat fast path
+// and without pipelined replication.
 //
 // hashicorp/raft asks a transport to run heartbeats on the transport's own
 // goroutine (SetHeartbeatHandler) so that disk latency cannot delay them. A
@@ -21,6 +22,18 @@ import (
 // fast path sends heartbeats through Consumer() like every other RPC, so
 // only the main loop ever changes the term. The price: on a voter whose
 // disk stalls, heartbeats wait behind log writes.
+//
+// It also replicates without pipelining (MaxRPCsInFlight 1: one
+// AppendEntries in flight per follower instead of the default two). Raft's
+// pipelined replication can wedge for good: when a follower answers
+// Success=false or a newer term (or the connection fails), pipelineDecode
+// returns and nobody reads the pipeline's done channel any more; if the
+// send loop picks a ready trigger over the closed finish channel, its next
+// send blocks on the unbuffered in-progress channel while the decoder
+// blocks on done. That follower never gets another entry (heartbeats go
+// on, so it never calls an election) and Raft's Shutdown waits forever
+// (hashicorp/raft issue #612; grafana/pyroscope#5518 disabled pipelining
+// for the same hang). Raft batches entries per AppendEntries either way.
 //
 // It embeds *raft.NetworkTransport, so every optional interface Raft probes
 // for on its transport (WithClose, WithPreVote; WithPeers, which the TCP
@@ -67,7 +80,10 @@ func newTransport(tc transportConfig, hl *hclogAdapter) (*serialTransport, error
 	if tc.wrap != nil {
 		stream = tc.wrap(stream)
 	}
-	return &serialTransport{raft.NewNetworkTransportWithLogger(stream, 3, 10*time.Second, hl)}, nil
+	return &serialTransport{raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: hl,
+		MaxRPCsInFlight: 1, // no pipelining: see serialTransport
+	})}, nil
 }
 
 // tcpStream is the TCP network under the transport: raft.TCPStreamLayer,

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -93,5 +94,21 @@ func TestStoreUsesSerialTransport(t *testing.T) {
 	s := newCluster(t, 1, nil).Leader()
 	if _, ok := s.trans.(*serialTransport); !ok {
 		t.Fatalf("the store's transport is %T", s.trans)
+	}
+}
+
+// Replication runs without pipelining, whose pipeline can deadlock
+// (hashicorp/raft issue #612): Raft falls back to one AppendEntries at a
+// time when the transport declines.
+func TestTransportDeclinesPipelining(t *testing.T) {
+	hl := newHclog(slog.New(slog.DiscardHandler))
+	tr, err := newTransport(transportConfig{bind: "127.0.0.1:0"}, hl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	p, err := tr.AppendEntriesPipeline("peer", tr.LocalAddr())
+	if !errors.Is(err, raft.ErrPipelineReplicationNotSupported) {
+		t.Fatalf("AppendEntriesPipeline: %v, %v; want ErrPipelineReplicationNotSupported", p, err)
 	}
 }

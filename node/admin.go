@@ -28,6 +28,9 @@ func (n *running) newAdmin() (*admin.API, error) {
 	if n.steer != nil {
 		deps.Steering = adminSteering{n}
 	}
+	if n.mesh != nil {
+		deps.MeshKeys = adminMeshKeys{n}
+	}
 	ac := admin.DefaultConfig()
 	ac.NodeID, ac.Token, ac.ReadOnlyToken = n.cfg.Node.ID, n.cfg.Admin.Token, n.cfg.Admin.ReadOnlyToken
 	return admin.New(ac, deps)

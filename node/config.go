@@ -24,6 +24,7 @@ import (
 // README; unknown keys are an error.
 type Config struct {
 	Node     NodeSection     `yaml:"node"`
+	Identity IdentitySection `yaml:"identity"`
 	HTTP     HTTPSection     `yaml:"http"`
 	Ingest   IngestSection   `yaml:"ingest"`
 	Cache    CacheSection    `yaml:"cache"`
@@ -34,6 +35,19 @@ type Config struct {
 	Events   []EventConfig   `yaml:"events"`
 	Log      LogSection      `yaml:"log"`
 }
+
+// IdentitySection is this node's certificate from the cluster CA
+// (`ringside ca issue`): the node id and roles are in the certificate, and
+// a node only takes the roles it grants. With it Raft runs on mutual TLS
+// (only control certificates connect). The files are re-read when they
+// change (and on SIGHUP); the old ones stay in use if the new ones are bad.
+type IdentitySection struct {
+	Cert string `yaml:"cert"` // PEM: this node's certificate (then intermediates)
+	Key  string `yaml:"key"`  // PEM: its private key
+	CA   string `yaml:"ca"`   // PEM: the cluster CA bundle (old and new during a rotation)
+}
+
+func (s IdentitySection) set() bool { return s.Cert != "" || s.Key != "" || s.CA != "" }
 
 // MeshSection configures gossip membership. Without bind the node runs
 // alone.
@@ -125,6 +139,13 @@ type SteeringSection struct {
 	MaxRPS int `yaml:"max_rps"`
 }
 
+// KeyPairConfig is one HTTPS certificate (PEM, leaf first) and its key;
+// both are re-read when they change.
+type KeyPairConfig struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
 // PeerConfig is one initial Raft voter.
 type PeerConfig struct {
 	ID   string `yaml:"id"`
@@ -156,6 +177,12 @@ type HTTPSection struct {
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// MaxConns caps concurrent connections (0: 256k).
 	MaxConns int `yaml:"max_conns"`
+	// TLSListen serves the same routes over HTTPS (players, encoders)
+	// with the certificates in TLS, chosen by SNI (the first is the
+	// default); TLS 1.2+ with forward-secret AEAD suites only. The plain
+	// listener stays alongside.
+	TLSListen string          `yaml:"tls_listen"`
+	TLS       []KeyPairConfig `yaml:"tls"`
 	// CORSOrigins are the web origins whose players may read player-facing
 	// responses (/live, /s/live, /steer, /play, /r); "*" (the default):
 	// any, since no credentials are used.

@@ -70,6 +70,9 @@ log: {level: loud}`, []string{"unknown role \"wizard\"", "http.listen", "Bad Id"
 		{"steering", "steering: {dns_listen: nowhere, zone: example, ttl: 10ms, down_after: 0, canary: healthz}",
 			[]string{"dns_listen needs the steer role", "zone", "at least 1s", "down_after", "canary"}},
 		{"admin listen", "admin: {listen: nope}", []string{"admin.listen"}},
+		{"a reachable voter needs an identity", "node: {id: a, roles: [control]}\ncontrol: {data_dir: /tmp/x, raft_bind: '10.0.0.5:7000'}",
+			[]string{"identity: required with the control role"}},
+		{"identity files come together", "identity: {cert: a.pem}", []string{"identity: cert, key and ca are all required"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,10 +35,24 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateStores()...)
+	errs = append(errs, c.validateIdentity()...)
 	errs = append(errs, c.validateEvents()...)
 	errs = append(errs, c.validateMesh()...)
 	errs = append(errs, c.validateControl()...)
 	errs = append(errs, c.validateSteering()...)
+	if c.HTTP.TLSListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.TLSListen); err != nil {
+			bad("http.tls_listen %q: %v", c.HTTP.TLSListen, err)
+		}
+		if len(c.HTTP.TLS) == 0 {
+			bad("http.tls_listen needs http.tls: at least one {cert, key}")
+		}
+	}
+	for i, kp := range c.HTTP.TLS {
+		if kp.Cert == "" || kp.Key == "" {
+			bad("http.tls[%d]: cert and key are required", i)
+		}
+	}
 	if c.Admin.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 			bad("admin.listen %q: %v", c.Admin.Listen, err)
@@ -90,6 +104,34 @@ func (c Config) validateStores() []error {
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errs
+}
+
+// validateIdentity: the certificate's three files come together, and a
+// voter reachable from other hosts is never on plain TCP.
+func (c Config) validateIdentity() []error {
+	var errs []error
+	id := c.Identity
+	if id.set() && (id.Cert == "" || id.Key == "" || id.CA == "") {
+		errs = append(errs, fmt.Errorf("node: config: identity: cert, key and ca are all required"))
+	}
+	if c.hasRole(RoleControl) && !id.set() && c.Control.RaftBind != "" && !loopback(c.Control.RaftBind) {
+		errs = append(errs, fmt.Errorf("node: config: identity: required with the control role on a non-loopback "+
+			"control.raft_bind (%s): Raft runs on mutual TLS between control certificates (ringside ca issue)", c.Control.RaftBind))
+	}
+	return errs
+}
+
+// loopback reports whether addr's host is a loopback address.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (c Config) validateEvents() []error {

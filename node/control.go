@@ -53,7 +53,7 @@ func (n *running) newControl() error {
 	}
 	sc := control.DefaultConfig()
 	sc.NodeID, sc.RaftAddr, sc.Advertise, sc.DataDir = n.cfg.Node.ID, cc.RaftBind, cc.Advertise, cc.DataDir
-	sc.Listener = n.raftListener
+	sc.Listener, sc.TLS = n.raftListener, n.raftTLS()
 	if cc.Profile != "" {
 		sc.Profile = cc.Profile
 	}

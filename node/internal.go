@@ -35,6 +35,8 @@ func (n *running) serveInternal(ctx *fasthttp.RequestCtx, p []byte) {
 		writeJSON(ctx, fasthttp.StatusOK, map[string]int{"purged": n.shield.Purge(req.Key + req.Prefix)})
 	case path == "/internal/v1/config" && ctx.IsGet():
 		n.internalConfig(ctx)
+	case path == meshKeysPath && ctx.IsPost():
+		n.internalMeshKeys(ctx)
 	case path == "/internal/v1/steering/report" && ctx.IsPost():
 		n.internalSteeringReport(ctx)
 	case path == "/internal/v1/drain" && ctx.IsPost():

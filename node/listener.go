@@ -11,7 +11,8 @@ import (
 // is set.
 type listeners struct {
 	http  *trackingListener
-	admin net.Listener // nil: the admin API shares the HTTP listener
+	https *trackingListener // nil without http.tls_listen; TLS is added by the node
+	admin net.Listener      // nil: the admin API shares the HTTP listener
 }
 
 // listen binds the HTTP listener (and the admin one when configured).
@@ -21,18 +22,28 @@ func listen(cfg Config) (*listeners, error) {
 		return nil, fmt.Errorf("node: http.listen %s: %w", cfg.HTTP.Listen, err)
 	}
 	l := &listeners{http: &trackingListener{Listener: ln, conns: map[net.Conn]struct{}{}}}
-	if cfg.Admin.Listen == "" {
-		return l, nil
+	if cfg.HTTP.TLSListen != "" {
+		tln, err := net.Listen("tcp", cfg.HTTP.TLSListen)
+		if err != nil {
+			l.close()
+			return nil, fmt.Errorf("node: http.tls_listen %s: %w", cfg.HTTP.TLSListen, err)
+		}
+		l.https = &trackingListener{Listener: tln, conns: map[net.Conn]struct{}{}}
 	}
-	if l.admin, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("node: admin.listen %s: %w", cfg.Admin.Listen, err)
+	if cfg.Admin.Listen != "" {
+		if l.admin, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+			l.close()
+			return nil, fmt.Errorf("node: admin.listen %s: %w", cfg.Admin.Listen, err)
+		}
 	}
 	return l, nil
 }
 
 func (l *listeners) close() {
 	l.http.Close()
+	if l.https != nil {
+		l.https.Close()
+	}
 	if l.admin != nil {
 		l.admin.Close()
 	}

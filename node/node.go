@@ -109,6 +109,15 @@ func (n *Node) HTTPAddr() string {
 	return ""
 }
 
+// HTTPSAddr is the bound HTTPS listener ("" without http.tls_listen, or
+// before Ready).
+func (n *Node) HTTPSAddr() string {
+	if r := n.running(); r != nil {
+		return r.httpsAddr
+	}
+	return ""
+}
+
 // AdminAddr is the bound admin listener ("" when the admin API shares the
 // HTTP listener, or before Ready).
 func (n *Node) AdminAddr() string {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/ringside-live/ringside/admin"
 	"github.com/ringside-live/ringside/control"
+	"github.com/ringside-live/ringside/identity"
 	"github.com/ringside-live/ringside/ingest"
 	"github.com/ringside-live/ringside/mesh"
 	"github.com/ringside-live/ringside/route"
@@ -61,12 +63,15 @@ type running struct {
 	applied     chan struct{}
 	appliedOnce sync.Once
 
-	steer *steer     // nil without the steer role
-	admin *admin.API // the operator API, mounted on the admin listener
+	id    *identity.Source   // the node's certificate; nil without an identity section
+	https *identity.KeyPairs // the players' HTTPS certificates; nil without http.tls_listen
+	steer *steer             // nil without the steer role
+	admin *admin.API         // the operator API, mounted on the admin listener
 
 	lis                 *listeners
 	srv, adminSrv       *fasthttp.Server // adminSrv: only with admin.listen
 	httpAddr, adminAddr string
+	httpsAddr           string // "" without http.tls_listen
 }
 
 // newRunning builds every role of the node over its bound listeners. It
@@ -77,6 +82,9 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 	if l.admin != nil {
 		n.adminAddr = l.admin.Addr().String()
 	}
+	if l.https != nil {
+		n.httpsAddr = l.https.Addr().String()
+	}
 	if cfg.Log.Access && n.observe == nil {
 		access := log.With("component", "access")
 		n.observe = func(a Access) {
@@ -86,6 +94,12 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.m = newHTTPMetrics(n.reg)
 	n.registerControlMetrics()
+	if err := n.loadIdentity(); err != nil {
+		return nil, err
+	}
+	if err := n.loadHTTPS(); err != nil {
+		return nil, err
+	}
 	var err error
 	if n.fetcher, err = n.newFetcher(); err != nil {
 		return nil, err
@@ -146,6 +160,7 @@ func (n *running) newMesh(deps Deps) error {
 // advertisement, and waits until the configuration is applied; they all
 // stop with n.ctx.
 func (n *running) start() error {
+	n.runIdentity()
 	if err := n.runMesh(); err != nil {
 		return err
 	}
@@ -165,8 +180,11 @@ func (n *running) start() error {
 // serve answers on the listeners until n.ctx ends, then stops accepting
 // and lets running requests finish, for at most 5 s.
 func (n *running) serve() error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- n.srv.Serve(n.lis.http) }()
+	if n.https != nil {
+		go func() { errc <- n.srv.Serve(tls.NewListener(n.lis.https, n.https.TLSConfig())) }()
+	}
 	if n.adminSrv != nil {
 		go func() { errc <- n.adminSrv.Serve(n.lis.admin) }()
 	}
@@ -202,6 +220,9 @@ func (n *running) killNow() {
 		n.mesh.Kill()
 	}
 	n.lis.http.closeAll()
+	if n.lis.https != nil {
+		n.lis.https.closeAll()
+	}
 	n.cancel()
 }
 

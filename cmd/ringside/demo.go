@@ -10,9 +10,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ringside-live/ringside/encoder"
+	"github.com/ringside-live/ringside/identity"
 	"github.com/ringside-live/ringside/node"
 )
 
@@ -22,6 +24,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	httpAddr := fs.String("http", "127.0.0.1:8080", "address for the node's HTTP listener")
 	adminAddr := fs.String("admin", "", "serve the admin API on this address (default: on --http)")
 	dnsAddr := fs.String("dns", "", "also steer: authoritative DNS for ringside.test on this address")
+	httpsAddr := fs.String("https", "", "also serve HTTPS on this address, with a throwaway CA made for the demo")
 	ffmpeg := fs.String("ffmpeg", "ffmpeg", "ffmpeg binary")
 	fmp4 := fs.Bool("fmp4", false, "push fMP4 (CMAF) segments instead of MPEG-TS")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -34,6 +37,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer os.RemoveAll(dataDir)
 	cfg := demoConfig(*httpAddr, *adminAddr, *dnsAddr, dataDir)
+	caFile, err := demoPKI(&cfg, dataDir, *httpsAddr)
+	if err != nil {
+		return err
+	}
 	streamKey := cfg.Events[0].StreamKey
 	log := newLogger(stderr, *logLevel, "text")
 	n, err := node.New(cfg, node.Deps{Logger: log})
@@ -60,6 +67,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		admin = n.HTTPAddr()
 	}
 	printURLs(stdout, n.HTTPAddr(), admin, n.DNSAddr(), cfg.Admin.Token, os.Getenv("RINGSIDE_TOKEN") == "")
+	if n.HTTPSAddr() != "" {
+		fmt.Fprintf(stdout, "  https:    https://%s/live/demo/master.m3u8\n            (certificate from the demo's throwaway CA: %s)\n\n",
+			n.HTTPSAddr(), caFile)
+	}
 	return waitDemo(ctx, cancel, stdout, nodeErr, encErr)
 }
 
@@ -80,6 +91,34 @@ func demoConfig(httpAddr, adminAddr, dnsAddr, dataDir string) node.Config {
 		cfg.Admin.Token = randomHex(16)
 	}
 	return cfg
+}
+
+// demoPKI makes a throwaway cluster CA in dataDir and gives the demo node
+// its identity from it (Raft on mutual TLS) and, with httpsAddr, the
+// players' HTTPS certificate for 127.0.0.1 and localhost. It returns the
+// CA file, for players to trust.
+func demoPKI(cfg *node.Config, dataDir, httpsAddr string) (string, error) {
+	ca, err := identity.NewCA(0)
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	caFile, _, err := ca.WriteFiles(filepath.Join(dataDir, "pki"), false)
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	nc, err := ca.Issue(cfg.Node.ID, cfg.Node.Roles, 0, nil)
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	cert, key, err := nc.WriteFiles(filepath.Join(dataDir, "pki"))
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	cfg.Identity = node.IdentitySection{Cert: cert, Key: key, CA: caFile}
+	if httpsAddr != "" {
+		cfg.HTTP.TLSListen, cfg.HTTP.TLS = httpsAddr, []node.KeyPairConfig{{Cert: cert, Key: key}}
+	}
+	return caFile, nil
 }
 
 func randomHex(n int) string {

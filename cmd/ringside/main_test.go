@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -115,8 +117,8 @@ func TestDemoCommand(t *testing.T) {
 	done := make(chan int, 1)
 	var out, errb syncBuffer
 	go func() {
-		done <- run(ctx, []string{"demo", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dns", "127.0.0.1:0",
-			"--log-level", "warn"}, &out, &errb)
+		done <- run(ctx, []string{"demo", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+			"--dns", "127.0.0.1:0", "--log-level", "warn"}, &out, &errb)
 	}()
 	defer func() {
 		cancel()
@@ -130,11 +132,12 @@ func TestDemoCommand(t *testing.T) {
 		}
 	}()
 	// The demo prints where it listens.
-	printed := regexp.MustCompile(`play: +http://(\S+)/live/demo/master.m3u8[\s\S]*admin: +http://(\S+)/admin/v1/[\s\S]*dig @(\S+) -p (\d+) live`)
+	printed := regexp.MustCompile(`play: +http://(\S+)/live/demo/master.m3u8[\s\S]*admin: +http://(\S+)/admin/v1/[\s\S]*dig @(\S+) -p (\d+) live[\s\S]*https: +(https://\S+/live/demo/master.m3u8)\s+\(certificate from the demo's throwaway CA: (\S+)\)`)
 	var m []string
 	eventually(t, 20*time.Second, func() bool { m = printed.FindStringSubmatch(out.String()); return m != nil },
 		func() string { return "demo URLs in its output:\n" + out.String() + "\n" + errb.String() })
 	addr, admin, dnsAddr := m[1], m[2], net.JoinHostPort(m[3], m[4])
+	httpsMaster, caFile := m[5], m[6]
 	// As soon as the node answers at all, its configuration is there: the
 	// first `ctl status` that works is followed by an `events list` that
 	// names the demo event, with no retry.
@@ -161,6 +164,23 @@ func TestDemoCommand(t *testing.T) {
 	pcancel()
 	if err != nil || !strings.Contains(string(probe), "h264") || !strings.Contains(string(probe), "aac") {
 		t.Fatalf("ffprobe %s: %v\n%s", master, err, probe)
+	}
+	// The same over HTTPS, trusting the printed CA.
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatalf("the printed CA: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	tlsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+	resp, err := tlsClient.Get(httpsMaster)
+	if err != nil {
+		t.Fatalf("%s: %v", httpsMaster, err)
+	}
+	hb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Count(string(hb), "#EXT-X-STREAM-INF") != 2 {
+		t.Fatalf("%s: %d %q", httpsMaster, resp.StatusCode, hb)
 	}
 	// It steers: authoritative for ringside.test, live.ringside.test is its
 	// edge, /play/demo answers the playback JSON.

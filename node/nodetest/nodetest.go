@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ringside-live/ringside/identity"
 	"github.com/ringside-live/ringside/node"
 
 	"github.com/ringside-live/ringside/pkg/poll"
@@ -64,6 +66,8 @@ type Cluster struct {
 	dead    []bool
 	blocked []map[string]bool // per node: gossip addresses it must not hear
 	raftLn  []net.Listener    // voters' Raft sockets until their first start
+	ca      *identity.CA      // the cluster CA every node's certificate comes from
+	pki     string            // where the CA and the node certificates are written
 }
 
 // Start runs opts.N nodes; node 0 is the seed of the others. It returns
@@ -111,6 +115,9 @@ func Start(t testing.TB, opts Options) *Cluster {
 		}
 		if opts.Configure != nil {
 			opts.Configure(i, &cfg)
+		}
+		if cfg.Identity == (node.IdentitySection{}) {
+			cfg.Identity = c.issue(cfg.Node.ID, cfg.Node.Roles)
 		}
 		n := c.start(i, cfg)
 		if i == 0 {
@@ -171,6 +178,35 @@ func (c *Cluster) start(i int, cfg node.Config) *node.Node {
 	c.mu.Unlock()
 	return n
 }
+
+// issue gives node id a certificate from the cluster's CA with roles, as
+// `ringside ca issue` does, and returns its identity section.
+func (c *Cluster) issue(id string, roles []string) node.IdentitySection {
+	c.t.Helper()
+	if c.ca == nil {
+		ca, err := identity.NewCA(0)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		c.ca, c.pki = ca, c.t.TempDir()
+		if _, _, err := ca.WriteFiles(c.pki, false); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	nc, err := c.ca.Issue(id, roles, 0, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cert, key, err := nc.WriteFiles(c.pki)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return node.IdentitySection{Cert: cert, Key: key, CA: filepath.Join(c.pki, identity.CACertFile)}
+}
+
+// CA is the cluster CA the nodes' certificates come from (nil before the
+// first node started).
+func (c *Cluster) CA() *identity.CA { return c.ca }
 
 // URL is node i's HTTP base URL.
 func (c *Cluster) URL(i int) string { return "http://" + c.Nodes[i].HTTPAddr() }

@@ -1,0 +1,105 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ringside-live/ringside/identity"
+)
+
+// issueFor writes a CA and a certificate for id with roles into a temp
+// directory and returns the identity section.
+func issueFor(t *testing.T, id string, roles ...string) IdentitySection {
+	t.Helper()
+	dir := t.TempDir()
+	ca, err := identity.NewCA(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ca.WriteFiles(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := ca.Issue(id, roles, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := nc.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return IdentitySection{Cert: cert, Key: key, CA: filepath.Join(dir, identity.CACertFile)}
+}
+
+// TestIdentityGrantsRoles: a node takes only the roles its certificate
+// grants, and only a certificate naming it.
+func TestIdentityGrantsRoles(t *testing.T) {
+	tests := []struct {
+		name  string
+		certs IdentitySection
+		want  string
+	}{
+		{"a role the certificate does not grant", issueFor(t, "t1", "edge", "shield"), `not "ingest" from node.roles`},
+		{"another node's certificate", issueFor(t, "t2", "edge", "shield", "ingest"), "t2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Node.ID, cfg.HTTP.Listen, cfg.Identity = "t1", "127.0.0.1:0", tc.certs
+			n, err := New(cfg, Deps{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = n.Run(context.Background())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Run: %v, want an error naming %q", err, tc.want)
+			}
+		})
+	}
+	n := startNode(t, func(c *Config) { c.Identity = issueFor(t, "t1", "ingest", "shield", "edge") })
+	if m := do(t, "GET", "http://"+n.HTTPAddr()+"/metrics", "", nil).body; !strings.Contains(m, `ringside_tls_cert_expiry_seconds{cert="node"}`) {
+		t.Fatal("no certificate expiry metric")
+	}
+}
+
+// TestHTTPSForPlayers: the public routes answer over HTTPS with the
+// configured certificate, next to plain HTTP, with CORS.
+func TestHTTPSForPlayers(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\n0/index.m3u8\n"))
+	}))
+	defer origin.Close()
+	ids := issueFor(t, "edge-1", "edge")
+	n := startNode(t, func(c *Config) {
+		c.HTTP.TLSListen = "127.0.0.1:0"
+		c.HTTP.TLS = []KeyPairConfig{{Cert: ids.Cert, Key: ids.Key}}
+		c.Events = []EventConfig{{ID: "fight", PullURL: origin.URL}}
+	})
+	pool := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(ids.CA)
+	pool.AppendCertsFromPEM(caPEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get("https://" + n.HTTPSAddr() + "/live/fight/master.m3u8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "#EXT-X-STREAM-INF") || resp.TLS == nil ||
+		resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("over HTTPS: %d %q tls=%v", resp.StatusCode, b, resp.TLS != nil)
+	}
+	if r := do(t, "GET", "http://"+n.HTTPAddr()+"/live/fight/master.m3u8", "", nil); r.status != 200 {
+		t.Fatalf("plain HTTP alongside: %d", r.status)
+	}
+	if m := do(t, "GET", "http://"+n.HTTPAddr()+"/metrics", "", nil).body; !strings.Contains(m, `ringside_tls_cert_expiry_seconds{cert="https"}`) {
+		t.Fatal("no HTTPS certificate expiry metric")
+	}
+}
