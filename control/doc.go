@@ -13,7 +13,8 @@
 //     is nil, for tests and single-node demos. Writes go through the
 //     leader (Store.Apply); every voter applies them in the same order.
 //     The transport declines Raft's heartbeat fast path, so only Raft's
-//     main loop changes the term (hashicorp/raft issue #695).
+//     main loop changes the term (hashicorp/raft issue #695), and
+//     pipelined replication, which can wedge (hashicorp/raft issue #612).
 //   - every other node runs a Follower, which long-polls a voter and keeps a
 //     local copy on disk (creating its directory), so edges never count
 //     towards quorum and a node serves its last known configuration while
