@@ -48,6 +48,13 @@ func (n *running) registerControlMetrics() {
 			}
 			return float64(n.store.Stats().Checks)
 		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ringside_raft_rejected_conns_total",
+			Help: "Inbound Raft connections refused at the TLS handshake (no control certificate from the cluster CA)."}, func() float64 {
+			if n.store == nil {
+				return 0
+			}
+			return float64(n.store.Stats().RejectedConns)
+		}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ringside_raft_divergences_total",
 			Help: "Log checks whose (index, term, document digest) did not match this voter's: its Raft log diverged. Alarm on any."}, func() float64 {
 			if n.store == nil {
