@@ -48,13 +48,14 @@ func (a *API) createEvent(c *call) {
 	if ev.State == "" {
 		ev.State = control.StateScheduled
 	}
-	a.write(c, control.CmdCreateEvent, ev, func(d *control.Document) any { return d.Events[ev.ID] })
+	a.write(c, control.CmdCreateEvent, ev, func(d *control.Document) any { return redactEvent(d.Events[ev.ID]) })
 }
 
 func (a *API) putEvent(c *call) {
 	var ev control.Event
-	if decodeBody(c, &ev) && samePathID(c, &ev.ID, c.r.PathValue("id"), "id") {
-		a.write(c, control.CmdPutEvent, ev, func(d *control.Document) any { return d.Events[ev.ID] })
+	if decodeBody(c, &ev) && samePathID(c, &ev.ID, c.r.PathValue("id"), "id") &&
+		resolveKeyRefs(c, &ev, a.currentEvent(ev.ID)) {
+		a.write(c, control.CmdPutEvent, ev, func(d *control.Document) any { return redactEvent(d.Events[ev.ID]) })
 	}
 }
 
@@ -66,7 +67,7 @@ func (a *API) eventState(c *call) {
 	var s control.EventStateArgs
 	if decodeBody(c, &s) {
 		s.ID = c.r.PathValue("id")
-		a.write(c, control.CmdSetEventState, s, func(d *control.Document) any { return d.Events[s.ID] })
+		a.write(c, control.CmdSetEventState, s, func(d *control.Document) any { return redactEvent(d.Events[s.ID]) })
 	}
 }
 

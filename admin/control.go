@@ -99,7 +99,7 @@ func (a *API) config(c *call) {
 
 // configDocument is d without signing secrets.
 func configDocument(d *control.Document) ConfigDocument {
-	return ConfigDocument{Events: d.Events, Regions: d.Regions, CDNs: d.CDNs, Nodes: d.Nodes, SigningKeys: keyIDs(d)}
+	return ConfigDocument{Events: redactEvents(d.Events), Regions: d.Regions, CDNs: d.CDNs, Nodes: d.Nodes, SigningKeys: keyIDs(d)}
 }
 
 func keyIDs(d *control.Document) SigningKeyIDs {
@@ -158,7 +158,7 @@ func sortedValues[V any](m map[string]V) []V {
 func (a *API) listEvents(c *call) {
 	if d, ok := a.readDoc(c); ok {
 		setETag(c.w, d.Version)
-		writeJSON(c.w, http.StatusOK, EventsResponse{Version: d.Version, Events: sortedValues(d.Events)})
+		writeJSON(c.w, http.StatusOK, EventsResponse{Version: d.Version, Events: sortedValues(redactEvents(d.Events))})
 	}
 }
 
@@ -188,5 +188,5 @@ func (a *API) getEvent(c *call) {
 		return
 	}
 	setETag(c.w, d.Version)
-	writeJSON(c.w, http.StatusOK, ev)
+	writeJSON(c.w, http.StatusOK, redactEvent(ev))
 }
