@@ -23,7 +23,8 @@ type playCase struct {
 	via       []hop   // responses Chromium must have seen on the way
 	preflight bool    // the player's requests were preflighted, every OPTIONS answered 2xx
 
-	wantStatus int // the player's fatal error carries this HTTP status
+	wantStatus int  // the player's fatal error carries this HTTP status
+	https      bool // from the demo's HTTPS listener (its throwaway CA: certificate errors ignored)
 }
 
 // hop is a response on the stream's origin: a path (and query) prefix and
@@ -68,6 +69,9 @@ func TestPlayers(t *testing.T) {
 			via: []hop{{"/r/live/demo/master.m3u8", 302}, {"/live/demo/master.m3u8", 200}}},
 		{name: "shaka/master", player: "shaka", manifest: "/live/demo/master.m3u8", seconds: 10,
 			minPlayed: 7, noStall: true, via: []hop{{"/live/demo/master.m3u8", 200}}},
+		// Over HTTPS (http.tls_listen), from the page on another origin.
+		{name: "hls.js/master-https", player: "hls.js", manifest: "/live/demo/master.m3u8", seconds: 10, https: true,
+			minPlayed: 7, noStall: true, via: []hop{{"/live/demo/master.m3u8", 200}}},
 	}
 	live := false
 	for _, c := range cases {
@@ -79,22 +83,26 @@ func TestPlayers(t *testing.T) {
 			live = true
 		}
 		t.Run(c.name, func(t *testing.T) {
+			base := d.base
+			if c.https {
+				base = d.tlsBase
+			}
 			manifest := c.manifest
 			if strings.HasPrefix(manifest, "/") {
-				manifest = d.base + manifest
+				manifest = base + manifest
 			}
 			r := play(t, spec{Player: c.player, Page: page, Manifest: manifest, Seconds: c.seconds,
-				StartTimeout: 15, IgnoreHTTPSErrors: scheme == "https", Chromium: chromiumPath, Config: c.config})
+				StartTimeout: 15, IgnoreHTTPSErrors: scheme == "https" || c.https, Chromium: chromiumPath, Config: c.config})
 			t.Log(r.summary())
 			var problems []string
 			if c.minPlayed > 0 {
-				problems = checkPlayed(c, r, d.base)
+				problems = checkPlayed(c, r, base)
 			} else {
 				problems = checkRefused(c, r)
 			}
 			if len(problems) > 0 {
 				t.Errorf("%s:\n  %s\nwhat the player saw: %s\nrequests to %s:\n%s",
-					c.name, strings.Join(problems, "\n  "), r.summary(), d.base, r.network(d.base))
+					c.name, strings.Join(problems, "\n  "), r.summary(), base, r.network(base))
 			}
 		})
 	}

@@ -27,6 +27,7 @@ type demo struct {
 	outPath string        // stdout: the URLs it prints
 	logPath string        // stderr: the node's and the encoder's log
 	base    string        // where players fetch the stream: http(s)://host:port
+	tlsBase string        // the demo's HTTPS listener: https://host:port
 }
 
 // printedPlay finds the play URL in the demo's output: the http one, or
@@ -53,7 +54,8 @@ func startDemo(t *testing.T, bin, scheme string) *demo {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	d.cmd = exec.Command(bin, "demo", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dns", "127.0.0.1:0")
+	d.cmd = exec.Command(bin, "demo", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+		"--dns", "127.0.0.1:0")
 	d.cmd.Env = append(os.Environ(), "RINGSIDE_TOKEN=browser-test-admin-token")
 	d.cmd.Stdout, d.cmd.Stderr = outf, logf
 	d.cmd.SysProcAttr = procAttr()
@@ -62,11 +64,12 @@ func startDemo(t *testing.T, bin, scheme string) *demo {
 	}
 	go func() { d.cmd.Wait(); close(d.exited) }()
 	t.Cleanup(func() { d.stop(t) })
-	play := printedPlay(scheme)
+	play, tlsPlay := printedPlay(scheme), printedPlay("https")
 	ok := eventually(20*time.Second, func() bool {
 		b, _ := os.ReadFile(d.outPath)
-		if m := play.FindSubmatch(b); m != nil {
-			d.base = string(m[1])
+		m, mt := play.FindSubmatch(b), tlsPlay.FindSubmatch(b)
+		if m != nil && mt != nil {
+			d.base, d.tlsBase = string(m[1]), string(mt[1])
 			return true
 		}
 		return closed(d.exited)

@@ -60,6 +60,9 @@
 //     included, is preflighted, and every OPTIONS is answered 2xx.
 //   - Shaka Player plays /live/demo/master.m3u8 (HLS, MPEG-TS transmuxed by
 //     Shaka itself) for 10 s (7 s advanced, no stall, no error).
+//   - hls.js plays the master from the demo's HTTPS listener (--https, a
+//     certificate from its throwaway CA, so certificate errors are
+//     ignored) for 10 s, from the same page on another origin.
 //
 // A failing case says what the player saw (the report in words), the
 // requests and preflights Chromium made to Ringside with their statuses,
