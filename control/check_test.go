@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 // applyLog hands one log entry to f as Raft would.
@@ -203,7 +205,7 @@ func lastApplied(s *Store) uint64 {
 // index.
 func waitChecked(t *testing.T, c *testCluster, index uint64) {
 	t.Helper()
-	waitFor(t, 10*time.Second, fmt.Sprintf("every voter to compare a check at index %d or later", index), func() bool {
+	poll.Until(t, fmt.Sprintf("every voter to compare a check at index %d or later", index), 10*time.Second, func() bool {
 		for _, s := range c.live() {
 			if s.fsm.divergence().lastIndex < index {
 				return false
@@ -253,7 +255,7 @@ func TestDivergenceDetected(t *testing.T) {
 	if _, err := leader.Apply(ctx, cmd(t, CmdPutEvent, pushEvent("b"))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the alarm on the diverged voter", func() bool {
+	poll.Until(t, "the alarm on the diverged voter", 10*time.Second, func() bool {
 		_, ok := bad.Divergence()
 		return ok
 	})

@@ -10,21 +10,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 var raftLog = flag.Bool("raftlog", false, "write the stores' and Raft's log to stderr")
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // testCluster runs N stores in this process on 127.0.0.1 with the test
 // profile. Node 0 bootstraps alone; the others join through AddVoter, the
@@ -85,7 +75,7 @@ func newCluster(t testing.TB, n int, tweak func(*Config)) *testCluster {
 			t.Fatalf("add voter n%d: %v", i, err)
 		}
 	}
-	waitFor(t, 10*time.Second, "every node to know the leader", func() bool {
+	poll.Until(t, "every node to know the leader", 10*time.Second, func() bool {
 		id, _ := leader.Leader()
 		for _, nd := range c.nodes {
 			if l, _ := nd.store.Leader(); l != id {
@@ -185,7 +175,7 @@ func (c *testCluster) live() []*Store {
 func (c *testCluster) Leader() *Store {
 	c.t.Helper()
 	var leader *Store
-	waitFor(c.t, 10*time.Second, "a leader", func() bool {
+	poll.Until(c.t, "a leader", 10*time.Second, func() bool {
 		leader = nil
 		for _, s := range c.live() {
 			if s.IsLeader() {

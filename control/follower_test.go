@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 // fakeControl is the voter a follower long-polls: a board of documents and
@@ -77,7 +79,7 @@ func TestFollowerPersistsAndServesWhileUnreachable(t *testing.T) {
 	ctl.apply(cmd(t, CmdSeed, seedDoc()))
 
 	f, stop := startFollower(t, FollowerConfig{Path: path, Fetch: ctl.fetch})
-	waitFor(t, 5*time.Second, "version 1", func() bool { return f.Current().Version == 1 })
+	poll.Until(t, "version 1", 5*time.Second, func() bool { return f.Current().Version == 1 })
 	watch := f.Watch()
 	ctl.apply(cmd(t, CmdSetEventState, EventStateArgs{ID: "fight", State: StateLive}))
 	select {
@@ -85,7 +87,7 @@ func TestFollowerPersistsAndServesWhileUnreachable(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("watch not closed on a new version")
 	}
-	waitFor(t, 5*time.Second, "version 2", func() bool { return f.Current().Version == 2 })
+	poll.Until(t, "version 2", 5*time.Second, func() bool { return f.Current().Version == 2 })
 	stop()
 	onDisk, err := os.ReadFile(path)
 	if err != nil {
@@ -99,12 +101,12 @@ func TestFollowerPersistsAndServesWhileUnreachable(t *testing.T) {
 	ctl.failing.Store(true)
 	f, stop = startFollower(t, FollowerConfig{Path: path, Fetch: ctl.fetch})
 	defer stop()
-	waitFor(t, 5*time.Second, "the persisted document", func() bool { return f.Current().Version == 2 })
+	poll.Until(t, "the persisted document", 5*time.Second, func() bool { return f.Current().Version == 2 })
 	if !reflect.DeepEqual(f.Current(), ctl.board.current()) {
 		t.Fatal("persisted document differs")
 	}
 	n := ctl.fetches.Load()
-	waitFor(t, 5*time.Second, "retries", func() bool { return ctl.fetches.Load() >= n+3 })
+	poll.Until(t, "retries", 5*time.Second, func() bool { return ctl.fetches.Load() >= n+3 })
 
 	// Reachable again: it catches up.
 	ctl.apply(cmd(t, CmdPutEvent, pushEvent("late")))
@@ -114,7 +116,7 @@ func TestFollowerPersistsAndServesWhileUnreachable(t *testing.T) {
 	if err != nil || d.Version != 3 || d.Events["late"].ID != "late" {
 		t.Fatalf("after recovery: %v %+v", err, d)
 	}
-	waitFor(t, 5*time.Second, "the new version on disk", func() bool {
+	poll.Until(t, "the new version on disk", 5*time.Second, func() bool {
 		b, _ := os.ReadFile(path)
 		d, err := DecodeDocument(b)
 		return err == nil && d.Version == 3
@@ -133,7 +135,7 @@ func TestFollowerIgnoresBadCopy(t *testing.T) {
 	ctl.apply(cmd(t, CmdPutEvent, pushEvent("a")))
 	f, stop := startFollower(t, FollowerConfig{Path: path, Fetch: ctl.fetch})
 	defer stop()
-	waitFor(t, 5*time.Second, "the control plane's version", func() bool { return f.Current().Version == 1 })
+	poll.Until(t, "the control plane's version", 5*time.Second, func() bool { return f.Current().Version == 1 })
 }
 
 func TestNewFollowerNeedsFetch(t *testing.T) {
@@ -174,7 +176,7 @@ func TestFollowerCreatesItsDirectory(t *testing.T) {
 	path := filepath.Join(dir, "config.json")
 	f, stop := startFollower(t, FollowerConfig{Path: path, Fetch: ctl.fetch})
 	defer stop()
-	waitFor(t, 5*time.Second, "the copy on disk", func() bool {
+	poll.Until(t, "the copy on disk", 5*time.Second, func() bool {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return false

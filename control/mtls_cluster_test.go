@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 var raftSec = flag.String("raftsec", "mtls", "how the mTLS cluster tests run Raft: mtls; "+
@@ -56,7 +58,7 @@ func TestRaftOverMTLS(t *testing.T) {
 	if err := c.Store(old).TransferLeadership(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "another leader", func() bool { return c.LeaderIndex() != old })
+	poll.Until(t, "another leader", 10*time.Second, func() bool { return c.LeaderIndex() != old })
 
 	follower := (c.LeaderIndex() + 1) % 3
 	c.Kill(follower)
@@ -138,7 +140,7 @@ func TestRaftRefusesForgedRPCs(t *testing.T) {
 				if l := c.Leader(); l != leader {
 					t.Errorf("leader %s, want %s still", l.cfg.NodeID, leader.cfg.NodeID)
 				}
-				waitFor(t, 5*time.Second, "the target to count the rejected connection", func() bool {
+				poll.Until(t, "the target to count the rejected connection", 5*time.Second, func() bool {
 					return target.Stats().RejectedConns > rejected[target]
 				})
 			})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 // testTLSStream is a tlsStream on 127.0.0.1:0 whose handshakes time out
@@ -108,7 +110,7 @@ func TestTLSStreamAdmitsOnlyControlPeers(t *testing.T) {
 				}
 				return
 			}
-			waitFor(t, 10*time.Second, "the connection to be rejected", func() bool { return s.rejected.Load() == 1 })
+			poll.Until(t, "the connection to be rejected", 10*time.Second, func() bool { return s.rejected.Load() == 1 })
 			// The next connection Raft gets is the next good one.
 			good, err := dialTLS(ca.clientConfig(ca.issue(t, "n3", testRoleControl)))(s.Addr().String())
 			if err != nil {
@@ -131,7 +133,7 @@ func TestTLSStreamDropsSilentClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitFor(t, 10*time.Second, "the silent client to be rejected", func() bool { return s.rejected.Load() == 1 })
+	poll.Until(t, "the silent client to be rejected", 10*time.Second, func() bool { return s.rejected.Load() == 1 })
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 		t.Fatalf("read from the dropped connection: %v, want EOF", err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 func TestReadConsistent(t *testing.T) {
@@ -68,7 +70,7 @@ func TestReadConsistentOnResumedOldLeader(t *testing.T) {
 
 	// The others elect a leader and acknowledge a write the old one lacks.
 	var next *Store
-	waitFor(t, 10*time.Second, "a new leader", func() bool {
+	poll.Until(t, "a new leader", 10*time.Second, func() bool {
 		for _, s := range c.live() {
 			if s != old && s.IsLeader() {
 				next = s
@@ -112,7 +114,7 @@ func TestReadConsistentOnResumedOldLeader(t *testing.T) {
 	}
 
 	// Resumed: it follows, and says who leads.
-	waitFor(t, 10*time.Second, "the old leader to follow the new one", func() bool {
+	poll.Until(t, "the old leader to follow the new one", 10*time.Second, func() bool {
 		id, _ := old.Leader()
 		return !old.IsLeader() && id == next.cfg.NodeID
 	})

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 // ackedWrite is a write the cluster acknowledged: its effect must survive.
@@ -116,7 +118,7 @@ func TestClusterFailover(t *testing.T) {
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); w.run(wctx, t) }()
-	waitFor(t, 10*time.Second, "writes before the kill", func() bool { return w.count() >= 10 })
+	poll.Until(t, "writes before the kill", 10*time.Second, func() bool { return w.count() >= 10 })
 
 	old := c.LeaderIndex()
 	c.Kill(old)
@@ -125,7 +127,7 @@ func TestClusterFailover(t *testing.T) {
 	if newLeader == c.Store(old) {
 		t.Fatal("killed node still leads")
 	}
-	waitFor(t, 10*time.Second, "writes after the failover", func() bool { return w.count() >= before+10 })
+	poll.Until(t, "writes after the failover", 10*time.Second, func() bool { return w.count() >= before+10 })
 	stop()
 	<-done
 	w.checkAcked(t)
@@ -183,7 +185,7 @@ func TestSnapshotRestore(t *testing.T) {
 	c.WaitConverged(leader.Current().Version)
 	assertSameState(t, leader, s)
 	// Raft records the installed snapshot just after the FSM restored it.
-	waitFor(t, 5*time.Second, "the lagging node to record the leader's snapshot", func() bool {
+	poll.Until(t, "the lagging node to record the leader's snapshot", 5*time.Second, func() bool {
 		return snapshotIndex(t, s) >= 60
 	})
 
@@ -337,7 +339,7 @@ func TestMembershipChanges(t *testing.T) {
 	if err := leader.TransferLeadership(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "leadership to move", func() bool { return !leader.IsLeader() && c.Leader() != leader })
+	poll.Until(t, "leadership to move", 10*time.Second, func() bool { return !leader.IsLeader() && c.Leader() != leader })
 }
 
 // The admin layer retries a write (If-Match included) with its first
