@@ -210,40 +210,24 @@ func TestEdgeKeepsServingWithoutControlPlane(t *testing.T) {
 	c.WaitFor("edge picks up the change", 30*time.Second, func() bool { return status(c.URL(1)+"/live/encore/0/a.ts") == 200 })
 }
 
-// TestOpenAPIMatchesRoutes: through the node's mounting of the admin API,
-// every documented operation is routed, and every routed operation is
-// documented.
-func TestOpenAPIMatchesRoutes(t *testing.T) {
+// TestAdminMounted: the node serves the admin package's openapi.json, and
+// every operation the admin API routes reaches it through the node's
+// mounting (admin's own tests check the document against the routes).
+func TestAdminMounted(t *testing.T) {
 	c := nodetest.Start(t, nodetest.Options{N: 1})
 	raw, err := os.ReadFile("../admin/openapi.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := call(t, "GET", c.URL(0)+"/admin/v1/openapi.json", nodetest.ReadOnlyToken, "")
-	if served.raw != string(raw) {
+	if served := call(t, "GET", c.URL(0)+"/admin/v1/openapi.json", nodetest.ReadOnlyToken, ""); served.raw != string(raw) {
 		t.Fatal("served openapi.json differs from the file")
 	}
-	var doc struct {
-		Paths map[string]map[string]any `json:"paths"`
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	documented := map[string]bool{}
-	for path, ops := range doc.Paths {
-		for method := range ops {
-			m := strings.ToUpper(method)
-			documented[m+" "+path] = true
-			concrete := strings.NewReplacer("{id}", "x1", "{name}", "x1").Replace(path)
-			r := call(t, m, c.URL(0)+concrete, nodetest.AdminToken, "{}")
-			if r.status == 404 && strings.Contains(r.raw, "no such admin route") || r.status == 405 {
-				t.Errorf("documented %s %s is not routed: %d %s", m, path, r.status, r.raw)
-			}
-		}
-	}
 	for _, op := range adminapi.Operations() {
-		if !documented[op] {
-			t.Errorf("routed %s is not in openapi.json", op)
+		method, path, _ := strings.Cut(op, " ")
+		concrete := strings.NewReplacer("{id}", "x1", "{name}", "x1").Replace(path)
+		r := call(t, method, c.URL(0)+concrete, nodetest.AdminToken, "{}")
+		if r.status == 404 && strings.Contains(r.raw, "no such") || r.status == 405 {
+			t.Errorf("%s does not reach the admin API through the node: %d %s", op, r.status, r.raw)
 		}
 	}
 }
