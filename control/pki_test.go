@@ -11,74 +11,80 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
-	"slices"
 	"testing"
 	"time"
+
+	"github.com/ringside-live/ringside/identity"
 )
 
-// A throwaway cluster PKI, standing in for package identity: a node
+// A throwaway cluster PKI from package identity (the node's own): a node
 // certificate names its node (urn:ringside:node:<id>) and its roles
 // (urn:ringside:role:<role>) in URI SANs, and Raft admits only the control
 // role.
 
 const (
-	testRoleControl = "control"
-	testRoleEdge    = "edge"
+	testRoleControl = identity.RoleControl
+	testRoleEdge    = identity.RoleEdge
 )
 
-func nodeURI(id string) *url.URL   { return &url.URL{Scheme: "urn", Opaque: "ringside:node:" + id} }
-func roleURI(role string) *url.URL { return &url.URL{Scheme: "urn", Opaque: "ringside:role:" + role} }
+// hasRole reports whether c is a node certificate carrying role.
 func hasRole(c *x509.Certificate, role string) bool {
-	return slices.ContainsFunc(c.URIs, func(u *url.URL) bool { return u.String() == roleURI(role).String() })
+	p, err := identity.FromCertificate(c)
+	return err == nil && p.HasRole(role)
 }
 
 type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+	ca   *identity.CA
 	pool *x509.CertPool
 }
 
 func newTestCA(t testing.TB) *testCA {
 	t.Helper()
-	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(t), Subject: pkix.Name{CommonName: "ringside test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
+	ca, err := identity.NewCA(time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
+	pool.AddCert(ca.Cert)
+	return &testCA{ca: ca, pool: pool}
 }
 
 // issue returns a certificate for node id with roles, signed by ca; a nil
-// ca makes it self-signed.
+// ca makes it self-signed (the leaf signs itself).
 func (ca *testCA) issue(t testing.TB, id string, roles ...string) tls.Certificate {
 	t.Helper()
-	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(t), Subject: pkix.Name{CommonName: id},
+	if ca == nil {
+		return selfSigned(t, id, roles...)
+	}
+	nc, err := ca.ca.Issue(id, roles, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := nc.TLSCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert.Leaf = nc.Cert
+	return cert
+}
+
+// selfSigned is a node certificate with the right URI SANs that no CA
+// signed: its own template is its parent.
+func selfSigned(t testing.TB, id string, roles ...string) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: id},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		URIs:        []*url.URL{nodeURI(id)},
-	}
+		URIs:        []*url.URL{{Scheme: "urn", Opaque: "ringside:node:" + id}}}
 	for _, r := range roles {
-		tmpl.URIs = append(tmpl.URIs, roleURI(r))
+		tmpl.URIs = append(tmpl.URIs, &url.URL{Scheme: "urn", Opaque: "ringside:role:" + r})
 	}
-	parent, signer := tmpl, key
-	if ca != nil {
-		parent, signer = ca.cert, ca.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,22 +141,4 @@ func requireRole(role string) func(tls.ConnectionState) error {
 		}
 		return nil
 	}
-}
-
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func serial(t testing.TB) *big.Int {
-	t.Helper()
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
