@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/ringside-live/ringside/test/childproc"
 )
 
 // playCase is one web player on one URL and what it must see there:
@@ -44,7 +46,7 @@ func TestPlayers(t *testing.T) {
 	if os.Getenv("RINGSIDE_BROWSER_HTTPS") == "1" {
 		scheme = "https"
 	}
-	bin := buildBinary(t, t.TempDir())
+	bin := childproc.Build(t, t.TempDir())
 	d := startDemo(t, bin, scheme)
 	page, noCORS := startPage(t), startNoCORS(t)
 

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ringside-live/ringside/test/childproc"
 )
 
 // demo is one `ringside demo` process: a node with every role and the
@@ -58,7 +60,7 @@ func startDemo(t *testing.T, bin, scheme string) *demo {
 		"--dns", "127.0.0.1:0")
 	d.cmd.Env = append(os.Environ(), "RINGSIDE_TOKEN=browser-test-admin-token")
 	d.cmd.Stdout, d.cmd.Stderr = outf, logf
-	d.cmd.SysProcAttr = procAttr()
+	d.cmd.SysProcAttr = childproc.Attr()
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("ringside demo: %v", err)
 	}

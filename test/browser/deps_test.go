@@ -3,7 +3,6 @@
 package browser
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,42 +49,4 @@ func requireDeps(t *testing.T) {
 			"(as root it installs Debian's chromium and nodejs and runs npm ci in test/browser). Missing:\n  %s",
 			strings.Join(missing, "\n  "))
 	}
-}
-
-// moduleRoot is the directory of go.mod above the test's working directory.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for root := wd; ; {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			return root
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			t.Fatalf("no go.mod above %s", wd)
-		}
-		root = parent
-	}
-}
-
-// buildBinary builds cmd/ringside of the module the test runs in into
-// dir, with the race detector when the test has it (`make test` does:
-// the packages are then already compiled that way, and a race in the node
-// under real players is found too).
-func buildBinary(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "ringside")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, "./cmd/ringside")...)
-	cmd.Dir = moduleRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s in %s: %v\n%s", fmt.Sprint(cmd.Args), cmd.Dir, err, out)
-	}
-	return bin
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ringside-live/ringside/test/childproc"
 )
 
 // Tokens and the gossip key (base64 of 32 bytes) of every cluster the
@@ -23,40 +25,6 @@ const (
 	adminToken   = "linearizability-admin-token"
 	gossipKey    = "bGluZWFyaXphYmlsaXR5LWdvc3NpcC1rZXktMzJieSE="
 )
-
-// buildBinary builds cmd/ringside of the module the test runs in into dir,
-// with the race detector when the test has it (`make test` does: its
-// packages are then already compiled that way, and a race in a node under
-// the nemesis is found too).
-func buildBinary(t *testing.T, dir string) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := wd
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			t.Fatalf("no go.mod above %s", wd)
-		}
-		root = parent
-	}
-	bin := filepath.Join(dir, "ringside")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, "./cmd/ringside")...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/ringside in %s: %v\n%s", root, err, out)
-	}
-	return bin
-}
 
 // freeAddr returns a loopback address whose port is free right now. The
 // nodes are separate processes that must know each other's addresses
@@ -107,7 +75,7 @@ func (p *proc) start() error {
 	fmt.Fprintf(logf, "=== linearizability test: starting %s at %s\n", p.name, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(p.bin, "node", "--config", p.cfgPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = procAttr()
+	cmd.SysProcAttr = childproc.Attr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", p.name, err)
 	}

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+
+	"github.com/ringside-live/ringside/test/childproc"
 )
 
 // The run's shape: about 20 s of faults under six paced clients, so that
@@ -55,7 +57,7 @@ func TestControlPlaneLinearizable(t *testing.T) {
 	if !ok {
 		t.Fatalf("RINGSIDE_LIN_SCENARIO=%q: want pause, kill or all", scenario)
 	}
-	bin := buildBinary(t, t.TempDir())
+	bin := childproc.Build(t, t.TempDir())
 	for i := range runs {
 		t.Run(fmt.Sprintf("%s-%d", scenario, i+1), func(t *testing.T) { runOnce(t, bin, rounds) })
 	}
