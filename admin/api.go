@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -27,9 +28,11 @@ type Deps struct {
 	// MeshKeys is the gossip keyring of every member; nil: the node has
 	// no mesh and the mesh/keys routes answer 404.
 	MeshKeys MeshKeys
-	// Client forwards requests to other nodes' admin APIs; nil: one with
-	// its own connect and idle timeouts (Config.ForwardTimeout bounds each
-	// call).
+	// Client forwards requests to other nodes (Cluster.AdminURL), where
+	// they arrive at ServeForwarded; the node gives its mutual-TLS mesh
+	// client, which verifies the target's certificate. nil: a plain one
+	// with its own connect and idle timeouts (Config.ForwardTimeout bounds
+	// each call).
 	Client *http.Client
 	// Logger receives forwarding failures and internal errors; nil:
 	// discard. The caller adds the node's attributes.
@@ -37,6 +40,9 @@ type Deps struct {
 	// Rand generates Idempotency-Keys and signing secrets; nil:
 	// crypto/rand. Tests inject a fixed source.
 	Rand io.Reader
+	// Now is the clock that signs and checks forwarded calls' proofs;
+	// nil: time.Now. Tests inject a fixed one.
+	Now func() time.Time
 }
 
 // API is the operator API of one node; it serves everything under
@@ -50,6 +56,7 @@ type API struct {
 	client   *http.Client
 	log      *slog.Logger
 	rand     io.Reader
+	now      func() time.Time
 	mux      *http.ServeMux
 	routes   map[string]*route // by ServeMux pattern
 }
@@ -64,7 +71,7 @@ func New(cfg Config, deps Deps) (*API, error) {
 		return nil, errors.New("admin: Deps.Cluster is required")
 	}
 	a := &API{cfg: cfg, control: deps.Control, cluster: deps.Cluster, steering: deps.Steering, meshKeys: deps.MeshKeys,
-		client: deps.Client, log: deps.Logger, rand: deps.Rand, mux: http.NewServeMux(), routes: map[string]*route{}}
+		client: deps.Client, log: deps.Logger, rand: deps.Rand, now: deps.Now, mux: http.NewServeMux(), routes: map[string]*route{}}
 	if a.client == nil {
 		a.client = newForwardClient()
 	}
@@ -73,6 +80,9 @@ func New(cfg Config, deps Deps) (*API, error) {
 	}
 	if a.rand == nil {
 		a.rand = rand.Reader
+	}
+	if a.now == nil {
+		a.now = time.Now
 	}
 	for i := range routes {
 		rt := &routes[i]
@@ -102,22 +112,90 @@ const prefix = "/admin/v1/"
 // maxBody bounds a request body; configuration objects are small.
 const maxBody = 4 << 20
 
-// ServeHTTP answers everything under /admin/v1/. The admin token may do
-// everything, the read-only token only GET (403 otherwise); an unknown
-// path answers 404 and a known path with another method 405 with Allow,
-// both problem+json.
+// ServeHTTP answers an operator's call under /admin/v1/. The admin token
+// may do everything, the read-only token only GET (403 otherwise); an
+// unknown path answers 404 and a known path with another method 405 with
+// Allow, both problem+json. A forwarded call's proof is not accepted here
+// (401): it belongs on ServeForwarded.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.cfg.Token == "" {
-		writeProblem(w, http.StatusNotFound, "the admin API is disabled: set admin.token")
+		writeProblem(w, http.StatusNotFound, disabled)
 		return
 	}
 	tok := bearer(r.Header.Get("Authorization"))
 	full := tokenOK(tok, a.cfg.Token)
 	if !full && !tokenOK(tok, a.cfg.ReadOnlyToken) {
+		detail := "missing or wrong admin token"
+		if tok == "" && r.Header.Get(HeaderProof) != "" {
+			detail = "a forwarded call's proof is accepted only from another node on the mesh listener; an operator sends the admin token"
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ringside-admin"`)
-		writeProblem(w, http.StatusUnauthorized, "missing or wrong admin token")
+		writeProblem(w, http.StatusUnauthorized, detail)
 		return
 	}
+	who := caller{access: accessRO, origin: a.cfg.NodeID}
+	if full {
+		who.access = accessRW
+	}
+	a.dispatch(w, r, who)
+}
+
+// ServeForwarded answers a call another node forwarded (paths under
+// /admin/v1/ too); the node mounts it on its mutual-TLS mesh listener, and
+// via is the calling node's id from its verified certificate. The call
+// carries no token: only a valid HeaderProof, signed for this node, for
+// this method, request URI, Idempotency-Key and body, within a minute of
+// this node's clock (401 otherwise, also when it carries Authorization).
+// An rw proof may do everything, an ro proof only GET (403). The history
+// names the operator at the node where the call arrived: via, or the
+// X-Ringside-Origin it relays when it forwards again. Otherwise it answers
+// exactly as ServeHTTP.
+func (a *API) ServeForwarded(w http.ResponseWriter, r *http.Request, via string) {
+	if a.cfg.Token == "" {
+		writeProblem(w, http.StatusNotFound, disabled)
+		return
+	}
+	refuse := func(detail string) {
+		a.log.Warn("refused a forwarded admin call", "via", via, "method", r.Method, "path", r.URL.Path, "why", detail)
+		writeProblem(w, http.StatusUnauthorized, detail)
+	}
+	switch {
+	case via == "":
+		refuse("a forwarded call needs the verified id of the node that sends it")
+		return
+	case r.Header.Get("Authorization") != "":
+		refuse("a forwarded call carries a proof, never the admin token")
+		return
+	}
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	access, err := a.verifyProof(r, body)
+	if err != nil {
+		refuse(err.Error())
+		return
+	}
+	origin := r.Header.Get(hdrOrigin)
+	if origin == "" {
+		origin = via
+	}
+	if !validOrigin(origin) {
+		writeProblem(w, http.StatusBadRequest, hdrOrigin+" must be a node id")
+		return
+	}
+	a.dispatch(w, r, caller{access: access, origin: origin})
+}
+
+const disabled = "the admin API is disabled: set admin.token"
+
+// callerKey carries a request's caller from dispatch to serveRoute.
+type callerKey struct{}
+
+// dispatch routes an authenticated request: 404, 405 with Allow, 403 for
+// a write without full access, else the route.
+func (a *API) dispatch(w http.ResponseWriter, r *http.Request, who caller) {
 	r = trimSlash(r)
 	path := r.URL.Path
 	h, pattern := a.mux.Handler(r)
@@ -127,10 +205,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+path)
 	case rt == nil:
 		writeProblem(w, http.StatusNotFound, "no such admin route: "+r.Method+" "+path)
-	case rt.write && !full:
+	case rt.write && !who.full(): // every other route is a GET
 		writeProblem(w, http.StatusForbidden, "the read-only token cannot "+r.Method+" "+path)
 	default:
-		a.mux.ServeHTTP(w, r) // sets the path values
+		a.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, who))) // sets the path values
 	}
 }
 
@@ -193,7 +271,7 @@ func tokenOK(got, want string) bool {
 }
 
 // call is one request being answered: the route's deadline, the body read
-// once (a forwarded request replays it) and, for writes, the
+// once (a forwarded request replays it), the caller and, for writes, the
 // Idempotency-Key every attempt carries.
 type call struct {
 	w    http.ResponseWriter
@@ -201,26 +279,26 @@ type call struct {
 	ctx  context.Context
 	body []byte
 	key  string
+	who  caller
 }
 
-// serveRoute reads the body, fixes the request's deadline and, for a
-// write, its Idempotency-Key, then runs the route's handler.
+// serveRoute reads the body, names the operator, fixes the request's
+// deadline and, for a write, its Idempotency-Key, then runs the route's
+// handler.
 func (a *API) serveRoute(rt *route, w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), rt.budget())
 	defer cancel()
-	c := &call{w: w, r: r, ctx: ctx}
-	if r.Body != nil {
-		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body exceeds %d bytes", maxBody))
-			return
-		case err != nil:
-			writeProblem(w, http.StatusBadRequest, "reading the body: "+err.Error())
-			return
-		}
-		c.body = b
+	who, _ := r.Context().Value(callerKey{}).(caller)
+	op, ok := operatorOf(r)
+	if !ok {
+		writeProblem(w, http.StatusBadRequest, HeaderOperator+" must be 1-64 characters of A-Z a-z 0-9 . _ @ -",
+			FieldError{Field: HeaderOperator, Message: "1-64 characters of A-Z a-z 0-9 . _ @ -"})
+		return
+	}
+	who.operator = op
+	c := &call{w: w, r: r, ctx: ctx, who: who}
+	if c.body, ok = readBody(w, r); !ok {
+		return
 	}
 	if rt.write {
 		key, err := a.idempotencyKey(r)
@@ -233,4 +311,23 @@ func (a *API) serveRoute(rt *route, w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(hdrIdempotency, key) // so the client can retry with it
 	}
 	rt.handle(a, c)
+}
+
+// readBody reads a request's body, at most maxBody bytes; it answers 413
+// or 400 and reports false when it cannot.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.Body == nil {
+		return nil, true
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body exceeds %d bytes", maxBody))
+		return nil, false
+	case err != nil:
+		writeProblem(w, http.StatusBadRequest, "reading the body: "+err.Error())
+		return nil, false
+	}
+	return b, true
 }

@@ -9,7 +9,9 @@ import (
 // Config configures the admin API of one node.
 type Config struct {
 	// NodeID is this node's mesh id: it marks the self entry of
-	// /admin/v1/nodes and the actor of the node's writes ("admin@ID").
+	// /admin/v1/nodes, names the node in the actor of the writes operators
+	// make through it ("alice@ID"), and is what forwarded calls' proofs
+	// must be signed for.
 	NodeID string
 	// Token grants everything; "" disables the API (404 on every route), so
 	// a node without a configured token never exposes its operator API.

@@ -14,9 +14,20 @@
 // not a voter forwards writes, history and consistent reads to the voters
 // (the known leader first); a voter that is not the leader forwards to the
 // leader. A target that cannot be reached or answers 503 is skipped for the
-// next, which the key makes safe; forwarding goes to each node's admin URL,
-// at most two hops. Reads answer from the local copy, or with
-// ?consistent=true from the leader's linearizable read.
+// next, which the key makes safe; forwarding goes to each node's admin URL
+// (its mutual-TLS mesh listener), at most two hops. Purges, another node's
+// drain and gossip key rotation act on other members, which take those
+// calls only from control voters: any other node forwards them to a voter.
+// Reads answer from the local copy, or with ?consistent=true from the
+// leader's linearizable read.
+//
+// A forwarded call never carries the admin token. It carries
+// HeaderProof, an HMAC-SHA256 keyed with the token the operator used over
+// the request (method, URI, Idempotency-Key, body hash), a timestamp and
+// the target's id, and HeaderOperator; the target serves it through
+// ServeForwarded, which the node mounts on its mesh listener with the id
+// from the caller's certificate. The history names the operator at the
+// node their call arrived at: "alice@edge-1".
 //
 // Errors are RFC 9457 problem+json. The control store's sentinels map to
 // statuses: control.ErrInvalid 422 (with the wrong fields),

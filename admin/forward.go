@@ -14,9 +14,12 @@ import (
 // maxForwardAnswer bounds the body of a forwarded answer.
 const maxForwardAnswer = 16 << 20
 
-// forwardHeaders are the request headers a forwarded call carries (the
-// Idempotency-Key is the call's own, generated if the client sent none).
-var forwardHeaders = []string{"Authorization", "Content-Type", "If-Match"}
+// forwardHeaders are the client's request headers a forwarded call
+// carries. Never Authorization: the call proves the operator's access with
+// HeaderProof instead, and carries the call's own Idempotency-Key
+// (generated if the client sent none), HeaderOperator and the node where
+// the call arrived.
+var forwardHeaders = []string{"Content-Type", "If-Match"}
 
 // answerHeaders are the headers of a forwarded answer relayed to the
 // client.
@@ -49,7 +52,7 @@ func (a *API) forward(c *call, targets []string) {
 			failed = append(failed, id+": admin address unknown")
 			continue
 		}
-		ans, err := a.send(c, base, hops+1)
+		ans, err := a.send(c, id, base, hops+1)
 		if err == nil && ans.status == http.StatusServiceUnavailable {
 			err = fmt.Errorf("503: %s", problemDetail(ans.body))
 		}
@@ -64,6 +67,23 @@ func (a *API) forward(c *call, targets []string) {
 	unavailable(c.w, "no control node answered: "+strings.Join(failed, "; "))
 }
 
+// forwardToVoter forwards a call that acts on other members (a purge's
+// fan-out, another node's drain through gossip, gossip key rotation) to
+// the control voters, the known leader first, when this node is not one:
+// the members accept those internal calls only from control certificates.
+// It reports whether it answered; without voters the node acts itself.
+func (a *API) forwardToVoter(c *call) bool {
+	if a.control != nil && a.control.Voter() {
+		return false
+	}
+	voters := a.cluster.Voters()
+	if len(voters) == 0 {
+		return false
+	}
+	a.forward(c, voters)
+	return true
+}
+
 // answer is a forwarded call's response, read whole.
 type answer struct {
 	status int
@@ -71,13 +91,14 @@ type answer struct {
 	body   []byte
 }
 
-// send makes the call to the admin API at base with hop count hops,
-// bounded by Config.ForwardTimeout and the call's own deadline.
-func (a *API) send(c *call, base string, hops int) (answer, error) {
+// send makes the call to node id, whose admin API is at base, with hop
+// count hops, bounded by Config.ForwardTimeout and the call's own
+// deadline. Its proof is signed for id.
+func (a *API) send(c *call, id, base string, hops int) (answer, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, a.cfg.ForwardTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, c.r.Method, strings.TrimRight(base, "/")+c.r.URL.RequestURI(),
-		bytes.NewReader(c.body))
+	uri := c.r.URL.RequestURI()
+	req, err := http.NewRequestWithContext(ctx, c.r.Method, strings.TrimRight(base, "/")+uri, bytes.NewReader(c.body))
 	if err != nil {
 		return answer{}, err
 	}
@@ -90,6 +111,9 @@ func (a *API) send(c *call, base string, hops int) (answer, error) {
 		req.Header.Set(hdrIdempotency, c.key)
 	}
 	req.Header.Set(hdrForwarded, strconv.Itoa(hops))
+	req.Header.Set(HeaderProof, a.signProof(c.who.access, c.r.Method, uri, c.key, c.body, id))
+	req.Header.Set(HeaderOperator, c.who.operator)
+	req.Header.Set(hdrOrigin, c.who.origin)
 	resp, err := a.client.Do(req)
 	if err != nil {
 		return answer{}, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ringside-live/ringside/admin"
 	"github.com/ringside-live/ringside/admin/admintest"
@@ -47,6 +48,22 @@ func newEnv(t *testing.T, mod ...func(*admin.Config, *admin.Deps)) *env {
 	return e
 }
 
+// withID makes the API's node id (its target id for forwarded calls).
+func withID(id string) func(*admin.Config, *admin.Deps) {
+	return func(c *admin.Config, _ *admin.Deps) { c.NodeID = id }
+}
+
+// at fixes the API's clock, which signs and checks forwarded calls.
+func at(now time.Time) func(*admin.Config, *admin.Deps) {
+	return func(_ *admin.Config, d *admin.Deps) { d.Now = func() time.Time { return now } }
+}
+
+// meshSide is api behind another node's mesh listener: every call comes
+// from node via, as its client certificate would say.
+func meshSide(api *admin.API, via string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.ServeForwarded(w, r, via) })
+}
+
 // result is one answer of the API.
 type result struct {
 	status  int
@@ -65,8 +82,21 @@ func (e *env) call(t *testing.T, method, path, token, body string, hdr ...string
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	return e.answer(t, req, e.api)
+}
+
+// forwarded sends req to the API's ServeForwarded from node via.
+func (e *env) forwarded(t *testing.T, req *http.Request, via string) result {
+	t.Helper()
+	return e.answer(t, req, meshSide(e.api, via))
+}
+
+// answer runs req through h and checks that every error is a problem.
+func (e *env) answer(t *testing.T, req *http.Request, h http.Handler) result {
+	t.Helper()
+	method, path := req.Method, req.URL.RequestURI()
 	rec := httptest.NewRecorder()
-	e.api.ServeHTTP(rec, req)
+	h.ServeHTTP(rec, req)
 	r := result{status: rec.Code, header: rec.Header(), raw: rec.Body.String()}
 	if r.status >= 400 {
 		if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {

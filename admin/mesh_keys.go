@@ -24,10 +24,15 @@ type MeshKeys interface {
 
 const noMesh = "this node has no mesh"
 
-// listMeshKeys answers every member's keyring as fingerprints.
+// listMeshKeys answers every member's keyring as fingerprints. Asking
+// the members is an internal call only a control voter may make: any
+// other node forwards the request to one.
 func (a *API) listMeshKeys(c *call) {
 	if a.meshKeys == nil {
 		writeProblem(c.w, http.StatusNotFound, noMesh)
+		return
+	}
+	if a.forwardToVoter(c) {
 		return
 	}
 	out := MeshKeysResponse{Nodes: a.meshKeys.Keys(c.ctx)}
@@ -41,10 +46,14 @@ func (a *API) listMeshKeys(c *call) {
 // 200 when all applied it, 207 when some failed. A use or remove that
 // would cut members off (the key missing somewhere, still primary
 // somewhere, or a member that cannot be asked) is refused with 409 before
-// any node changes.
+// any node changes. The members take key changes only from a control
+// voter: any other node forwards the request to one.
 func (a *API) changeMeshKey(c *call) {
 	if a.meshKeys == nil {
 		writeProblem(c.w, http.StatusNotFound, noMesh)
+		return
+	}
+	if a.forwardToVoter(c) {
 		return
 	}
 	var req MeshKeyRequest

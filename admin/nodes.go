@@ -48,6 +48,13 @@ type Member struct {
 	Load   float64
 	Drain  bool
 	Events []string // the events it ingests
+	// Identity is the node's certificate check as the node reports it:
+	// "verified", "pending", "no certificate", "mismatch: certificate
+	// names edge-3", "roles not certified: control,shield". The API shows
+	// it as it is.
+	Identity string
+	// CertRoles are the roles the node's certificate grants.
+	CertRoles []string
 }
 
 // nodes answers the gossip view, the config version this node serves and
@@ -56,7 +63,8 @@ func (a *API) nodes(c *call) {
 	out := NodesResponse{Self: a.cfg.NodeID, Nodes: []NodeView{}}
 	for _, m := range a.cluster.Members() {
 		out.Nodes = append(out.Nodes, NodeView{ID: m.ID, Roles: m.Roles, Tier: m.Tier, Region: m.Region, HTTP: m.HTTP,
-			Gossip: m.Gossip, State: m.State, Load: m.Load, Drain: m.Drain, Events: m.Events, Self: m.ID == a.cfg.NodeID})
+			Gossip: m.Gossip, State: m.State, Load: m.Load, Drain: m.Drain, Events: m.Events, Identity: m.Identity,
+			CertRoles: m.CertRoles, Self: m.ID == a.cfg.NodeID})
 	}
 	if a.control != nil {
 		out.ConfigVersion = a.control.Current().Version
@@ -92,8 +100,12 @@ func (a *API) drain(c *call, drain bool) {
 }
 
 // drainGossip drains a node through gossip alone: the flag lasts until the
-// node restarts.
+// node restarts. Another node's drain is an internal call only a control
+// voter may make, so it is forwarded to one when there is one.
 func (a *API) drainGossip(c *call, id string, drain bool) {
+	if id != a.cfg.NodeID && a.forwardToVoter(c) {
+		return
+	}
 	err := a.cluster.Drain(c.ctx, id, drain)
 	switch {
 	case errors.Is(err, ErrUnknownNode):
@@ -110,8 +122,13 @@ func (a *API) drainGossip(c *call, id string, drain bool) {
 }
 
 // purge removes a key, a prefix or an event's keys from every node's
-// cache: 200 when all purged, 207 when some failed.
+// cache: 200 when all purged, 207 when some failed. The fan-out is an
+// internal call only a control voter may make: any other node forwards the
+// purge to one.
 func (a *API) purge(c *call) {
+	if a.forwardToVoter(c) {
+		return
+	}
 	var req PurgeRequest
 	if err := strictJSON(c.body, &req); err != nil {
 		writeProblem(c.w, http.StatusBadRequest, "purge: "+err.Error())

@@ -71,7 +71,7 @@ func TestReads(t *testing.T) {
 	t.Run("history", func(t *testing.T) {
 		var h admin.HistoryResponse
 		e.call(t, "GET", "/admin/v1/config/history?limit=2", roToken, "").decode(t, &h)
-		if h.Version != 5 || len(h.Changes) != 2 || h.Changes[1].Type != control.CmdRotateSigningKey || h.Changes[1].Actor != "admin@self" {
+		if h.Version != 5 || len(h.Changes) != 2 || h.Changes[1].Type != control.CmdRotateSigningKey || h.Changes[1].Actor != "operator@self" {
 			t.Fatalf("%+v", h)
 		}
 	})

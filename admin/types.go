@@ -41,7 +41,12 @@ type NodeView struct {
 	Load   float64  `json:"load"`
 	Drain  bool     `json:"drain"`
 	Events []string `json:"events,omitempty"`
-	Self   bool     `json:"self,omitempty"`
+	// Identity is the node's certificate check as it reports it
+	// ("verified", "pending", "no certificate", "mismatch: ...", "roles
+	// not certified: ..."); CertRoles the roles its certificate grants.
+	Identity  string   `json:"identity,omitempty"`
+	CertRoles []string `json:"cert_roles,omitempty"`
+	Self      bool     `json:"self,omitempty"`
 }
 
 // ConfigResponse is GET /admin/v1/config. The ETag header carries Version.

@@ -38,7 +38,8 @@ func (a *API) idempotencyKey(r *http.Request) (string, error) {
 	return "auto-" + hex.EncodeToString(b), nil
 }
 
-// write applies one command with the call's If-Match and Idempotency-Key:
+// write applies one command with the call's If-Match and Idempotency-Key,
+// its actor the operator at the node the call arrived at ("alice@edge-1"):
 // here when this node leads, otherwise on the leader (a node that is not a
 // voter forwards to the voters, the known leader first). show renders the
 // changed object from the document after the command; nil for deletes.
@@ -60,7 +61,7 @@ func (a *API) write(c *call, typ string, payload any, show func(*control.Documen
 		writeProblem(c.w, http.StatusBadRequest, err.Error())
 		return
 	}
-	cmd.Expect, cmd.IdempotencyKey, cmd.Actor = expect, c.key, "admin@"+a.cfg.NodeID
+	cmd.Expect, cmd.IdempotencyKey, cmd.Actor = expect, c.key, c.who.actor()
 	res, err := a.control.Apply(c.ctx, cmd)
 	var nl *control.NotLeaderError
 	switch {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -28,7 +30,8 @@ const (
 	exitUnreachable = 3 // the server could not be reached
 )
 
-const ctlUsage = `usage: ringside ctl [--addr URL] [--token TOKEN] [-o table|json] [--local] COMMAND
+const ctlUsage = `usage: ringside ctl [--addr URL] [--token TOKEN] [--ca FILE] [--operator NAME]
+                   [-o table|json] [--local] COMMAND
   status
   events list | get ID | create (-f FILE | --id ID [--title T] (--pull-url URL | --stream-key K))
          update ID -f FILE | set-state ID STATE
@@ -39,9 +42,14 @@ const ctlUsage = `usage: ringside ctl [--addr URL] [--token TOKEN] [-o table|jso
          (gossip key rotation on every node: install the new key, use it,
          remove the old one; KEY as an argument also works, but shows in ps)
 Flags may stand anywhere. The address and token default to $RINGSIDE_ADDR and
-$RINGSIDE_TOKEN. Reads are answered by the control leader (consistent);
---local reads the node's own copy. Each write carries one Idempotency-Key,
-reused when the node asks to retry (503 with Retry-After).
+$RINGSIDE_TOKEN. An https:// address is verified against --ca FILE
+($RINGSIDE_CA: the PEM bundle of the cluster CA, as ringside ca init wrote
+it), else the system roots. --operator ($RINGSIDE_OPERATOR, else $USER, else
+"operator"; 1-64 of A-Z a-z 0-9 . _ @ -) names you in the configuration's
+history, with the node you called: alice@edge-1.
+Reads are answered by the control leader (consistent); --local reads the
+node's own copy. Each write carries one Idempotency-Key, reused when the
+node asks to retry (503 with Retry-After).
 Exit codes: 0 ok, 1 the server refused (message on stderr), 2 usage, 3 unreachable.
 `
 
@@ -77,7 +85,39 @@ func usageErr(format string, args ...any) error {
 func runCtl(args []string, stdout, stderr io.Writer) int {
 	c := &ctl{out: stdout, errw: stderr, client: &http.Client{Timeout: 30 * time.Second}, sleep: time.Sleep}
 	c.addr, c.token, c.output = os.Getenv("RINGSIDE_ADDR"), os.Getenv("RINGSIDE_TOKEN"), "table"
+	c.ca, c.operator = os.Getenv("RINGSIDE_CA"), os.Getenv("RINGSIDE_OPERATOR")
+	if c.operator == "" {
+		c.operator = defaultOperator(os.Getenv("USER"))
+	}
 	return c.run(args)
+}
+
+// defaultOperator is the login name when it may name an operator, else
+// "operator" (what the API records without a name).
+func defaultOperator(user string) string {
+	if admin.ValidOperator(user) {
+		return user
+	}
+	return "operator"
+}
+
+// useCA makes the client verify https addresses against the PEM
+// certificates in file instead of the system roots.
+func (c *ctl) useCA(file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return usageErr("--ca: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return usageErr("--ca %s: no PEM certificate in it", file)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	cl := *c.client
+	cl.Transport = tr
+	c.client = &cl
+	return nil
 }
 
 // newIdempotencyKey names one invocation's write.
@@ -108,6 +148,16 @@ func (c *ctl) run(args []string) int {
 	if c.output != "table" && c.output != "json" {
 		fmt.Fprintln(c.errw, "ringside ctl: -o must be table or json")
 		return exitUsage
+	}
+	if c.operator != "" && !admin.ValidOperator(c.operator) {
+		fmt.Fprintf(c.errw, "ringside ctl: --operator %q: want 1-64 characters of A-Z a-z 0-9 . _ @ -\n", c.operator)
+		return exitUsage
+	}
+	if c.ca != "" {
+		if err := c.useCA(c.ca); err != nil {
+			fmt.Fprintln(c.errw, "ringside ctl:", err)
+			return exitUsage
+		}
 	}
 	if c.idemKey == "" {
 		c.idemKey = newIdempotencyKey()
@@ -203,6 +253,9 @@ func (c *ctl) send(method, path string, payload []byte) (int, http.Header, []byt
 		return 0, nil, nil, usageErr("bad address %q: %v", c.addr, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	if c.operator != "" {
+		req.Header.Set(admin.HeaderOperator, c.operator)
+	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -210,7 +263,11 @@ func (c *ctl) send(method, path string, payload []byte) (int, http.Header, []byt
 		req.Header.Set("Idempotency-Key", c.idemKey)
 	}
 	resp, err := c.client.Do(req)
-	if err != nil {
+	var unknownCA x509.UnknownAuthorityError
+	switch {
+	case errors.As(err, &unknownCA):
+		return 0, nil, nil, &ctlError{exitUnreachable, err.Error() + " (give the cluster CA with --ca FILE or RINGSIDE_CA)"}
+	case err != nil:
 		return 0, nil, nil, &ctlError{exitUnreachable, err.Error()}
 	}
 	defer resp.Body.Close()
@@ -273,10 +330,10 @@ func (c *ctl) status() error {
 }
 
 func nodeTable(w *tabwriter.Writer, rows []admin.NodeView) {
-	fmt.Fprintln(w, "ID\tROLES\tTIER\tREGION\tHTTP\tSTATE\tLOAD\tDRAIN\tINGESTS")
+	fmt.Fprintln(w, "ID\tROLES\tTIER\tREGION\tHTTP\tSTATE\tLOAD\tDRAIN\tINGESTS\tIDENTITY")
 	for _, n := range rows {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%v\t%s\n", n.ID, strings.Join(n.Roles, ","), orDash(n.Tier),
-			orDash(n.Region), n.HTTP, n.State, n.Load, n.Drain, orDash(strings.Join(n.Events, ",")))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%v\t%s\t%s\n", n.ID, strings.Join(n.Roles, ","), orDash(n.Tier),
+			orDash(n.Region), n.HTTP, n.State, n.Load, n.Drain, orDash(strings.Join(n.Events, ",")), orDash(n.Identity))
 	}
 }
 

@@ -11,12 +11,14 @@ import (
 // the command line, before or after the command (as with kubectl or gh).
 type ctlGlobals struct {
 	addr, token, output string
-	local               bool // read the node's local copy, not the leader's
+	ca                  string // CA bundle (PEM) that verifies an https address; "": the system roots
+	operator            string // who is asking, for the history (X-Ringside-Operator)
+	local               bool   // read the node's local copy, not the leader's
 }
 
 // globalValueFlags take a value; globalBoolFlags do not.
 var (
-	globalValueFlags = map[string]bool{"addr": true, "token": true, "o": true, "output": true}
+	globalValueFlags = map[string]bool{"addr": true, "token": true, "o": true, "output": true, "ca": true, "operator": true}
 	globalBoolFlags  = map[string]bool{"local": true}
 	// commandValueFlags are the commands' own flags that take a value: the
 	// value is passed on untouched even if it looks like a global flag.
@@ -93,5 +95,9 @@ func (g *ctlGlobals) set(name, value string) {
 		g.token = value
 	case "o", "output":
 		g.output = value
+	case "ca":
+		g.ca = value
+	case "operator":
+		g.operator = value
 	}
 }

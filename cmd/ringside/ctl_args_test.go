@@ -24,6 +24,8 @@ func TestSplitArgs(t *testing.T) {
 			ctlGlobals{addr: "n:1", token: "t", output: "table"}, ""},
 		{"single dash", []string{"-addr", "n:1", "status", "-token", "t"}, []string{"status"}, ctlGlobals{addr: "n:1", token: "t"}, ""},
 		{"local", []string{"events", "--local", "list"}, []string{"events", "list"}, ctlGlobals{local: true}, ""},
+		{"ca and operator", []string{"status", "--ca", "/etc/ringside/ca.crt", "--operator=alice"}, []string{"status"},
+			ctlGlobals{ca: "/etc/ringside/ca.crt", operator: "alice"}, ""},
 		{"local=false", []string{"--local=false", "events", "list"}, []string{"events", "list"}, ctlGlobals{}, ""},
 		{"command flags stay", []string{"events", "create", "--id", "final", "-o", "json", "--pull-url", "http://o/"},
 			[]string{"events", "create", "--id", "final", "--pull-url", "http://o/"}, ctlGlobals{output: "json"}, ""},

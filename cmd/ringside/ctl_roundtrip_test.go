@@ -31,13 +31,14 @@ type fakeNode struct {
 	busy    int
 }
 
-type ctlRequest struct{ method, uri, key string }
+type ctlRequest struct{ method, uri, key, operator string }
 
 func newFakeNode(t *testing.T) *fakeNode {
 	t.Helper()
 	f := &fakeNode{control: admintest.NewControl(), keys: admintest.NewMeshKeys([]byte(fakeGossipKey), "self", "n2")}
-	cl := admintest.NewCluster(admin.Member{ID: "self", Roles: []string{"edge", "control"}, HTTP: "127.0.0.1:1", State: "alive"},
-		admin.Member{ID: "n2", Roles: []string{"edge"}, HTTP: "127.0.0.1:2", State: "alive"})
+	cl := admintest.NewCluster(admin.Member{ID: "self", Roles: []string{"edge", "control"}, HTTP: "127.0.0.1:1", State: "alive",
+		Identity: "verified", CertRoles: []string{"edge", "control"}},
+		admin.Member{ID: "n2", Roles: []string{"edge"}, HTTP: "127.0.0.1:2", State: "alive", Identity: "mismatch: certificate names edge-3"})
 	api, err := admin.New(admin.Config{NodeID: "self", Token: fakeToken},
 		admin.Deps{Control: f.control, Cluster: cl, MeshKeys: f.keys})
 	if err != nil {
@@ -45,7 +46,7 @@ func newFakeNode(t *testing.T) *fakeNode {
 	}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
-		f.reqs = append(f.reqs, ctlRequest{r.Method, r.URL.RequestURI(), r.Header.Get("Idempotency-Key")})
+		f.reqs = append(f.reqs, ctlRequest{r.Method, r.URL.RequestURI(), r.Header.Get("Idempotency-Key"), r.Header.Get(admin.HeaderOperator)})
 		busy := r.Method != "GET" && f.busy > 0
 		if busy {
 			f.busy--
