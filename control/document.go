@@ -1,6 +1,7 @@
 package control
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -156,6 +157,23 @@ type SigningKey struct {
 type SigningKeys struct {
 	Current  *SigningKey `json:"current,omitempty"`
 	Previous *SigningKey `json:"previous,omitempty"`
+}
+
+// WithoutStreamKeys returns a copy of d in which every stream key is
+// replaced by a random placeholder nobody knows ("redacted-" and 26
+// random base32 characters; the document stays valid and still says the event is pushed):
+// what a node that does not ingest is given. Signing keys stay: edges
+// verify playback tokens with them.
+func (d *Document) WithoutStreamKeys() *Document {
+	c := d.clone()
+	for id, ev := range c.Events {
+		ev.StreamKeys = slices.Clone(ev.StreamKeys) // the map copy is shallow
+		for i := range ev.StreamKeys {
+			ev.StreamKeys[i] = "redacted-" + rand.Text()
+		}
+		c.Events[id] = ev
+	}
+	return c
 }
 
 // Redacted returns a copy of d without secrets, for showing the document to

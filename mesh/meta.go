@@ -35,10 +35,13 @@ type Meta struct {
 	HTTPAddr string   `json:"http"`             // host:port of the node's HTTP listener
 	// AdminAddr is host:port of the node's admin listener, when the admin
 	// API has its own (admin.listen); empty: it shares HTTPAddr.
-	AdminAddr string   `json:"admin,omitempty"`
-	Load      float64  `json:"load"`             // 0..1, advisory
-	Drain     bool     `json:"drain,omitempty"`  // still a member, but should get no new work
-	Events    []string `json:"events,omitempty"` // events this node ingests (push origin)
+	AdminAddr string `json:"admin,omitempty"`
+	// MeshAddr is host:port of the node's node-to-node listener (mutual
+	// TLS): every peer request goes there, never to HTTPAddr.
+	MeshAddr string   `json:"mesh,omitempty"`
+	Load     float64  `json:"load"`             // 0..1, advisory
+	Drain    bool     `json:"drain,omitempty"`  // still a member, but should get no new work
+	Events   []string `json:"events,omitempty"` // events this node ingests (push origin)
 }
 
 // HasRole reports whether the member advertises role r.
@@ -53,7 +56,7 @@ func (m Meta) clone() Meta {
 
 func (m Meta) equal(o Meta) bool {
 	return m.ID == o.ID && slices.Equal(m.Roles, o.Roles) && m.Tier == o.Tier &&
-		m.Region == o.Region && m.HTTPAddr == o.HTTPAddr && m.AdminAddr == o.AdminAddr && m.Load == o.Load &&
+		m.Region == o.Region && m.HTTPAddr == o.HTTPAddr && m.AdminAddr == o.AdminAddr && m.MeshAddr == o.MeshAddr && m.Load == o.Load &&
 		m.Drain == o.Drain && slices.Equal(m.Events, o.Events)
 }
 

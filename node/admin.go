@@ -15,7 +15,6 @@ import (
 
 	"github.com/ringside-live/ringside/admin"
 	"github.com/ringside-live/ringside/control"
-	"github.com/ringside-live/ringside/route"
 	"github.com/ringside-live/ringside/steering"
 )
 
@@ -31,6 +30,7 @@ func (n *running) newAdmin() (*admin.API, error) {
 	if n.mesh != nil {
 		deps.MeshKeys = adminMeshKeys{n}
 	}
+	deps.Client = n.peerClient(0) // forwarding: to the voters' mesh listeners; the call's context bounds it
 	ac := admin.DefaultConfig()
 	ac.NodeID, ac.Token, ac.ReadOnlyToken = n.cfg.Node.ID, n.cfg.Admin.Token, n.cfg.Admin.ReadOnlyToken
 	return admin.New(ac, deps)
@@ -103,12 +103,21 @@ func (n *running) leaderID() string {
 // adminCluster is admin.Cluster over the mesh and this node's cache.
 type adminCluster struct{ n *running }
 
+// Members is the gossip view, every member as it claims to be, with what
+// its certificate check found (the routing table uses only verified ones).
 func (c adminCluster) Members() []admin.Member {
 	ms := c.n.members()
+	if c.n.mesh != nil {
+		ms = c.n.mesh.Members()
+	}
 	out := make([]admin.Member, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, admin.Member{ID: m.ID, Roles: m.Roles, Tier: m.Tier, Region: m.Region, HTTP: m.HTTPAddr,
-			Gossip: m.GossipAddr, State: m.State.String(), Load: m.Load, Drain: m.Drain, Events: m.Events})
+		am := admin.Member{ID: m.ID, Roles: m.Roles, Tier: m.Tier, Region: m.Region, HTTP: m.HTTPAddr,
+			Gossip: m.GossipAddr, State: m.State.String(), Load: m.Load, Drain: m.Drain, Events: m.Events}
+		if c.n.peers != nil {
+			am.Identity, am.CertRoles = c.n.peers.status(m)
+		}
+		out = append(out, am)
 	}
 	return out
 }
@@ -126,17 +135,11 @@ func (c adminCluster) Voters() []string {
 	return out
 }
 
+// AdminURL is where a call is forwarded to node id: its mesh listener
+// (mutual TLS; the operator's token is not sent, see admin.ServeForwarded).
 func (c adminCluster) AdminURL(id string) string {
-	for _, m := range c.n.members() {
-		if m.ID != id {
-			continue
-		}
-		if m.AdminAddr != "" {
-			return "http://" + m.AdminAddr
-		}
-		if m.HTTPAddr != "" {
-			return "http://" + m.HTTPAddr
-		}
+	if addr := c.n.table().Addr(id); addr != "" {
+		return "https://" + addr
 	}
 	return ""
 }
@@ -169,7 +172,7 @@ func (c adminCluster) Purge(ctx context.Context, target string, key bool) map[st
 		}
 		wg.Go(func() {
 			var r admin.PurgeResult
-			out, err := c.n.internalCall(ctx, m.HTTPAddr, "/internal/v1/purge", body)
+			out, err := c.n.internalCall(ctx, m.MeshAddr, "/internal/v1/purge", body)
 			if err == nil {
 				err = json.Unmarshal(out, &r)
 			}
@@ -185,15 +188,15 @@ func (c adminCluster) Purge(ctx context.Context, target string, key bool) map[st
 	return results
 }
 
-// internalCall POSTs body to another node's internal API.
+// internalCall POSTs body to the internal API of the node whose mesh
+// listener is addr (mutual TLS: the connection checks its certificate).
 func (n *running) internalCall(ctx context.Context, addr, path string, body []byte) ([]byte, error) {
 	cctx, cancel := context.WithTimeout(ctx, budgetControl)
 	defer cancel()
-	req, err := http.NewRequestWithContext(cctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(cctx, http.MethodPost, "https://"+addr+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set(route.ClusterTokenHeader, n.cfg.Mesh.ClusterToken)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := n.cluster.Do(req)
 	if err != nil {

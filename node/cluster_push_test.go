@@ -140,8 +140,8 @@ func body(t *testing.T, url string) string {
 func TestWrongGossipKeyCannotJoin(t *testing.T) {
 	keyA := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
 	c := nodetest.Start(t, nodetest.Options{N: 2, Configure: func(i int, cfg *node.Config) { cfg.Mesh.SecretKey = keyA }})
-	intruder := startJoiner(t, "intruder", c.Nodes[0].GossipAddr(), base64.StdEncoding.EncodeToString([]byte("fedcba9876543210")))
-	latecomer := startJoiner(t, "latecomer", c.Nodes[0].GossipAddr(), keyA)
+	intruder := startJoiner(t, c, "intruder", base64.StdEncoding.EncodeToString([]byte("fedcba9876543210")))
+	latecomer := startJoiner(t, c, "latecomer", keyA)
 	c.WaitFor("the latecomer with the right key joins", 10*time.Second, func() bool {
 		return len(c.Nodes[0].Members()) == 3 && len(c.Nodes[1].Members()) == 3 && len(latecomer.Members()) == 3
 	})
@@ -157,19 +157,21 @@ func TestWrongGossipKeyCannotJoin(t *testing.T) {
 	}
 }
 
-// startJoiner runs one more node that joins through seed with key.
-func startJoiner(t *testing.T, id, seed, key string) *node.Node {
+// startJoiner runs one more node, with a certificate of c's CA, that
+// joins through c's node 0 with gossip key.
+func startJoiner(t *testing.T, c *nodetest.Cluster, id, key string) *node.Node {
 	cfg := node.DefaultConfig()
 	cfg.Node.ID, cfg.HTTP.Listen = id, "127.0.0.1:0"
-	cfg.Mesh.Bind, cfg.Mesh.Profile, cfg.Mesh.ClusterToken = "127.0.0.1:0", "test", nodetest.ClusterToken
-	cfg.Mesh.Seeds, cfg.Mesh.SecretKey = []string{seed}, key
+	cfg.Mesh.Bind, cfg.Mesh.Listen, cfg.Mesh.Profile = "127.0.0.1:0", "127.0.0.1:0", "test"
+	cfg.Mesh.Seeds, cfg.Mesh.SecretKey = []string{c.Nodes[0].GossipAddr()}, key
+	cfg.Identity = c.Issue(id, cfg.Node.Roles...)
 	return nodetest.Run(t, cfg, node.Deps{})
 }
 
 func TestAdminAPI(t *testing.T) {
 	origin := newGatedOrigin(t, []byte("segment-bytes"), 0)
 	close(origin.gate)
-	c := pullCluster(t, 3, origin.URL, nil)
+	c := controlledPullCluster(t, 3, origin.URL, nil)
 	base := c.URL(0) + "/admin/v1/"
 	// Auth.
 	for _, tok := range []string{"", "wrong"} {

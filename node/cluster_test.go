@@ -147,6 +147,13 @@ func pullCluster(t *testing.T, n int, originURL string, observe func(int, node.A
 		Events: []node.EventConfig{{ID: "fight", PullURL: originURL}}})
 }
 
+// controlledPullCluster is pullCluster with node 0 a control voter: what
+// acts on other nodes (purge and drain fan-out) is the control plane's.
+func controlledPullCluster(t *testing.T, n int, originURL string, observe func(int, node.Access)) *nodetest.Cluster {
+	return nodetest.Start(t, nodetest.Options{N: n, Observe: observe, Voters: 1,
+		Events: []node.EventConfig{{ID: "fight", PullURL: originURL}}})
+}
+
 // TestStampedeOneOriginFetch: 1,000 concurrent players spread over three
 // nodes ask for one cold segment; the origin sees one request, every
 // player gets the whole body, and every player has its first bytes while
@@ -209,7 +216,7 @@ func TestDrainMovesKeys(t *testing.T) {
 	body := bytes.Repeat([]byte("d"), 64<<10)
 	origin := newGatedOrigin(t, body, 10*time.Millisecond)
 	var served sync.Map // node index -> paths asked of it by peers
-	c := pullCluster(t, 3, origin.URL, func(i int, a node.Access) {
+	c := controlledPullCluster(t, 3, origin.URL, func(i int, a node.Access) {
 		if a.Hops != "" {
 			served.Store(fmt.Sprint(i, a.Path), true)
 		}

@@ -60,8 +60,14 @@ type MeshSection struct {
 	// with another key cannot join. SecretKeyEnv names a variable holding it.
 	SecretKey    string `yaml:"secret_key"`
 	SecretKeyEnv string `yaml:"secret_key_env"`
-	// ClusterToken authenticates node-to-node calls (push fill, purge and
-	// drain fan-out). Every node of a mesh has the same one.
+	// Listen is the address of the node-to-node listener (mutual TLS 1.3
+	// between cluster certificates: peer fetches, push fill, config follow,
+	// purge/drain/key fan-out, forwarded admin calls), required with bind,
+	// e.g. 10.0.0.5:7947. Only other nodes need to reach it. A host of
+	// 0.0.0.0 or :: is advertised with mesh.advertise's host (or bind's).
+	Listen string `yaml:"listen"`
+	// ClusterToken is gone: nodes authenticate with their certificates
+	// (identity). Kept only to refuse old configurations clearly.
 	ClusterToken    string `yaml:"cluster_token"`
 	ClusterTokenEnv string `yaml:"cluster_token_env"`
 	// Profile picks gossip timings: lan (default), wan, or test
@@ -86,6 +92,14 @@ type AdminSection struct {
 	// ReadOnlyToken may read (GET) but not write (403).
 	ReadOnlyToken    string `yaml:"read_only_token"`
 	ReadOnlyTokenEnv string `yaml:"read_only_token_env"`
+	// TLS serves admin.listen over HTTPS with these certificates (chosen
+	// by SNI). A non-loopback admin.listen needs it, and without
+	// admin.listen the admin API answers on the plain HTTP listener only
+	// when that is on loopback (always on http.tls_listen): bearer tokens
+	// and stream keys do not cross a network in clear text unless
+	// Insecure says so.
+	TLS      []KeyPairConfig `yaml:"tls"`
+	Insecure bool            `yaml:"insecure"`
 }
 
 // ControlSection configures the control plane: the Raft group of the nodes
@@ -290,7 +304,6 @@ func ParseConfig(data []byte) (Config, error) {
 		fromEnv(&ev.StreamKey, ev.StreamKeyEnv)
 	}
 	fromEnv(&cfg.Mesh.SecretKey, cfg.Mesh.SecretKeyEnv)
-	fromEnv(&cfg.Mesh.ClusterToken, cfg.Mesh.ClusterTokenEnv)
 	fromEnv(&cfg.Admin.Token, cfg.Admin.TokenEnv)
 	fromEnv(&cfg.Admin.ReadOnlyToken, cfg.Admin.ReadOnlyTokenEnv)
 	if err := cfg.Validate(); err != nil {

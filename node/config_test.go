@@ -15,7 +15,8 @@ node: {id: edge-1, roles: [edge, shield, ingest], region: eu, tier: regional}
 http: {listen: "127.0.0.1:9000", stream_timeout: 45s}
 ingest: {max_body_bytes: 32MiB, live_bytes: 1GiB}
 cache: {max_bytes: 1073741824, negative_ttl: 250ms}
-mesh: {bind: "127.0.0.1:7946", seeds: ["127.0.0.1:7947"], cluster_token: "0123456789abcdef0", secret_key: "MDEyMzQ1Njc4OWFiY2RlZg=="}
+mesh: {bind: "127.0.0.1:7946", listen: "127.0.0.1:7947", seeds: ["127.0.0.1:7956"], secret_key: "MDEyMzQ1Njc4OWFiY2RlZg=="}
+identity: {cert: /etc/ringside/node.crt, key: /etc/ringside/node.key, ca: /etc/ringside/ca.crt}
 events:
   - {id: fight, stream_key_env: RS_TEST_KEY}
   - {id: partner, pull_url: "https://packager.example.net/out"}
@@ -54,12 +55,15 @@ events:
   - {id: ok3, pull_url: "ftp://x"}
 log: {level: loud}`, []string{"unknown role \"wizard\"", "http.listen", "Bad Id", "shorter than 16",
 			"not both", "needs stream_key", "not an http(s) URL", "log.level"}},
-		{"mesh", "mesh: {bind: '127.0.0.1:7946', secret_key: 'abc', profile: fast}", []string{"secret_key", "cluster_token", "profile"}},
+		{"mesh", "mesh: {bind: '127.0.0.1:7946', secret_key: 'abc', profile: fast}", []string{"secret_key", "mesh.listen", "profile",
+			"identity: required with mesh.bind"}},
+		{"the cluster token is gone", "mesh: {bind: '127.0.0.1:7946', cluster_token: 0123456789abcdef0}",
+			[]string{"cluster_token is no longer used: nodes authenticate each other with their certificates"}},
 		{"seeds without bind", "mesh: {seeds: ['1.2.3.4:7946']}", []string{"seeds need mesh.bind"}},
-		{"bind without a gossip key", "mesh: {bind: '127.0.0.1:7946', cluster_token: 0123456789abcdef0}",
+		{"bind without a gossip key", "mesh: {bind: '127.0.0.1:7946'}",
 			[]string{"node: config: mesh.secret_key: required with mesh.bind: gossip is always encrypted",
 				"`head -c 32 /dev/urandom | base64`"}},
-		{"bind with an empty key variable", "mesh: {bind: '127.0.0.1:7946', secret_key_env: RS_TEST_UNSET_GOSSIP_KEY, cluster_token: 0123456789abcdef0}",
+		{"bind with an empty key variable", "mesh: {bind: '127.0.0.1:7946', secret_key_env: RS_TEST_UNSET_GOSSIP_KEY}",
 			[]string{"mesh.secret_key: required with mesh.bind", "mesh.secret_key_env names RS_TEST_UNSET_GOSSIP_KEY, which is empty or unset"}},
 		{"regional without region", "node: {id: a, roles: [shield], tier: regional}", []string{"needs node.region"}},
 		{"ingest limits", "ingest: {max_body_bytes: 10, live_bytes: 5}", []string{"ingest.max_playlist_bytes", "ingest.live_bytes"}},

@@ -56,6 +56,16 @@ func (c Config) Validate() error {
 	if c.Admin.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 			bad("admin.listen %q: %v", c.Admin.Listen, err)
+		} else if !loopback(c.Admin.Listen) && len(c.Admin.TLS) == 0 && !c.Admin.Insecure {
+			bad("admin.listen %s is not a loopback address: set admin.tls (the admin token and stream keys must not "+
+				"cross the network in clear text), or admin.insecure: true if another layer encrypts it", c.Admin.Listen)
+		}
+	} else if len(c.Admin.TLS) > 0 {
+		bad("admin.tls needs admin.listen (without it the admin API is on http.tls_listen)")
+	}
+	for i, kp := range c.Admin.TLS {
+		if kp.Cert == "" || kp.Key == "" {
+			bad("admin.tls[%d]: cert and key are required", i)
 		}
 	}
 	if c.Node.Tier != "" && c.Node.Tier != TierOrigin && c.Node.Tier != TierRegional {
@@ -114,6 +124,10 @@ func (c Config) validateIdentity() []error {
 	if id.set() && (id.Cert == "" || id.Key == "" || id.CA == "") {
 		errs = append(errs, fmt.Errorf("node: config: identity: cert, key and ca are all required"))
 	}
+	if c.Mesh.Bind != "" && !id.set() {
+		errs = append(errs, fmt.Errorf("node: config: identity: required with mesh.bind: every node-to-node "+
+			"connection is mutual TLS between certificates of the cluster CA (ringside ca init; ringside ca issue --node %s)", c.Node.ID))
+	}
 	if c.hasRole(RoleControl) && !id.set() && c.Control.RaftBind != "" && !loopback(c.Control.RaftBind) {
 		errs = append(errs, fmt.Errorf("node: config: identity: required with the control role on a non-loopback "+
 			"control.raft_bind (%s): Raft runs on mutual TLS between control certificates (ringside ca issue)", c.Control.RaftBind))
@@ -169,9 +183,16 @@ func (c Config) validateMesh() []error {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("node: config: mesh."+format, args...))
 	}
+	if m.ClusterToken != "" || m.ClusterTokenEnv != "" {
+		bad("cluster_token is no longer used: nodes authenticate each other with their certificates " +
+			"(identity section, `ringside ca issue`); remove it")
+	}
 	if m.Bind == "" {
 		if len(m.Seeds) > 0 {
 			bad("seeds need mesh.bind")
+		}
+		if m.Listen != "" {
+			bad("listen needs mesh.bind")
 		}
 		return errs
 	}
@@ -185,10 +206,8 @@ func (c Config) validateMesh() []error {
 	case err != nil:
 		bad("secret_key: %v", err)
 	}
-	if m.ClusterToken == "" {
-		bad("cluster_token (or cluster_token_env) is required with mesh.bind")
-	} else if len(m.ClusterToken) < 16 {
-		bad("cluster_token shorter than 16 characters")
+	if _, _, err := net.SplitHostPort(m.Listen); err != nil {
+		bad("listen %q: required with mesh.bind: the node-to-node listener (mutual TLS), e.g. 10.0.0.5:7947: %v", m.Listen, err)
 	}
 	switch m.Profile {
 	case "lan", "wan", "test":

@@ -13,7 +13,6 @@ import (
 
 	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/mesh"
-	"github.com/ringside-live/ringside/route"
 )
 
 // configSource is where a node reads its configuration document: its own
@@ -42,7 +41,7 @@ func (n *running) newControl() error {
 		return nil
 	}
 	if !n.cfg.hasRole(RoleControl) {
-		n.follow = &follow{n: n, client: route.NewClient(0)}
+		n.follow = &follow{n: n, client: n.peerClient(0)}
 		f, err := control.NewFollower(control.FollowerConfig{Path: filepath.Join(cc.DataDir, "config.json"),
 			Fetch: n.follow.fetch}, n.log.With("component", "control"))
 		if err != nil {
@@ -245,12 +244,11 @@ func (f *follow) leader() string {
 func (f *follow) poll(ctx context.Context, m mesh.Member, after uint64) (*control.Document, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, configPollWait+5*time.Second)
 	defer cancel()
-	url := "http://" + m.HTTPAddr + "/internal/v1/config?after=" + strconv.FormatUint(after, 10)
+	url := "https://" + m.MeshAddr + "/internal/v1/config?after=" + strconv.FormatUint(after, 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, "", err
 	}
-	req.Header.Set(route.ClusterTokenHeader, f.n.cfg.Mesh.ClusterToken)
 	resp, err := f.client.Do(req)
 	if err != nil {
 		return nil, "", fmt.Errorf("node: config from %s: %w", m.ID, err)

@@ -24,7 +24,7 @@ type fakeVoter struct {
 func newFakeVoter(t *testing.T, leader string, version uint64) *fakeVoter {
 	v := &fakeVoter{leader: leader}
 	doc, _ := control.EncodeDocument(&control.Document{Version: version, Events: map[string]control.Event{}})
-	v.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	v.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v.polls.Add(1)
 		w.Header().Set(hdrLeader, v.leader)
 		w.Write(doc)
@@ -42,12 +42,12 @@ func TestFollowTheLeader(t *testing.T) {
 	for _, id := range []string{"v1", "v2", "v3"} {
 		voters[id] = newFakeVoter(t, "v2", 7)
 		members = append(members, mesh.Member{Meta: mesh.Meta{ID: id, Roles: []string{mesh.RoleControl},
-			HTTPAddr: strings.TrimPrefix(voters[id].srv.URL, "http://")}, State: mesh.StateAlive})
+			MeshAddr: strings.TrimPrefix(voters[id].srv.URL, "https://")}, State: mesh.StateAlive})
 	}
 	members = append(members, mesh.Member{Meta: mesh.Meta{ID: "edge", Roles: []string{mesh.RoleEdge}}})
 	n := &running{cfg: Config{Node: NodeSection{ID: "edge"}}}
 	n.tbl.Store(route.NewTable("edge", "", members))
-	f := &follow{n: n, client: http.DefaultClient}
+	f := &follow{n: n, client: voters["v1"].srv.Client()} // trusts every httptest server's certificate
 	ctx := context.Background()
 
 	if doc, err := f.fetch(ctx, 0); err != nil || doc.Version != 7 {

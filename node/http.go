@@ -51,16 +51,30 @@ func (n *running) routes(public, operator bool) []httpRoute {
 	if public {
 		player(prefixLive, n.serveLive) // the hot path first
 		add(prefixIngest, false, n.serveIngest)
-		add(prefixInternal, false, n.serveInternal)
+		add(prefixInternal, false, func(ctx *fasthttp.RequestCtx, _ []byte) {
+			problem(ctx, fasthttp.StatusNotFound, "node-to-node routes are on the mesh listener (mesh.listen, mutual TLS)")
+		})
 		for _, p := range [][]byte{prefixPlay, prefixRedirect, prefixSteering, prefixSteered} {
 			player(p, n.serveSteerRoute)
 		}
 	}
 	if operator {
-		admin := n.adminHandler()
-		add(prefixAdmin, false, func(ctx *fasthttp.RequestCtx, _ []byte) { admin(ctx) })
-		profiles := n.profilesHandler()
-		add(prefixPprof, false, func(ctx *fasthttp.RequestCtx, _ []byte) { profiles(ctx) })
+		admin, profiles := n.adminHandler(), n.profilesHandler()
+		// Sharing the public listeners, the admin API answers in clear
+		// text only on loopback (or when admin.insecure says so).
+		clear := public && !loopback(n.cfg.HTTP.Listen) && !n.cfg.Admin.Insecure
+		guard := func(h fasthttp.RequestHandler) func(*fasthttp.RequestCtx, []byte) {
+			return func(ctx *fasthttp.RequestCtx, _ []byte) {
+				if clear && !ctx.IsTLS() {
+					problem(ctx, fasthttp.StatusForbidden, "the admin API is not served over plain HTTP on a "+
+						"non-loopback address: use https (http.tls_listen), admin.listen with admin.tls, or set admin.insecure")
+					return
+				}
+				h(ctx)
+			}
+		}
+		add(prefixAdmin, false, guard(admin))
+		add(prefixPprof, false, guard(profiles))
 	} else {
 		notHere := func(ctx *fasthttp.RequestCtx, _ []byte) {
 			problem(ctx, fasthttp.StatusNotFound, "the admin API listens on admin.listen, not here")
@@ -76,6 +90,9 @@ func (n *running) routes(public, operator bool) []httpRoute {
 
 // newServers builds the HTTP server, and the admin one with admin.listen.
 func (n *running) newServers() {
+	if n.lis.mesh != nil {
+		n.meshSrv = n.newMeshServer()
+	}
 	if n.lis.admin == nil {
 		n.srv = n.newServer(n.routes(true, true), "")
 		return

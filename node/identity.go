@@ -38,24 +38,38 @@ func (n *running) loadIdentity() error {
 	return nil
 }
 
-// loadHTTPS reads the players' HTTPS certificates (http.tls).
+// loadHTTPS reads the players' HTTPS certificates (http.tls) and the
+// admin listener's (admin.tls).
 func (n *running) loadHTTPS() error {
-	if n.lis.https == nil {
-		return nil
+	var err error
+	if n.lis.https != nil {
+		if n.https, err = n.loadKeyPairs("https", n.cfg.HTTP.TLS); err != nil {
+			return fmt.Errorf("node: http.tls: %w", err)
+		}
 	}
+	if n.lis.admin != nil && len(n.cfg.Admin.TLS) > 0 {
+		if n.adminTLS, err = n.loadKeyPairs("admin", n.cfg.Admin.TLS); err != nil {
+			return fmt.Errorf("node: admin.tls: %w", err)
+		}
+	}
+	return nil
+}
+
+// loadKeyPairs loads certificates served to clients (not node
+// identities) and exports their expiry as cert=name.
+func (n *running) loadKeyPairs(name string, cfg []KeyPairConfig) (*identity.KeyPairs, error) {
 	var pairs []identity.KeyPairFiles
-	for _, kp := range n.cfg.HTTP.TLS {
+	for _, kp := range cfg {
 		pairs = append(pairs, identity.KeyPairFiles{Cert: kp.Cert, Key: kp.Key})
 	}
-	kp, err := identity.LoadKeyPairs(pairs, identity.Deps{Logger: n.log.With("component", "https")})
+	kp, err := identity.LoadKeyPairs(pairs, identity.Deps{Logger: n.log.With("component", name)})
 	if err != nil {
-		return fmt.Errorf("node: http.tls: %w", err)
+		return nil, err
 	}
-	n.https = kp
 	n.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ringside_tls_cert_expiry_seconds",
-		Help: "When a certificate this node presents expires (Unix seconds).", ConstLabels: prometheus.Labels{"cert": "https"}},
+		Help: "When a certificate this node presents expires (Unix seconds).", ConstLabels: prometheus.Labels{"cert": name}},
 		func() float64 { return float64(kp.NotAfter().Unix()) }))
-	return nil
+	return kp, nil
 }
 
 // raftTLS is the voter's Raft transport security: only control
@@ -74,8 +88,10 @@ func (n *running) runIdentity() {
 	if n.id != nil {
 		n.wg.Go(func() { n.id.Run(n.ctx) })
 	}
-	if n.https != nil {
-		n.wg.Go(func() { n.https.Run(n.ctx, 10*time.Second) })
+	for _, kp := range []*identity.KeyPairs{n.https, n.adminTLS} {
+		if kp != nil {
+			n.wg.Go(func() { kp.Run(n.ctx, 10*time.Second) })
+		}
 	}
 }
 
@@ -90,8 +106,10 @@ func (n *Node) Reload() error {
 	if r.id != nil {
 		errs = append(errs, r.id.Reload())
 	}
-	if r.https != nil {
-		errs = append(errs, r.https.Reload())
+	for _, kp := range []*identity.KeyPairs{r.https, r.adminTLS} {
+		if kp != nil {
+			errs = append(errs, kp.Reload())
+		}
 	}
 	return errors.Join(errs...)
 }

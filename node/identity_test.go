@@ -18,24 +18,56 @@ import (
 // issueFor writes a CA and a certificate for id with roles into a temp
 // directory and returns the identity section.
 func issueFor(t *testing.T, id string, roles ...string) IdentitySection {
+	return newPKI(t).issue(id, roles...)
+}
+
+// testPKI is a cluster CA in a temp directory.
+type testPKI struct {
+	t   *testing.T
+	ca  *identity.CA
+	dir string
+}
+
+func newPKI(t *testing.T) *testPKI {
 	t.Helper()
-	dir := t.TempDir()
 	ca, err := identity.NewCA(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := ca.WriteFiles(dir, false); err != nil {
+	p := &testPKI{t: t, ca: ca, dir: t.TempDir()}
+	if _, _, err := ca.WriteFiles(p.dir, false); err != nil {
 		t.Fatal(err)
 	}
-	nc, err := ca.Issue(id, roles, 0, nil)
+	return p
+}
+
+// issue writes a certificate for id with roles and returns its section.
+func (p *testPKI) issue(id string, roles ...string) IdentitySection {
+	p.t.Helper()
+	nc, err := p.ca.Issue(id, roles, 0, nil)
 	if err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
-	cert, key, err := nc.WriteFiles(dir)
+	cert, key, err := nc.WriteFiles(p.dir)
 	if err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
-	return IdentitySection{Cert: cert, Key: key, CA: filepath.Join(dir, identity.CACertFile)}
+	return IdentitySection{Cert: cert, Key: key, CA: filepath.Join(p.dir, identity.CACertFile)}
+}
+
+// client is an HTTP client that presents a certificate for id with roles
+// and accepts any server certificate of the CA: another node, as the mesh
+// listener sees it.
+func (p *testPKI) client(id string, roles ...string) *http.Client {
+	p.t.Helper()
+	sec := p.issue(id, roles...)
+	cfg := identity.DefaultConfig()
+	cfg.NodeID, cfg.Files = id, identity.Files{Cert: sec.Cert, Key: sec.Key, CA: sec.CA}
+	src, err := identity.LoadSource(cfg, identity.Deps{})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: src.ClientTLS(nil)}}
 }
 
 // TestIdentityGrantsRoles: a node takes only the roles its certificate

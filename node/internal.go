@@ -3,65 +3,180 @@ package node
 import (
 	"bytes"
 	"io"
+	"net"
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/ringside-live/ringside/admin"
 	"github.com/ringside-live/ringside/control"
+	"github.com/ringside-live/ringside/identity"
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
 	"github.com/ringside-live/ringside/route"
 	"github.com/ringside-live/ringside/shield"
 )
 
-func (n *running) serveInternal(ctx *fasthttp.RequestCtx, p []byte) {
-	if !n.peerRequest(ctx) {
-		problem(ctx, fasthttp.StatusUnauthorized, "missing or wrong cluster token")
-		ctx.SetConnectionClose()
-		return
+// The mesh listener (mesh.listen) takes only other nodes: mutual TLS 1.3,
+// a client certificate of the cluster CA required. What a caller may do
+// depends on the roles its certificate grants, per route.
+
+// advertised is the address other nodes reach the mesh listener at: the
+// bound address, with the host of mesh.advertise (or mesh.bind) when it is
+// bound to every interface.
+func advertised(bound, advertise, bind string) string {
+	host, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		return bound
 	}
-	switch path := string(p); {
-	case strings.HasPrefix(path, route.FillPrefix) && ctx.IsPut():
-		n.internalFill(ctx, path[len(route.FillPrefix):])
-	case path == "/internal/v1/purge" && ctx.IsPost():
-		var req admin.PurgeRequest
-		if err := strictJSON(ctx.PostBody(), &req); err != nil || req.Event != "" || (req.Key == "") == (req.Prefix == "") {
-			problem(ctx, fasthttp.StatusBadRequest, "want {\"key\"} or {\"prefix\"}")
+	if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+		return bound
+	}
+	for _, a := range []string{advertise, bind} {
+		if h, _, err := net.SplitHostPort(a); err == nil && h != "" {
+			if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
+				return net.JoinHostPort(h, port)
+			}
+		}
+	}
+	return bound
+}
+
+// newMeshServer serves the mesh listener: peer fetches of /live/, the
+// internal API and forwarded admin calls.
+func (n *running) newMeshServer() *fasthttp.Server {
+	srv := n.newServer(nil, "")
+	forwarded := n.forwardedAdminHandler()
+	srv.Handler = func(ctx *fasthttp.RequestCtx) {
+		cs := ctx.TLSConnectionState()
+		if cs == nil {
+			problem(ctx, fasthttp.StatusForbidden, "the mesh listener takes mutual TLS only")
 			return
 		}
-		writeJSON(ctx, fasthttp.StatusOK, map[string]int{"purged": n.shield.Purge(req.Key + req.Prefix)})
-	case path == "/internal/v1/config" && ctx.IsGet():
-		n.internalConfig(ctx)
-	case path == meshKeysPath && ctx.IsPost():
-		n.internalMeshKeys(ctx)
-	case path == "/internal/v1/steering/report" && ctx.IsPost():
-		n.internalSteeringReport(ctx)
-	case path == "/internal/v1/drain" && ctx.IsPost():
-		var req struct {
-			Drain bool `json:"drain"`
-		}
-		if err := strictJSON(ctx.PostBody(), &req); err != nil {
-			problem(ctx, fasthttp.StatusBadRequest, err.Error())
+		caller, err := identity.FromConnState(*cs)
+		if err != nil {
+			problem(ctx, fasthttp.StatusForbidden, err.Error())
 			return
 		}
-		dctx, cancel := n.requestContext(budgetControl)
-		defer cancel()
-		if err := n.setDrain(dctx, req.Drain); err != nil {
-			problem(ctx, fasthttp.StatusInternalServerError, err.Error())
+		if badRawPath(ctx.Request.URI().PathOriginal()) {
+			problem(ctx, fasthttp.StatusBadRequest, "path not allowed: no '..', '//', '%' or '\\' in request paths")
 			return
 		}
-		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": n.cfg.Node.ID, "drain": req.Drain})
-	default:
-		problem(ctx, fasthttp.StatusNotFound, "no such internal route")
+		switch p := ctx.Path(); {
+		case bytes.HasPrefix(p, prefixLive):
+			n.live(ctx, p, true)
+		case bytes.HasPrefix(p, prefixInternal):
+			n.serveInternal(ctx, string(p), caller)
+		case bytes.HasPrefix(p, prefixAdmin):
+			forwarded(ctx, caller)
+		case bytes.Equal(p, pathHealthz):
+			n.serveHealthz(ctx, p)
+		default:
+			problem(ctx, fasthttp.StatusNotFound, "no such node-to-node route: "+string(p))
+		}
+	}
+	return srv
+}
+
+// forwardedAdminHandler serves admin calls another node forwards (to the
+// control leader): the forwarding node's certificate says who relayed it,
+// the API checks the operator's proof.
+func (n *running) forwardedAdminHandler() func(*fasthttp.RequestCtx, identity.Peer) {
+	return func(ctx *fasthttp.RequestCtx, caller identity.Peer) {
+		h := fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rctx, cancel := n.requestContext(budgetAdmin)
+			defer cancel()
+			n.admin.ServeForwarded(w, r.WithContext(rctx), caller.ID)
+		}))
+		h(ctx)
 	}
 }
 
+// internalRoute is one route of the internal API and the certificate roles
+// allowed to call it (nil: any node of the cluster).
+type internalRoute struct {
+	method, path string
+	prefix       bool
+	roles        []string
+	handle       func(ctx *fasthttp.RequestCtx, rest string, caller identity.Peer)
+}
+
+func (n *running) internalRoutes() []internalRoute {
+	control := []string{identity.RoleControl}
+	return []internalRoute{
+		// Cache fills come from the nodes content flows down from.
+		{method: http.MethodPut, path: route.FillPrefix, prefix: true, roles: []string{identity.RoleIngest, identity.RoleShield},
+			handle: func(ctx *fasthttp.RequestCtx, rest string, _ identity.Peer) { n.internalFill(ctx, rest) }},
+		{method: http.MethodGet, path: "/internal/v1/config", handle: n.internalConfig},
+		// Acting on other nodes is the control plane's.
+		{method: http.MethodPost, path: "/internal/v1/purge", roles: control, handle: n.internalPurge},
+		{method: http.MethodPost, path: "/internal/v1/drain", roles: control, handle: n.internalDrain},
+		{method: http.MethodPost, path: meshKeysPath, roles: control,
+			handle: func(ctx *fasthttp.RequestCtx, _ string, _ identity.Peer) { n.internalMeshKeys(ctx) }},
+		{method: http.MethodPost, path: "/internal/v1/steering/report",
+			handle: func(ctx *fasthttp.RequestCtx, _ string, _ identity.Peer) { n.internalSteeringReport(ctx) }},
+	}
+}
+
+// serveInternal routes the internal API, checking the caller's roles.
+func (n *running) serveInternal(ctx *fasthttp.RequestCtx, path string, caller identity.Peer) {
+	for _, rt := range n.internalRoutes() {
+		rest, ok := strings.CutPrefix(path, rt.path)
+		if !ok || (!rt.prefix && rest != "") {
+			continue
+		}
+		if string(ctx.Method()) != rt.method {
+			ctx.Response.Header.Set("Allow", rt.method)
+			problem(ctx, fasthttp.StatusMethodNotAllowed, rt.method+" only on "+rt.path)
+			return
+		}
+		if rt.roles != nil && !slices.ContainsFunc(rt.roles, caller.HasRole) {
+			n.log.Warn("node-to-node call refused", "caller", caller.String(), "path", path)
+			problem(ctx, fasthttp.StatusForbidden, rt.path+" needs a certificate with role "+strings.Join(rt.roles, " or ")+
+				"; "+caller.String()+" has none")
+			return
+		}
+		rt.handle(ctx, rest, caller)
+		return
+	}
+	problem(ctx, fasthttp.StatusNotFound, "no such internal route: "+path)
+}
+
+func (n *running) internalPurge(ctx *fasthttp.RequestCtx, _ string, _ identity.Peer) {
+	var req admin.PurgeRequest
+	if err := strictJSON(ctx.PostBody(), &req); err != nil || req.Event != "" || (req.Key == "") == (req.Prefix == "") {
+		problem(ctx, fasthttp.StatusBadRequest, "want {\"key\"} or {\"prefix\"}")
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]int{"purged": n.shield.Purge(req.Key + req.Prefix)})
+}
+
+func (n *running) internalDrain(ctx *fasthttp.RequestCtx, _ string, _ identity.Peer) {
+	var req struct {
+		Drain bool `json:"drain"`
+	}
+	if err := strictJSON(ctx.PostBody(), &req); err != nil {
+		problem(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	dctx, cancel := n.requestContext(budgetControl)
+	defer cancel()
+	if err := n.setDrain(dctx, req.Drain); err != nil {
+		problem(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": n.cfg.Node.ID, "drain": req.Drain})
+}
+
 // internalConfig answers a follower's long poll: the document once it is
-// newer than ?after=, or 304 after configPollWait.
-func (n *running) internalConfig(ctx *fasthttp.RequestCtx) {
+// newer than ?after=, or 304 after configPollWait. Stream keys go only to
+// ingest (and control) certificates: no other node needs them.
+func (n *running) internalConfig(ctx *fasthttp.RequestCtx, _ string, caller identity.Peer) {
 	if n.store == nil {
 		problem(ctx, fasthttp.StatusServiceUnavailable, "this node is not a control voter")
 		return
@@ -80,6 +195,9 @@ func (n *running) internalConfig(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		return
+	}
+	if !caller.HasRole(identity.RoleIngest) && !caller.HasRole(identity.RoleControl) {
+		doc = doc.WithoutStreamKeys()
 	}
 	body, err := control.EncodeDocument(doc)
 	if err != nil {

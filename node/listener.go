@@ -13,6 +13,7 @@ type listeners struct {
 	http  *trackingListener
 	https *trackingListener // nil without http.tls_listen; TLS is added by the node
 	admin net.Listener      // nil: the admin API shares the HTTP listener
+	mesh  *trackingListener // nil without mesh.listen; mutual TLS is added by the node
 }
 
 // listen binds the HTTP listener (and the admin one when configured).
@@ -30,6 +31,14 @@ func listen(cfg Config) (*listeners, error) {
 		}
 		l.https = &trackingListener{Listener: tln, conns: map[net.Conn]struct{}{}}
 	}
+	if cfg.Mesh.Listen != "" {
+		mln, err := net.Listen("tcp", cfg.Mesh.Listen)
+		if err != nil {
+			l.close()
+			return nil, fmt.Errorf("node: mesh.listen %s: %w", cfg.Mesh.Listen, err)
+		}
+		l.mesh = &trackingListener{Listener: mln, conns: map[net.Conn]struct{}{}}
+	}
 	if cfg.Admin.Listen != "" {
 		if l.admin, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
 			l.close()
@@ -46,6 +55,9 @@ func (l *listeners) close() {
 	}
 	if l.admin != nil {
 		l.admin.Close()
+	}
+	if l.mesh != nil {
+		l.mesh.Close()
 	}
 }
 

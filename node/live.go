@@ -27,10 +27,14 @@ var (
 	xcacheValues       = [...][]byte{[]byte("HIT"), []byte("MISS"), []byte("COALESCED"), []byte("STALE")}
 )
 
-// serveLive answers GET and HEAD on /live/{event}/{path...}: from the local
+// serveLive answers a player's GET and HEAD on /live/{event}/{path...}.
+func (n *running) serveLive(ctx *fasthttp.RequestCtx, p []byte) { n.live(ctx, p, false) }
+
+// live answers GET and HEAD on /live/{event}/{path...}: from the local
 // ingest origin for a push event this node ingests, otherwise through the
-// cache tier. A cached hit does not allocate.
-func (n *running) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
+// cache tier. A cached hit does not allocate. peer: another node asks, on
+// the mesh listener (its hop header counts, playback tokens do not apply).
+func (n *running) live(ctx *fasthttp.RequestCtx, p []byte, peer bool) {
 	if n.observe != nil {
 		defer n.observeLive(ctx, p)
 	}
@@ -56,7 +60,7 @@ func (n *running) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 		return
 	}
 	hops := ctx.Request.Header.Peek(route.HopHeader)
-	if len(hops) > 0 && !n.peerRequest(ctx) {
+	if !peer {
 		// Only other nodes may say where a request has been: a player
 		// naming the shields could otherwise make an edge skip them.
 		hops = nil
@@ -65,7 +69,7 @@ func (n *running) serveLive(ctx *fasthttp.RequestCtx, p []byte) {
 		n.liveProblem(ctx, fasthttp.StatusLoopDetected, "request looped back to "+n.cfg.Node.ID+" via "+string(hops))
 		return
 	}
-	if ev.RequireToken && !n.playbackAllowed(ctx, ev, p) {
+	if ev.RequireToken && !peer && !n.playbackAllowed(ctx, ev, p) {
 		return
 	}
 	obj, xcache, ok := n.lookupLive(ctx, ev, p, file, kind, hops)
@@ -132,13 +136,6 @@ func (n *running) observeLive(ctx *fasthttp.RequestCtx, p []byte) {
 	n.observe(Access{Path: string(p), Status: ctx.Response.StatusCode(),
 		XCache: string(ctx.Response.Header.Peek("X-Cache")), Hops: string(ctx.Request.Header.Peek(route.HopHeader)),
 		Elapsed: time.Since(ctx.Time())})
-}
-
-// peerRequest reports whether the request comes from another node: it
-// carries the mesh's cluster token.
-func (n *running) peerRequest(ctx *fasthttp.RequestCtx) bool {
-	c := ctx.Request.Header.Peek(route.ClusterTokenHeader)
-	return len(c) > 0 && secretEqual(b2s(c), n.cfg.Mesh.ClusterToken)
 }
 
 // hopsContain reports whether id is one of the comma-separated hops.

@@ -26,7 +26,7 @@ func meshConfig(cfg Config, deps Deps) (mesh.Config, error) {
 // selfMeta is what this node advertises.
 func (n *running) selfMeta() mesh.Meta {
 	meta := mesh.Meta{ID: n.cfg.Node.ID, Roles: n.cfg.Node.Roles, Region: n.cfg.Node.Region,
-		Tier: n.cfg.Node.Tier, HTTPAddr: n.httpAddr, AdminAddr: n.adminAddr, Drain: n.drained.Load()}
+		Tier: n.cfg.Node.Tier, HTTPAddr: n.httpAddr, AdminAddr: n.adminAddr, MeshAddr: n.meshAddr, Drain: n.drained.Load()}
 	if meta.Tier == "" && n.cfg.hasRole(RoleShield) {
 		meta.Tier = mesh.TierOrigin
 	}
@@ -48,12 +48,18 @@ func (n *running) runMesh() error {
 	}
 	n.rebuild()
 	n.wg.Go(func() {
+		due := time.NewTicker(peerRetry) // checks that are due start here
+		defer due.Stop()
 		for {
 			select {
 			case <-n.ctx.Done():
 				return
 			case <-n.mesh.Changed():
 				n.rebuild()
+			case <-n.peers.changed:
+				n.rebuild()
+			case <-due.C:
+				n.peers.effective(n.mesh.Members())
 			}
 		}
 	})
@@ -75,11 +81,12 @@ func (n *running) advertiseEvents(string) {
 	}()
 }
 
-// rebuild recomputes the routing table from the current members.
+// rebuild recomputes the routing table from the current members whose
+// certificates were verified, with the roles they confirm.
 func (n *running) rebuild() {
 	var members []mesh.Member
 	if n.mesh != nil {
-		members = n.mesh.Members()
+		members = n.peers.effective(n.mesh.Members())
 	} else {
 		members = []mesh.Member{{Meta: n.selfMeta(), State: mesh.StateAlive}}
 	}
@@ -90,7 +97,8 @@ func (n *running) rebuild() {
 // table is the current routing table; never nil once the node runs.
 func (n *running) table() *route.Table { return n.tbl.Load() }
 
-// members returns the current view of the mesh (this node alone without one).
+// members returns the members this node routes to: verified, with their
+// certified roles (this node alone without a mesh).
 func (n *running) members() []mesh.Member { return n.table().Members() }
 
 // setDrain drains or undrains this node: a drained node stops owning keys

@@ -67,7 +67,7 @@ func (n *running) meshKeysFanOut(ctx context.Context, body []byte, each func(id 
 			continue
 		}
 		wg.Go(func() {
-			answer, err := n.internalCall(ctx, m.HTTPAddr, meshKeysPath, body)
+			answer, err := n.internalCall(ctx, m.MeshAddr, meshKeysPath, body)
 			each(m.ID, answer, err)
 		})
 	}

@@ -43,8 +43,11 @@ type running struct {
 	ingest  *ingest.Origin // nil without the ingest role
 	shield  *shield.Shield
 	fetcher *route.Fetcher
-	// cluster is the client of node-to-node control calls (purge and
-	// drain fan-out); config polls and admin forwarding have their own.
+	// peers verifies members' certificates; cluster is its client of
+	// node-to-node control calls (purge, drain and key fan-out); config
+	// polls, peer fetches and admin forwarding have their own. nil
+	// without a mesh.
+	peers   *peers
 	cluster *http.Client
 
 	events   atomic.Pointer[eventTable]
@@ -63,22 +66,25 @@ type running struct {
 	applied     chan struct{}
 	appliedOnce sync.Once
 
-	id    *identity.Source   // the node's certificate; nil without an identity section
-	https *identity.KeyPairs // the players' HTTPS certificates; nil without http.tls_listen
-	steer *steer             // nil without the steer role
-	admin *admin.API         // the operator API, mounted on the admin listener
+	id       *identity.Source   // the node's certificate; nil without an identity section
+	https    *identity.KeyPairs // the players' HTTPS certificates; nil without http.tls_listen
+	adminTLS *identity.KeyPairs // admin.listen's certificates; nil: plain HTTP (loopback or admin.insecure)
+	steer    *steer             // nil without the steer role
+	admin    *admin.API         // the operator API, mounted on the admin listener
 
 	lis                 *listeners
 	srv, adminSrv       *fasthttp.Server // adminSrv: only with admin.listen
 	httpAddr, adminAddr string
 	httpsAddr           string // "" without http.tls_listen
+	meshAddr            string // advertised node-to-node address; "" without a mesh
+	meshSrv             *fasthttp.Server
 }
 
 // newRunning builds every role of the node over its bound listeners. It
 // does no I/O besides what the listeners already did.
 func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps Deps, log *slog.Logger, l *listeners) (*running, error) {
 	n := &running{cfg: cfg, log: log, observe: deps.Observe, ctx: ctx, cancel: cancel, reg: prometheus.NewRegistry(),
-		lis: l, httpAddr: l.http.Addr().String(), applied: make(chan struct{}), raftListener: deps.RaftListener, cluster: route.NewClient(5 * time.Second)}
+		lis: l, httpAddr: l.http.Addr().String(), applied: make(chan struct{}), raftListener: deps.RaftListener}
 	if l.admin != nil {
 		n.adminAddr = l.admin.Addr().String()
 	}
@@ -100,6 +106,11 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 	if err := n.loadHTTPS(); err != nil {
 		return nil, err
 	}
+	if l.mesh != nil {
+		n.meshAddr = advertised(l.mesh.Addr().String(), cfg.Mesh.Advertise, cfg.Mesh.Bind)
+		n.peers = newPeers(n)
+	}
+	n.cluster = n.peerClient(5 * time.Second)
 	var err error
 	if n.fetcher, err = n.newFetcher(); err != nil {
 		return nil, err
@@ -136,9 +147,9 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 
 func (n *running) newFetcher() (*route.Fetcher, error) {
 	rc := route.DefaultConfig()
-	rc.NodeID, rc.ClusterToken, rc.FillTimeout = n.cfg.Node.ID, n.cfg.Mesh.ClusterToken, time.Duration(n.cfg.Mesh.FillTimeout)
+	rc.NodeID, rc.FillTimeout = n.cfg.Node.ID, time.Duration(n.cfg.Mesh.FillTimeout)
 	return route.NewFetcher(rc, route.Deps{Table: n.table, Sources: n, Registerer: n.reg,
-		Peer: route.NewClient(time.Duration(n.cfg.Mesh.PeerTimeout)), Origin: route.NewClient(10 * time.Second)})
+		Peer: n.peerClient(time.Duration(n.cfg.Mesh.PeerTimeout)), Origin: route.NewClient(10 * time.Second)})
 }
 
 func (n *running) newMesh(deps Deps) error {
@@ -180,13 +191,20 @@ func (n *running) start() error {
 // serve answers on the listeners until n.ctx ends, then stops accepting
 // and lets running requests finish, for at most 5 s.
 func (n *running) serve() error {
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() { errc <- n.srv.Serve(n.lis.http) }()
 	if n.https != nil {
 		go func() { errc <- n.srv.Serve(tls.NewListener(n.lis.https, n.https.TLSConfig())) }()
 	}
 	if n.adminSrv != nil {
-		go func() { errc <- n.adminSrv.Serve(n.lis.admin) }()
+		ln := n.lis.admin
+		if n.adminTLS != nil {
+			ln = tls.NewListener(ln, n.adminTLS.TLSConfig())
+		}
+		go func() { errc <- n.adminSrv.Serve(ln) }()
+	}
+	if n.meshSrv != nil {
+		go func() { errc <- n.meshSrv.Serve(tls.NewListener(n.lis.mesh, n.id.ServerTLS(nil))) }()
 	}
 	select {
 	case err := <-errc:
@@ -198,6 +216,9 @@ func (n *running) serve() error {
 	err := n.srv.ShutdownWithContext(sctx)
 	if n.adminSrv != nil {
 		n.adminSrv.ShutdownWithContext(sctx)
+	}
+	if n.meshSrv != nil {
+		n.meshSrv.ShutdownWithContext(sctx)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed) {
 		err = nil // connections left open by idle clients, or killed
@@ -222,6 +243,9 @@ func (n *running) killNow() {
 	n.lis.http.closeAll()
 	if n.lis.https != nil {
 		n.lis.https.closeAll()
+	}
+	if n.lis.mesh != nil {
+		n.lis.mesh.closeAll()
 	}
 	n.cancel()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -157,10 +158,14 @@ func TestSteeringManifests(t *testing.T) {
 		w.Write([]byte(master))
 	}))
 	defer origin.Close()
+	pki := newPKI(t)
 	n := steerNode(t, origin.URL, func(c *Config) {
-		c.Mesh.ClusterToken = "steer-test-cluster-token"
+		// A mesh of one: the passive reports come in on its mesh listener.
+		c.Mesh.Bind, c.Mesh.Listen, c.Mesh.Profile, c.Mesh.SecretKey = "127.0.0.1:0", "127.0.0.1:0", "test", "MDEyMzQ1Njc4OWFiY2RlZg=="
+		c.Identity = pki.issue("t1", c.Node.Roles...)
 		c.Steering.MaxRPS = 3 // /steer sheds above 3 requests a second
 	})
+	edge := pki.client("e1", RoleEdge)
 	apply(t, n, control.CmdPutCDN, control.CDN{ID: "cdn-a", Hostname: "a.example.net", BaseURL: "http://a.example.net", Weight: 100, State: control.CDNActive})
 	apply(t, n, control.CmdPutCDN, control.CDN{ID: "clone-b", Hostname: "b.example.net", BaseURL: "http://b.example.net", Weight: 100, State: control.CDNActive, Clone: true})
 	base := "http://" + n.HTTPAddr()
@@ -187,10 +192,18 @@ func TestSteeringManifests(t *testing.T) {
 		t.Fatalf("bad pathway: %d", r.status)
 	}
 	// Passive reports: down after 3 failures, up after 2 successes.
+	if r := do(t, "POST", base+"/internal/v1/steering/report", "", strings.NewReader(`{"cdn":"cdn-a","ok":false}`)); r.status != 404 {
+		t.Fatalf("a report on the public listener: %d %s", r.status, r.body)
+	}
 	report := func(ok bool) bool {
-		r := do(t, "POST", base+"/internal/v1/steering/report", "", strings.NewReader(fmt.Sprintf(`{"cdn":"cdn-a","ok":%v}`, ok)),
-			"X-Ringside-Cluster-Token", n.cfg.Mesh.ClusterToken)
-		return strings.Contains(r.body, `"up": true`)
+		resp, err := edge.Post("https://"+n.running().meshAddr+"/internal/v1/steering/report", "application/json",
+			strings.NewReader(fmt.Sprintf(`{"cdn":"cdn-a","ok":%v}`, ok)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `"up": true`)
 	}
 	for i, want := range []bool{true, true, false} {
 		if got := report(false); got != want {

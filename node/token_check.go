@@ -14,12 +14,9 @@ import (
 // playbackAllowed enforces playback tokens for an event that requires them: the
 // token (query parameter "token") must be signed with a current or
 // previous key, unexpired, for this event and a path under /live/{event}/.
-// Other nodes of the mesh pass with the cluster token. It answers 403 and
+// (Other nodes, on the mesh listener, are not asked.) It answers 403 and
 // returns false otherwise. It does not call anyone.
 func (n *running) playbackAllowed(ctx *fasthttp.RequestCtx, ev *Event, p []byte) bool {
-	if n.peerRequest(ctx) {
-		return true
-	}
 	tok := ctx.QueryArgs().Peek("token")
 	if len(tok) == 0 {
 		n.liveProblem(ctx, fasthttp.StatusForbidden, "event "+ev.ID+" needs a playback token (GET /play/"+ev.ID+")")

@@ -21,9 +21,6 @@ var (
 	ErrNoOrigin = errors.New("route: no origin for event")
 )
 
-// ClusterTokenHeader authenticates node-to-node requests.
-const ClusterTokenHeader = "X-Ringside-Cluster-Token"
-
 // Sources tells the fetcher where an event's content comes from.
 type Sources interface {
 	// Source returns the base URL of event's pull origin ("" for none) and
@@ -33,8 +30,11 @@ type Sources interface {
 
 // Config tunes a Fetcher.
 type Config struct {
-	NodeID       string
-	ClusterToken string // sent on every node-to-node request
+	NodeID string
+	// PeerScheme is how peers are reached: "https" (the mesh listener,
+	// mutual TLS; Deps.Peer presents this node's certificate and checks
+	// the peer's) unless a test serves peers in plain HTTP.
+	PeerScheme string
 	// MaxPeers bounds how many shield owners one fetch tries before it goes
 	// to the origin.
 	MaxPeers int
@@ -45,9 +45,10 @@ type Config struct {
 	FillTimeout time.Duration
 }
 
-// DefaultConfig returns the defaults: 3 peers, 2 resumes, 1 s fills.
+// DefaultConfig returns the defaults: peers over https, 3 peers, 2
+// resumes, 1 s fills.
 func DefaultConfig() Config {
-	return Config{MaxPeers: 3, Resumes: 2, FillTimeout: time.Second}
+	return Config{PeerScheme: "https", MaxPeers: 3, Resumes: 2, FillTimeout: time.Second}
 }
 
 // Deps are the Fetcher's collaborators.
@@ -67,10 +68,9 @@ type Deps struct {
 // body that breaks is resumed from the next upstream. It also pushes new
 // segments to their owners (Fill).
 type Fetcher struct {
-	cfg    Config
-	deps   Deps
-	header http.Header // added to every peer request
-	m      *metrics
+	cfg  Config
+	deps Deps
+	m    *metrics
 }
 
 // NewFetcher builds a Fetcher; it does no I/O.
@@ -78,15 +78,14 @@ func NewFetcher(cfg Config, deps Deps) (*Fetcher, error) {
 	if cfg.NodeID == "" || deps.Table == nil || deps.Sources == nil || deps.Peer == nil || deps.Origin == nil {
 		return nil, errors.New("route: fetcher needs a node id, a table, sources and two clients")
 	}
+	if cfg.PeerScheme != "https" && cfg.PeerScheme != "http" {
+		return nil, fmt.Errorf("route: peer scheme %q: want https or http", cfg.PeerScheme)
+	}
 	if cfg.MaxPeers <= 0 || cfg.Resumes < 0 || cfg.FillTimeout <= 0 {
 		return nil, fmt.Errorf("route: max peers (%d) and fill timeout (%v) must be positive, resumes (%d) not negative",
 			cfg.MaxPeers, cfg.FillTimeout, cfg.Resumes)
 	}
-	f := &Fetcher{cfg: cfg, deps: deps, header: http.Header{}, m: newMetrics(deps.Registerer)}
-	if cfg.ClusterToken != "" {
-		f.header.Set(ClusterTokenHeader, cfg.ClusterToken)
-	}
-	return f, nil
+	return &Fetcher{cfg: cfg, deps: deps, m: newMetrics(deps.Registerer)}, nil
 }
 
 // Fetch implements shield.Fetcher.
@@ -150,13 +149,13 @@ func (f *Fetcher) fetchOnce(ctx context.Context, r shield.Request) (*shield.Resp
 func (f *Fetcher) askPeer(ctx context.Context, t *Table, id string, r shield.Request, tier string) (*shield.Response, error) {
 	addr := t.addr[id]
 	if addr == "" {
-		return nil, fmt.Errorf("route: peer %s: no HTTP address", id)
+		return nil, fmt.Errorf("route: peer %s: no mesh address", id)
 	}
-	url := "http://" + addr + "/live/" + r.Event + "/" + r.Path
+	url := f.cfg.PeerScheme + "://" + addr + "/live/" + r.Event + "/" + r.Path
 	if r.Query != "" {
 		url += "?" + r.Query
 	}
-	resp, err := get(ctx, f.deps.Peer, url, r, f.cfg.NodeID, id, f.header)
+	resp, err := get(ctx, f.deps.Peer, url, r, f.cfg.NodeID, id, nil)
 	if err == nil && resp.Status >= 500 {
 		resp.Body.Close()
 		err = fmt.Errorf("status %d", resp.Status)

@@ -113,16 +113,16 @@ func fetcher(t *testing.T, src sources, handlers ...http.HandlerFunc) (*Fetcher,
 				continue
 			}
 			if h == nil {
-				members[j].HTTPAddr = deadAddr(t)
+				members[j].MeshAddr = deadAddr(t)
 				continue
 			}
 			peers[i] = newPeer(t, h)
-			members[j].HTTPAddr = peers[i].addr()
+			members[j].MeshAddr = peers[i].addr()
 		}
 	}
 	tab := NewTable("me", "", members)
 	cfg := DefaultConfig()
-	cfg.NodeID, cfg.ClusterToken = "me", "cluster-secret"
+	cfg.NodeID, cfg.PeerScheme = "me", "http"
 	f, err := NewFetcher(cfg, Deps{Table: func() *Table { return tab }, Sources: src,
 		Peer: NewClient(300 * time.Millisecond), Origin: NewClient(time.Second)})
 	if err != nil {
@@ -184,8 +184,8 @@ func TestFetchFailover(t *testing.T) {
 				if p == nil {
 					continue
 				}
-				if h := p.last.Load(); h != nil && ((*h).Get(HopHeader) != "e0,me" || (*h).Get(ClusterTokenHeader) != "cluster-secret") {
-					t.Fatalf("owner %d got hop %q token %q", i, (*h).Get(HopHeader), (*h).Get(ClusterTokenHeader))
+				if h := p.last.Load(); h != nil && (*h).Get(HopHeader) != "e0,me" {
+					t.Fatalf("owner %d got hop %q", i, (*h).Get(HopHeader))
 				}
 			}
 			if tc.source == "origin" && origin.calls.Load() != 1 {
@@ -257,8 +257,8 @@ func TestOriginRequest(t *testing.T) {
 		t.Fatalf("body %q partial %v", got, resp.Partial)
 	}
 	h := *origin.last.Load()
-	if h.Get(HopHeader) != "e0,me" || h.Get("Range") != "bytes=2-" || h.Get(ClusterTokenHeader) != "" {
-		t.Fatalf("origin got hop %q range %q cluster token %q", h.Get(HopHeader), h.Get("Range"), h.Get(ClusterTokenHeader))
+	if h.Get(HopHeader) != "e0,me" || h.Get("Range") != "bytes=2-" {
+		t.Fatalf("origin got hop %q range %q", h.Get(HopHeader), h.Get("Range"))
 	}
 	r.Event = "other"
 	if _, err := f.Fetch(context.Background(), r); !errors.Is(err, ErrNoOrigin) {
@@ -269,10 +269,10 @@ func TestOriginRequest(t *testing.T) {
 func TestPushEventFromIngesters(t *testing.T) {
 	ing := newPeer(t, serve("pushed"))
 	members := []mesh.Member{member("me", edgeOnly), member("in", edgeOnly, ingests("ev"))}
-	members[1].HTTPAddr = ing.addr()
+	members[1].MeshAddr = ing.addr()
 	tab := NewTable("me", "", members)
 	cfg := DefaultConfig()
-	cfg.NodeID = "me"
+	cfg.NodeID, cfg.PeerScheme = "me", "http"
 	f, _ := NewFetcher(cfg, Deps{Table: func() *Table { return tab }, Sources: sources{push: true},
 		Peer: NewClient(time.Second), Origin: NewClient(time.Second)})
 	resp, err := f.Fetch(context.Background(), req())
@@ -290,7 +290,7 @@ func TestFill(t *testing.T) {
 	var got atomic.Pointer[string]
 	owner := newPeer(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		s := r.Method + " " + r.URL.Path + " " + string(b) + " " + r.Header.Get(ClusterTokenHeader)
+		s := r.Method + " " + r.URL.Path + " " + string(b) + " " + r.Header.Get(HopHeader)
 		got.Store(&s)
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -305,7 +305,7 @@ func TestFill(t *testing.T) {
 	if err := f.Fill(context.Background(), "ev", "0/seg1.ts", o); err != nil {
 		t.Fatal(err)
 	}
-	want := "PUT " + FillPrefix + "ev/0/seg1.ts seg cluster-secret"
+	want := "PUT " + FillPrefix + "ev/0/seg1.ts seg me"
 	if p := got.Load(); p == nil || *p != want {
 		t.Fatalf("fill sent %v, want %q", p, want)
 	}

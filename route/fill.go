@@ -41,12 +41,9 @@ func (f *Fetcher) Fill(ctx context.Context, event, path string, o *object.Object
 
 func (f *Fetcher) fillOne(ctx context.Context, addr, rest string, o *object.Object) error {
 	body := io.Reader(o.NewReader(ctx, nil))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+addr+FillPrefix+rest, body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, f.cfg.PeerScheme+"://"+addr+FillPrefix+rest, body)
 	if err != nil {
 		return err
-	}
-	for k, v := range f.header {
-		req.Header[k] = v
 	}
 	req.Header.Set(HopHeader, f.cfg.NodeID)
 	resp, err := f.deps.Peer.Do(req)

@@ -14,7 +14,7 @@ type Table struct {
 	self     string
 	region   string
 	members  []mesh.Member
-	addr     map[string]string           // node id -> HTTP host:port
+	addr     map[string]string           // node id -> mesh (node-to-node) host:port
 	regional map[string]*rendezvous.Ring // region -> its regional shields
 	origin   *rendezvous.Ring            // the origin-shield tier
 	ingest   map[string]*rendezvous.Ring // event -> nodes ingesting it
@@ -32,7 +32,7 @@ func NewTable(self, region string, members []mesh.Member) *Table {
 	regional := map[string][]string{}
 	ingest := map[string][]string{}
 	for _, m := range members {
-		t.addr[m.ID] = m.HTTPAddr
+		t.addr[m.ID] = m.MeshAddr
 		for _, ev := range m.Events {
 			ingest[ev] = append(ingest[ev], m.ID)
 		}
@@ -62,7 +62,8 @@ func (t *Table) Self() string { return t.self }
 // Members is the member list the table was built from. Read-only.
 func (t *Table) Members() []mesh.Member { return t.members }
 
-// Addr is node id's HTTP address ("" when unknown).
+// Addr is node id's mesh address, where its node-to-node listener is
+// ("" when unknown).
 func (t *Table) Addr(id string) string { return t.addr[id] }
 
 // tiers lists the shield tiers a request from this node climbs, nearest

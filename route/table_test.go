@@ -10,7 +10,7 @@ import (
 
 // member builds a mesh member for table tests.
 func member(id string, opts ...func(*mesh.Member)) mesh.Member {
-	m := mesh.Member{Meta: mesh.Meta{ID: id, Roles: []string{mesh.RoleShield, mesh.RoleEdge}, HTTPAddr: id + ":80"},
+	m := mesh.Member{Meta: mesh.Meta{ID: id, Roles: []string{mesh.RoleShield, mesh.RoleEdge}, MeshAddr: id + ":7947"},
 		State: mesh.StateAlive}
 	for _, o := range opts {
 		o(&m)
@@ -159,7 +159,7 @@ func TestIngestersAndAddr(t *testing.T) {
 	if tab.Ingesters("none", "k") != nil {
 		t.Fatal("an event nobody ingests has ingesters")
 	}
-	if tab.Addr("b") != "b:80" || tab.Addr("zz") != "" {
+	if tab.Addr("b") != "b:7947" || tab.Addr("zz") != "" {
 		t.Fatalf("Addr: %q %q", tab.Addr("b"), tab.Addr("zz"))
 	}
 	if NewTable("c", "", nil).Owner("k") != "" {

@@ -17,7 +17,6 @@ import (
 
 // Tokens and the gossip key every cluster uses.
 const (
-	ClusterToken  = "nodetest-cluster-token"
 	AdminToken    = "nodetest-admin-token"
 	ReadOnlyToken = "nodetest-read-only-token"
 	// GossipKey is mesh.secret_key (base64 of 32 bytes): gossip is always
@@ -93,7 +92,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		cfg.Node.Roles = []string{node.RoleEdge, node.RoleShield}
 		cfg.HTTP.Listen = "127.0.0.1:0"
 		cfg.Ingest.ListedGrace = node.Duration(3 * time.Second)
-		cfg.Mesh.Bind, cfg.Mesh.Profile, cfg.Mesh.ClusterToken = "127.0.0.1:0", "test", ClusterToken
+		cfg.Mesh.Bind, cfg.Mesh.Listen, cfg.Mesh.Profile = "127.0.0.1:0", "127.0.0.1:0", "test"
 		cfg.Mesh.SecretKey = GossipKey
 		cfg.Mesh.PeerTimeout = node.Duration(time.Second)
 		if seed != "" {
@@ -181,7 +180,12 @@ func (c *Cluster) start(i int, cfg node.Config) *node.Node {
 
 // issue gives node id a certificate from the cluster's CA with roles, as
 // `ringside ca issue` does, and returns its identity section.
-func (c *Cluster) issue(id string, roles []string) node.IdentitySection {
+func (c *Cluster) issue(id string, roles []string) node.IdentitySection { return c.Issue(id, roles...) }
+
+// Issue writes a certificate of the cluster CA for id with roles (and
+// the CA, the first time) and returns the identity section naming them:
+// for nodes a test runs beside the cluster.
+func (c *Cluster) Issue(id string, roles ...string) node.IdentitySection {
 	c.t.Helper()
 	if c.ca == nil {
 		ca, err := identity.NewCA(0)

@@ -15,13 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringside-live/ringside/identity"
 	"github.com/ringside-live/ringside/test/childproc"
 )
 
 // Tokens and the gossip key (base64 of 32 bytes) of every cluster the
 // test starts.
 const (
-	clusterToken = "linearizability-cluster-token"
 	adminToken   = "linearizability-admin-token"
 	gossipKey    = "bGluZWFyaXphYmlsaXR5LWdvc3NpcC1rZXktMzJieSE="
 )
@@ -191,17 +191,27 @@ func (c *cluster) all() []*proc { return append(append([]*proc(nil), c.voters...
 func startCluster(t *testing.T, bin string) *cluster {
 	t.Helper()
 	c := &cluster{dir: t.TempDir()}
-	type addrs struct{ http, admin, gossip, raft string }
+	type addrs struct{ http, admin, gossip, mesh, raft string }
 	names := []string{"v0", "v1", "v2", "edge"}
 	as := make([]addrs, len(names))
 	var seeds, bootstrap []string
 	for i := range names {
-		as[i] = addrs{http: freeAddr(t), admin: freeAddr(t), gossip: freeAddr(t)}
+		as[i] = addrs{http: freeAddr(t), admin: freeAddr(t), gossip: freeAddr(t), mesh: freeAddr(t)}
 		seeds = append(seeds, fmt.Sprintf("%q", as[i].gossip))
 		if i < 3 {
 			as[i].raft = freeAddr(t)
 			bootstrap = append(bootstrap, fmt.Sprintf("{id: %q, addr: %q}", names[i], as[i].raft))
 		}
+	}
+	// The cluster CA and a certificate per node, as `ringside ca` makes them.
+	ca, err := identity.NewCA(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pki := filepath.Join(c.dir, "pki")
+	caFile, _, err := ca.WriteFiles(pki, false)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for i, name := range names {
 		dataDir := filepath.Join(c.dir, name, "data")
@@ -212,13 +222,22 @@ func startCluster(t *testing.T, bin string) *cluster {
 			control = fmt.Sprintf("{data_dir: %q, profile: test, raft_bind: %q, bootstrap: [%s]}",
 				dataDir, as[i].raft, strings.Join(bootstrap, ", "))
 		}
+		nc, err := ca.Issue(name, strings.Split(strings.Trim(roles, "[]"), ","), 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, key, err := nc.WriteFiles(pki)
+		if err != nil {
+			t.Fatal(err)
+		}
 		cfg := fmt.Sprintf(`node: {id: %q, roles: %s}
 http: {listen: %q}
-mesh: {bind: %q, seeds: [%s], cluster_token: %q, secret_key: %q, profile: test}
+mesh: {bind: %q, listen: %q, seeds: [%s], secret_key: %q, profile: test}
+identity: {cert: %q, key: %q, ca: %q}
 admin: {listen: %q, token: %q}
 control: %s
 log: {level: info}
-`, name, roles, as[i].http, as[i].gossip, strings.Join(seeds, ", "), clusterToken, gossipKey, as[i].admin, adminToken, control)
+`, name, roles, as[i].http, as[i].gossip, as[i].mesh, strings.Join(seeds, ", "), gossipKey, cert, key, caFile, as[i].admin, adminToken, control)
 		// Created here, as an operator would.
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			t.Fatal(err)
