@@ -162,6 +162,9 @@ func (n *running) followConfig() {
 // flag.
 func (n *running) applyDocument(doc *control.Document) {
 	n.setEvents(eventsFromDocument(doc))
+	if n.tickets != nil {
+		n.tickets.set(doc.Signing)
+	}
 	n.docVersion.Store(doc.Version)
 	n.appliedOnce.Do(func() { close(n.applied) })
 	drain := doc.Nodes[n.cfg.Node.ID].Drain

@@ -85,6 +85,9 @@ func (n *running) raftTLS() *control.TransportTLS {
 
 // runIdentity re-reads the certificate files when they change.
 func (n *running) runIdentity() {
+	if n.tickets != nil {
+		n.wg.Go(n.tickets.run)
+	}
 	if n.id != nil {
 		n.wg.Go(func() { n.id.Run(n.ctx) })
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -133,5 +134,59 @@ func TestHTTPSForPlayers(t *testing.T) {
 	}
 	if m := do(t, "GET", "http://"+n.HTTPAddr()+"/metrics", "", nil).body; !strings.Contains(m, `ringside_tls_cert_expiry_seconds{cert="https"}`) {
 		t.Fatal("no HTTPS certificate expiry metric")
+	}
+}
+
+// TestAdminTLS: the admin API does not take bearer tokens in clear text
+// over a network: a non-loopback admin.listen needs admin.tls (or
+// admin.insecure), admin.tls serves HTTPS, and an admin API sharing a
+// non-loopback plain listener answers only on the HTTPS one.
+func TestAdminTLS(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Node.ID, cfg.Admin.Listen, cfg.Admin.Token = "t1", "0.0.0.0:0", "admin-token-of-the-test"
+	if _, err := New(cfg, Deps{}); err == nil || !strings.Contains(err.Error(), "admin.tls") {
+		t.Fatalf("a clear-text admin listener on every interface: %v", err)
+	}
+	cfg.Admin.Insecure = true
+	if _, err := New(cfg, Deps{}); err != nil {
+		t.Fatalf("with admin.insecure: %v", err)
+	}
+
+	ids := issueFor(t, "t1", "edge")
+	pool := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(ids.CA)
+	pool.AppendCertsFromPEM(caPEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	get := func(url string) (int, error) {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer admin-token-of-the-test")
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	n := startNode(t, func(c *Config) {
+		c.Admin.Listen, c.Admin.Token = "127.0.0.1:0", "admin-token-of-the-test"
+		c.Admin.TLS = []KeyPairConfig{{Cert: ids.Cert, Key: ids.Key}}
+	})
+	if st, err := get("https://" + n.AdminAddr() + "/admin/v1/nodes"); err != nil || st != 200 {
+		t.Fatalf("admin over admin.tls: %d %v", st, err)
+	}
+	if st, err := get("http://" + n.AdminAddr() + "/admin/v1/nodes"); err == nil && st == 200 {
+		t.Fatal("the admin.tls listener answered plain HTTP")
+	}
+
+	shared := startNode(t, func(c *Config) {
+		c.Node.ID, c.HTTP.Listen, c.Admin.Token = "t1", "0.0.0.0:0", "admin-token-of-the-test"
+		c.HTTP.TLSListen, c.HTTP.TLS = "127.0.0.1:0", []KeyPairConfig{{Cert: ids.Cert, Key: ids.Key}}
+	})
+	_, port, _ := net.SplitHostPort(shared.HTTPAddr())
+	if st, err := get("http://127.0.0.1:" + port + "/admin/v1/nodes"); err != nil || st != 403 {
+		t.Fatalf("admin on a non-loopback plain listener: %d %v", st, err)
+	}
+	if st, err := get("https://" + shared.HTTPSAddr() + "/admin/v1/nodes"); err != nil || st != 200 {
+		t.Fatalf("admin on the shared HTTPS listener: %d %v", st, err)
 	}
 }

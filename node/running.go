@@ -69,6 +69,7 @@ type running struct {
 	id       *identity.Source   // the node's certificate; nil without an identity section
 	https    *identity.KeyPairs // the players' HTTPS certificates; nil without http.tls_listen
 	adminTLS *identity.KeyPairs // admin.listen's certificates; nil: plain HTTP (loopback or admin.insecure)
+	tickets  *tickets           // the HTTPS listener's session ticket keys; nil without one
 	steer    *steer             // nil without the steer role
 	admin    *admin.API         // the operator API, mounted on the admin listener
 
@@ -105,6 +106,9 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 	}
 	if err := n.loadHTTPS(); err != nil {
 		return nil, err
+	}
+	if n.https != nil {
+		n.tickets = &tickets{n: n}
 	}
 	if l.mesh != nil {
 		n.meshAddr = advertised(l.mesh.Addr().String(), cfg.Mesh.Advertise, cfg.Mesh.Bind)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -332,4 +333,20 @@ func (c *Cluster) stopAll() {
 			<-c.done[i]
 		}
 	}
+}
+
+// WaitControl waits until node i's admin API can write: a consistent read
+// of the configuration succeeds there (a leader is elected and reachable).
+func (c *Cluster) WaitControl(i int) {
+	c.t.Helper()
+	c.WaitFor("a control leader answers through node "+c.Nodes[i].ID(), 20*time.Second, func() bool {
+		req, _ := http.NewRequest(http.MethodGet, c.URL(i)+"/admin/v1/config?consistent=true", nil)
+		req.Header.Set("Authorization", "Bearer "+AdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
