@@ -5,7 +5,9 @@ import (
 )
 
 // registerControlMetrics exports the configuration version every node
-// serves, and the Raft position of a control voter.
+// serves, and the Raft position of a control voter. The Raft figures go to
+// the operators' registry only: a term and a commit index are what a forged
+// AppendEntries needs, so they are not on the public /metrics.
 func (n *running) registerControlMetrics() {
 	n.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ringside_config_version", Help: "Version of the configuration document this node serves (0: static config).",
@@ -16,7 +18,7 @@ func (n *running) registerControlMetrics() {
 	stat := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
-	n.reg.MustRegister(
+	n.opsReg.MustRegister(
 		stat("ringside_raft_leader", "1 when this voter leads the control plane.", func() float64 {
 			if n.store != nil && n.store.IsLeader() {
 				return 1

@@ -103,11 +103,16 @@ func TestControlPlane(t *testing.T) {
 	}
 	c.Restart(victim)
 	c.WaitFor("restarted voter catches up", 30*time.Second, func() bool { return hasRegion(t, c, victim, "after-failover") })
-	m := body(t, c.URL(survivor)+"/metrics")
+	m := call(t, "GET", c.URL(survivor)+"/metrics", nodetest.ReadOnlyToken, "").raw
 	for _, want := range []string{"ringside_config_version", "ringside_raft_leader", "ringside_raft_commit_index"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+	// Anonymous scrapes of a public listener get no Raft position (what a
+	// forged AppendEntries would need).
+	if m := body(t, c.URL(survivor)+"/metrics"); strings.Contains(m, "ringside_raft_term") || !strings.Contains(m, "ringside_config_version") {
+		t.Error("anonymous /metrics on the public listener shows the Raft position (or lacks the config version)")
 	}
 }
 
@@ -262,7 +267,10 @@ func TestForwardingOverAdminListeners(t *testing.T) {
 			t.Fatalf("consistent read on the edge right after the write: %d %s", read.status, read.raw)
 		}
 	}
-	if h := call(t, "GET", admin(3)+"/admin/v1/config/history", nodetest.AdminToken, ""); h.status != 200 || !strings.Contains(h.raw, "fwd-3") {
+	// Forwarded over the mesh listener without the admin token: the
+	// history names the operator and the node the call came in through.
+	if h := call(t, "GET", admin(3)+"/admin/v1/config/history", nodetest.AdminToken, ""); h.status != 200 ||
+		!strings.Contains(h.raw, "fwd-3") || !strings.Contains(h.raw, `"operator@n3"`) {
 		t.Fatalf("history through the edge: %d %s", h.status, h.raw)
 	}
 	if r := call(t, "GET", c.URL(3)+"/admin/v1/nodes", nodetest.AdminToken, ""); r.status != 404 {

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -82,8 +83,17 @@ func (n *running) routes(public, operator bool) []httpRoute {
 		add(prefixAdmin, false, notHere)
 		add(prefixPprof, false, notHere)
 	}
+	// The operators' metrics (Raft positions) are on the admin listener,
+	// and on a public one only for the admin tokens' holders.
 	metrics := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
-	add(pathMetrics, true, func(ctx *fasthttp.RequestCtx, _ []byte) { metrics(ctx) })
+	all := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(prometheus.Gatherers{n.reg, n.opsReg}, promhttp.HandlerOpts{}))
+	add(pathMetrics, true, func(ctx *fasthttp.RequestCtx, _ []byte) {
+		if (operator && !public) || n.operatorToken(ctx) {
+			all(ctx)
+			return
+		}
+		metrics(ctx)
+	})
 	add(pathHealthz, true, n.serveHealthz)
 	return t
 }
@@ -137,6 +147,13 @@ func (n *running) newServer(table []httpRoute, notFound string) *fasthttp.Server
 		CloseOnShutdown:              true,
 		Logger:                       fasthttpLogger{n.log},
 	}
+}
+
+// operatorToken reports whether the request carries the admin or the
+// read-only token.
+func (n *running) operatorToken(ctx *fasthttp.RequestCtx) bool {
+	tok := bearer(ctx.Request.Header.Peek("Authorization"))
+	return tok != "" && (secretEqual(tok, n.cfg.Admin.Token) || secretEqual(tok, n.cfg.Admin.ReadOnlyToken))
 }
 
 // profilesHandler serves /debug/pprof/ to the admin token's holder.

@@ -38,7 +38,8 @@ type running struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	reg     *prometheus.Registry
+	reg     *prometheus.Registry // every /metrics
+	opsReg  *prometheus.Registry // only for operators: the admin listener, or the admin token
 	m       *httpMetrics
 	ingest  *ingest.Origin // nil without the ingest role
 	shield  *shield.Shield
@@ -84,7 +85,7 @@ type running struct {
 // newRunning builds every role of the node over its bound listeners. It
 // does no I/O besides what the listeners already did.
 func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps Deps, log *slog.Logger, l *listeners) (*running, error) {
-	n := &running{cfg: cfg, log: log, observe: deps.Observe, ctx: ctx, cancel: cancel, reg: prometheus.NewRegistry(),
+	n := &running{cfg: cfg, log: log, observe: deps.Observe, ctx: ctx, cancel: cancel, reg: prometheus.NewRegistry(), opsReg: prometheus.NewRegistry(),
 		lis: l, httpAddr: l.http.Addr().String(), applied: make(chan struct{}), raftListener: deps.RaftListener}
 	if l.admin != nil {
 		n.adminAddr = l.admin.Addr().String()
