@@ -107,7 +107,7 @@ func TestCertificateRotationUnderLoad(t *testing.T) {
 	// Rotate: a new certificate for n1 (another expiry, so it can be told
 	// apart) over the same files, and new player certificates.
 	n1 := c.Nodes[1]
-	time.Sleep(1100 * time.Millisecond) // certificates have a one-second resolution: make the new expiry differ
+	time.Sleep(1100 * time.Millisecond)                     // certificates have a one-second resolution: make the new expiry differ
 	sec := c.Issue(n1.ID(), node.RoleEdge, node.RoleShield) // rewrites n1's files
 	_, _, newPlayer := issuePlayers(48 * time.Hour)
 	before := ok.Load()
