@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,8 +108,15 @@ func TestCertificateRotationUnderLoad(t *testing.T) {
 	// Rotate: a new certificate for n1 (another expiry, so it can be told
 	// apart) over the same files, and new player certificates.
 	n1 := c.Nodes[1]
-	time.Sleep(1100 * time.Millisecond)                     // certificates have a one-second resolution: make the new expiry differ
-	sec := c.Issue(n1.ID(), node.RoleEdge, node.RoleShield) // rewrites n1's files
+	probeSec := c.Issue("probe", node.RoleEdge) // also tells where the cluster's files are
+	nc, err := c.CA().Issue(n1.ID(), []string{node.RoleEdge, node.RoleShield}, 30*24*time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := nc.WriteFiles(filepath.Dir(probeSec.Cert)); err != nil { // over n1's files
+		t.Fatal(err)
+	}
+	newExpiry := nc.Cert.NotAfter.Unix()
 	_, _, newPlayer := issuePlayers(48 * time.Hour)
 	before := ok.Load()
 	if err := n1.Reload(); err != nil {
@@ -130,7 +138,6 @@ func TestCertificateRotationUnderLoad(t *testing.T) {
 		defer conn.Close()
 		return !conn.ConnectionState().PeerCertificates[0].Equal(oldPlayer)
 	})
-	probeSec := c.Issue("probe", node.RoleEdge)
 	probe, err := tls.LoadX509KeyPair(probeSec.Cert, probeSec.Key)
 	if err != nil {
 		t.Fatal(err)
@@ -141,8 +148,8 @@ func TestCertificateRotationUnderLoad(t *testing.T) {
 			return false
 		}
 		defer conn.Close()
-		return conn.ConnectionState().PeerCertificates[0].NotAfter.Unix() == nodeCertExpiry(t, sec) &&
-			certExpiryMetric(t, c.URL(1)) == nodeCertExpiry(t, sec)
+		return conn.ConnectionState().PeerCertificates[0].NotAfter.Unix() == newExpiry &&
+			certExpiryMetric(t, c.URL(1)) == newExpiry
 	})
 	c.WaitFor("the crowd plays on after the rotation", 10*time.Second, func() bool { return ok.Load() >= before+400 })
 	close(stop)
@@ -163,18 +170,4 @@ func certExpiryMetric(t *testing.T, base string) int64 {
 		}
 	}
 	return 0
-}
-
-// nodeCertExpiry is the NotAfter (Unix seconds) of the certificate in sec.
-func nodeCertExpiry(t *testing.T, sec node.IdentitySection) int64 {
-	t.Helper()
-	pair, err := tls.LoadX509KeyPair(sec.Cert, sec.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return leaf.NotAfter.Unix()
 }
