@@ -5,7 +5,6 @@ package browser
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,21 +27,31 @@ type demo struct {
 	exited  chan struct{} // closed when cmd has been waited for
 	outPath string        // stdout: the URLs it prints
 	logPath string        // stderr: the node's and the encoder's log
-	base    string        // where players fetch the stream: http(s)://host:port
-	tlsBase string        // the demo's HTTPS listener: https://host:port
+	base    string        // the node's HTTP listener: http://host:port
+	tlsBase string        // its HTTPS listener: https://host:port
+	admin   string        // the admin API: http://host:port/admin/v1/
+	caFile  string        // the demo's throwaway CA, which issued the HTTPS certificate
+	// client trusts the demo's CA and nothing else; spki is the base64
+	// SHA-256 of the HTTPS certificate's public key, what Chromium is told
+	// to accept (see trust_test.go).
+	client *http.Client
+	spki   string
 }
 
-// printedPlay finds the play URL in the demo's output: the http one, or
-// with https the one the demo prints for its TLS listener.
-func printedPlay(scheme string) *regexp.Regexp {
-	return regexp.MustCompile(`(` + scheme + `://[^\s/]+)/live/demo/master\.m3u8`)
-}
+// adminToken is the demo's admin token (its RINGSIDE_TOKEN).
+const adminToken = "browser-test-admin-token"
 
-// startDemo runs `ringside demo` on 127.0.0.1 ports of its choosing and
-// waits for it to print where it plays. The process group (the demo and
-// its ffmpeg) is interrupted, then killed, when the test ends; a data race
-// in its log fails the test, and on failure the log's tail is printed.
-func startDemo(t *testing.T, bin, scheme string) *demo {
+// printed finds what the demo prints: the plain play URL, the admin API,
+// the HTTPS play URL and the CA behind its certificate.
+var printed = regexp.MustCompile(`play: +(http://[^\s/]+)/live/demo/master\.m3u8[\s\S]*admin: +(http://\S+/admin/v1/)` +
+	`[\s\S]*https: +(https://[^\s/]+)/live/demo/master\.m3u8\s+\(certificate from the demo's throwaway CA: (\S+)\)`)
+
+// startDemo runs `ringside demo` on 127.0.0.1 ports of its choosing, waits
+// for it to print where it plays and learns to trust its HTTPS listener.
+// The process group (the demo and its ffmpeg) is interrupted, then killed,
+// when the test ends; a data race in its log fails the test, and on
+// failure the log's tail is printed.
+func startDemo(t *testing.T, bin string) *demo {
 	t.Helper()
 	dir := t.TempDir()
 	d := &demo{outPath: filepath.Join(dir, "demo.out"), logPath: filepath.Join(dir, "demo.log"), exited: make(chan struct{})}
@@ -58,7 +67,7 @@ func startDemo(t *testing.T, bin, scheme string) *demo {
 	defer logf.Close()
 	d.cmd = exec.Command(bin, "demo", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0",
 		"--dns", "127.0.0.1:0")
-	d.cmd.Env = append(os.Environ(), "RINGSIDE_TOKEN=browser-test-admin-token")
+	d.cmd.Env = append(os.Environ(), "RINGSIDE_TOKEN="+adminToken)
 	d.cmd.Stdout, d.cmd.Stderr = outf, logf
 	d.cmd.SysProcAttr = childproc.Attr()
 	if err := d.cmd.Start(); err != nil {
@@ -66,21 +75,20 @@ func startDemo(t *testing.T, bin, scheme string) *demo {
 	}
 	go func() { d.cmd.Wait(); close(d.exited) }()
 	t.Cleanup(func() { d.stop(t) })
-	play, tlsPlay := printedPlay(scheme), printedPlay("https")
 	ok := eventually(20*time.Second, func() bool {
 		b, _ := os.ReadFile(d.outPath)
-		m, mt := play.FindSubmatch(b), tlsPlay.FindSubmatch(b)
-		if m != nil && mt != nil {
-			d.base, d.tlsBase = string(m[1]), string(mt[1])
+		if m := printed.FindSubmatch(b); m != nil {
+			d.base, d.admin, d.tlsBase, d.caFile = string(m[1]), string(m[2]), string(m[3]), string(m[4])
 			return true
 		}
 		return closed(d.exited)
 	})
 	if !ok || d.base == "" {
 		out, _ := os.ReadFile(d.outPath)
-		t.Fatalf("ringside demo printed no %s:// play URL within 20 s (exited: %v); its output:\n%s\nits log:\n%s",
-			scheme, closed(d.exited), out, d.logTail(30))
+		t.Fatalf("ringside demo printed no play URLs, admin URL and CA within 20 s (exited: %v); its output:\n%s\nits log:\n%s",
+			closed(d.exited), out, d.logTail(30))
 	}
+	d.client, d.spki = trustDemo(t, d.caFile, d.tlsBase)
 	return d
 }
 
@@ -116,22 +124,18 @@ func (d *demo) logTail(n int) string {
 	return string(bytes.Join(lines, []byte("\n")))
 }
 
-// waitLive waits until the master playlist lists both renditions and each
-// media playlist lists at least minSegments segments, so a player that
-// starts three target durations behind the live edge has them all.
+// waitLive waits until the master playlist on the HTTPS listener lists
+// both renditions and each media playlist lists at least minSegments
+// segments, so a player that starts three target durations behind the
+// live edge has them all.
 func (d *demo) waitLive(t *testing.T, minSegments int) {
 	t.Helper()
-	// The demo's certificate comes from its own throwaway CA; this client
-	// only polls for readiness, the browser checks what it is told to.
-	client := &http.Client{Timeout: 5 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	defer client.CloseIdleConnections()
 	var last string
 	ok := eventually(40*time.Second, func() bool {
 		if closed(d.exited) {
 			return true // reported below
 		}
-		master, err := get(client, d.base+"/live/demo/master.m3u8")
+		master, err := get(d.client, d.tlsBase+"/live/demo/master.m3u8")
 		if err != nil {
 			last = err.Error()
 			return false
@@ -147,7 +151,7 @@ func (d *demo) waitLive(t *testing.T, minSegments int) {
 			return false
 		}
 		for _, v := range variants {
-			media, err := get(client, d.base+"/live/demo/"+v)
+			media, err := get(d.client, d.tlsBase+"/live/demo/"+v)
 			if err != nil {
 				last = err.Error()
 				return false
@@ -161,30 +165,42 @@ func (d *demo) waitLive(t *testing.T, minSegments int) {
 	})
 	if !ok || closed(d.exited) {
 		t.Fatalf("the demo's stream at %s was not live within 40 s (exited: %v); last: %s",
-			d.base, closed(d.exited), last)
+			d.tlsBase, closed(d.exited), last)
 	}
 }
 
+// get fetches url and returns its body; a status other than 200 is an
+// error.
 func get(client *http.Client, url string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	code, body, err := do(client, http.MethodGet, url, nil, nil)
 	if err != nil {
 		return "", err
+	}
+	if code != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %d: %s", url, code, body)
+	}
+	return string(body), nil
+}
+
+// do makes one request with a 5 s deadline and returns the status and up
+// to 1 MiB of the body.
+func do(client *http.Client, method, url string, header http.Header, body []byte) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
-	}
-	return string(b), nil
+	return resp.StatusCode, b, err
 }
 
 // eventually polls cond every 200 ms until it holds or d has passed.

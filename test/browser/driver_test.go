@@ -18,13 +18,15 @@ import (
 
 // spec is play.mjs's input (see its header comment).
 type spec struct {
-	Player            string  `json:"player"` // hls.js, dash.js or shaka
-	Page              string  `json:"page"`
-	Manifest          string  `json:"manifest"`
-	Seconds           float64 `json:"seconds"`      // of playback after the first frame
-	StartTimeout      float64 `json:"startTimeout"` // for the first frame
-	IgnoreHTTPSErrors bool    `json:"ignoreHTTPSErrors,omitempty"`
-	Chromium          string  `json:"chromium"`
+	Player       string  `json:"player"` // hls.js, dash.js or shaka
+	Page         string  `json:"page"`
+	Manifest     string  `json:"manifest"`
+	Seconds      float64 `json:"seconds"`      // of playback after the first frame
+	StartTimeout float64 `json:"startTimeout"` // for the first frame
+	// SPKI: the base64 SHA-256 of the public keys Chromium accepts
+	// whatever their certificate (--ignore-certificate-errors-spki-list).
+	SPKI     []string `json:"spki,omitempty"`
+	Chromium string   `json:"chromium"`
 	// Config goes to the player: Hls config, dash.js settings, Shaka
 	// configure.
 	Config map[string]any `json:"config,omitempty"`
@@ -72,12 +74,13 @@ type stall struct {
 // player itself saw (0: the response could not be read, as after a
 // missing CORS header; nil: the error was not about a response).
 type playerError struct {
-	Fatal   bool   `json:"fatal"`
-	Type    string `json:"type"`
-	Details string `json:"details"`
-	Status  *int   `json:"status"`
-	URL     string `json:"url"`
-	Message string `json:"message"`
+	Fatal   bool     `json:"fatal"`
+	Type    string   `json:"type"`
+	Details string   `json:"details"`
+	Status  *int     `json:"status"`
+	URL     string   `json:"url"`
+	Message string   `json:"message"`
+	At      *float64 `json:"at"` // seconds after the first frame; nil: before it
 }
 
 type level struct {
@@ -179,16 +182,20 @@ func (e playerError) String() string {
 	if e.Status != nil {
 		status = fmt.Sprintf("HTTP status %d", *e.Status)
 	}
-	return fmt.Sprintf("%s %s/%s with %s on %s (%s)", kind, e.Type, e.Details, status, e.URL, e.Message)
+	when := "before the first frame"
+	if e.At != nil {
+		when = fmt.Sprintf("%.1f s after the first frame", *e.At)
+	}
+	return fmt.Sprintf("%s %s/%s with %s on %s %s (%s)", kind, e.Type, e.Details, status, e.URL, when, e.Message)
 }
 
-// network lists the requests Chromium made to the stream's origin (and
+// network lists the requests Chromium made to the given origins (and
 // failed ones anywhere), the preflights, the driver's timing and the
 // page's console, for failure messages.
-func (r result) network(origin string) string {
+func (r result) network(origins ...string) string {
 	var b strings.Builder
 	for _, q := range r.Requests {
-		if strings.HasPrefix(q.URL, origin) || q.Status >= 400 || q.Status == 0 {
+		if hasAnyPrefix(q.URL, origins) || q.Status >= 400 || q.Status == 0 {
 			fmt.Fprintf(&b, "  %s %s -> %d %s\n", q.Method, q.URL, q.Status, q.Failure)
 		}
 	}
@@ -201,4 +208,13 @@ func (r result) network(origin string) string {
 		b.WriteString("  console:\n    " + strings.Join(r.Console, "\n    ") + "\n")
 	}
 	return b.String()
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }

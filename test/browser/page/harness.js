@@ -30,7 +30,7 @@ window.harness = (() => {
     waitingEvents: 0, // 'waiting' events after the first 'playing'
     stalls: [], // {at, seconds}: at is seconds since the first 'playing'
     rebufferSeconds: 0,
-    errors: [], // {fatal, type, details, status, url, message}
+    errors: [], // {fatal, type, details, status, url, message, at}: at is seconds since the first 'playing', null before
     fatal: false,
     level: null, // {width, height, bitrate} as the player reports it
     video: null, // {width, height, droppedFrames, totalFrames, readyState}
@@ -45,6 +45,7 @@ window.harness = (() => {
   const now = () => performance.now() / 1000;
 
   function error(e) {
+    e.at = r.started ? round(now() - tPlaying) : null;
     r.errors.push(e);
     if (e.fatal) r.fatal = true;
     if (r.errors.length > 200) r.errors.splice(100, r.errors.length - 200);
