@@ -32,26 +32,34 @@ type meta struct {
 	Knobs    map[string]string `json:"knobs"`
 }
 
-// wrkResult is one hot-object measurement (bench/wrk/json.lua inside).
+// wrkResult is one hot-object measurement.
 type wrkResult struct {
-	System string `json:"system"`
-	Object string `json:"object"`
-	URL    string `json:"url"`
-	Wrk    struct {
-		Requests      int64   `json:"requests"`
-		DurationS     float64 `json:"duration_s"`
-		Bytes         int64   `json:"bytes"`
-		RPS           float64 `json:"rps"`
-		MBPerS        float64 `json:"mb_per_s"`
-		P50MS         float64 `json:"latency_p50_ms"`
-		P99MS         float64 `json:"latency_p99_ms"`
-		MaxMS         float64 `json:"latency_max_ms"`
-		ErrorsConnect int64   `json:"errors_connect"`
-		ErrorsRead    int64   `json:"errors_read"`
-		ErrorsWrite   int64   `json:"errors_write"`
-		ErrorsStatus  int64   `json:"errors_status"`
-		ErrorsTimeout int64   `json:"errors_timeout"`
-	} `json:"wrk"`
+	System string     `json:"system"`
+	Object string     `json:"object"`
+	URL    string     `json:"url"`
+	Wrk    wrkFigures `json:"wrk"`
+}
+
+// wrkFigures is wrk's summary as bench/wrk/json.lua prints it.
+type wrkFigures struct {
+	Requests      int64   `json:"requests"`
+	DurationS     float64 `json:"duration_s"`
+	Bytes         int64   `json:"bytes"`
+	RPS           float64 `json:"rps"`
+	MBPerS        float64 `json:"mb_per_s"`
+	P50MS         float64 `json:"latency_p50_ms"`
+	P99MS         float64 `json:"latency_p99_ms"`
+	MaxMS         float64 `json:"latency_max_ms"`
+	ErrorsConnect int64   `json:"errors_connect"`
+	ErrorsRead    int64   `json:"errors_read"`
+	ErrorsWrite   int64   `json:"errors_write"`
+	ErrorsStatus  int64   `json:"errors_status"`
+	ErrorsTimeout int64   `json:"errors_timeout"`
+}
+
+// errors is every kind of error wrk counted.
+func (f wrkFigures) errors() int64 {
+	return f.ErrorsConnect + f.ErrorsRead + f.ErrorsWrite + f.ErrorsStatus + f.ErrorsTimeout
 }
 
 // rssResult is the peak RSS of one system's processes.
@@ -68,6 +76,7 @@ type results struct {
 	wrks   []wrkResult
 	rss    []rssResult
 	notes  []string
+	https  httpsResults
 }
 
 func main() {
@@ -93,20 +102,16 @@ func main() {
 func load(dir string) (results, error) {
 	var res results
 	var errs []error
+	var err error
 	if err := readJSON(filepath.Join(dir, "meta.json"), &res.meta); err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, err)
 	}
 	errs = append(errs, loadAll(dir, "crowd-*.json", &res.crowds)...)
 	errs = append(errs, loadAll(dir, "wrk-*.json", &res.wrks)...)
 	errs = append(errs, loadAll(dir, "rss-*.json", &res.rss)...)
-	if b, err := os.ReadFile(filepath.Join(dir, "notes.txt")); err == nil {
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			if line := strings.TrimSpace(sc.Text()); line != "" {
-				res.notes = append(res.notes, line)
-			}
-		}
-	}
+	res.https, err = loadHTTPS(dir)
+	errs = append(errs, err)
+	res.notes = readLines(filepath.Join(dir, "notes.txt"))
 	order := systemOrder(res.meta.Systems)
 	slices.SortStableFunc(res.crowds, func(a, b crowd.Report) int {
 		return cmpSystems(order, a.Label, b.Label, a.Run-b.Run)
@@ -132,6 +137,22 @@ func loadAll[T any](dir, pattern string, dst *[]T) []error {
 		*dst = append(*dst, v)
 	}
 	return errs
+}
+
+// readLines is the non-blank lines of a text file, none if it is missing.
+func readLines(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return lines
 }
 
 func readJSON(path string, v any) error {

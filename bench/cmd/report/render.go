@@ -30,6 +30,7 @@ func render(res results) string {
 		}
 		b.WriteString("\n")
 	}
+	renderHTTPS(&b, res.https)
 	return b.String()
 }
 
@@ -128,9 +129,8 @@ func renderWrk(b *strings.Builder, ws []wrkResult, knobs map[string]string) {
 		if r.Requests > 0 {
 			size = float64(r.Bytes) / float64(r.Requests) / 1e3
 		}
-		errs := r.ErrorsConnect + r.ErrorsRead + r.ErrorsWrite + r.ErrorsStatus + r.ErrorsTimeout
 		fmt.Fprintf(b, "| %s | %s | %.1f | %.0f | %.1f | %s | %s | %s | %d |\n",
-			w.System, w.Object, size, r.RPS, r.MBPerS, num(r.P50MS), num(r.P99MS), num(r.MaxMS), errs)
+			w.System, w.Object, size, r.RPS, r.MBPerS, num(r.P50MS), num(r.P99MS), num(r.MaxMS), r.errors())
 	}
 	b.WriteString("\n")
 }
