@@ -20,6 +20,7 @@ type Event struct {
 	StreamKeys   []string // push: any one authenticates an encoder
 	PullURL      string   // pull: /live/{id}/{rest} comes from {PullURL}/{rest}
 	RequireToken bool
+	LowLatency   bool        // LL-HLS: blocking playlist directives (_HLS_msn...) apply
 	Allowed      []string    // regions allowed (empty: everywhere)
 	Blackout     []string    // regions refused
 	TokenKeys    []token.Key // playback-token keys, current first
@@ -47,7 +48,7 @@ func eventsFromDocument(d *control.Document) []Event {
 	out := make([]Event, 0, len(d.Events))
 	for _, ev := range d.Events {
 		out = append(out, Event{ID: ev.ID, Title: ev.Title, State: string(ev.State), StreamKeys: ev.StreamKeys,
-			PullURL: ev.PullURL, RequireToken: ev.RequireToken, Allowed: ev.AllowedRegions,
+			PullURL: ev.PullURL, RequireToken: ev.RequireToken, LowLatency: ev.LowLatency.Enabled, Allowed: ev.AllowedRegions,
 			Blackout: ev.BlackoutRegions, TokenKeys: keys})
 	}
 	return out

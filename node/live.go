@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -87,13 +88,62 @@ func (n *running) live(ctx *fasthttp.RequestCtx, p []byte, peer bool) {
 // error itself (reporting false then).
 func (n *running) lookupLive(ctx *fasthttp.RequestCtx, ev *Event, p []byte, file string, kind segment.FileKind, hops []byte) (*object.Object, []byte, bool) {
 	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind, Hops: b2s(hops)}
-	if q := ctx.URI().QueryString(); len(q) > 0 {
-		key := segment.AppendKey(nil, b2s(p), b2s(q))
-		req.Key = b2s(key)
-		if len(key) > len(p) {
-			req.Query = b2s(key[len(p)+1:])
+	if kind == segment.KindPlaylist && ev.LowLatency {
+		if q := ctx.URI().QueryString(); len(q) > 0 {
+			return n.lookupDirectives(ctx, ev, p, req, b2s(q))
 		}
 	}
+	// Anywhere else a query is not part of the key: tokens, CMCD and cache
+	// busters all get the one object.
+	obj, xcache, err := n.getLive(ev, req)
+	if err != nil {
+		n.liveError(ctx, p, err)
+		return nil, nil, false
+	}
+	return obj, xcache, true
+}
+
+// maxPartDirective bounds _HLS_part: the parts of one segment (a 6-s
+// segment of 0.1-s parts has 60).
+const maxPartDirective = 100
+
+// lookupDirectives answers a media playlist request of a low-latency event
+// with LL-HLS directives (RFC 8216bis 6.2.5.2). They are part of the key
+// only for what is not in the current playlist yet and at most two
+// segments beyond its live edge, in one canonical spelling; a request for
+// what the playlist already has gets the playlist; anything further ahead,
+// or malformed, is 400. So no query can make a new cache entry per value.
+func (n *running) lookupDirectives(ctx *fasthttp.RequestCtx, ev *Event, p []byte, req shield.Request, q string) (*object.Object, []byte, bool) {
+	d, present, err := segment.ParseDirectives(q)
+	if err != nil {
+		n.liveProblem(ctx, fasthttp.StatusBadRequest, err.Error())
+		return nil, nil, false
+	}
+	cur, xcache, err := n.getLive(ev, req) // the playlist as it is now
+	if err != nil {
+		n.liveError(ctx, p, err)
+		return nil, nil, false
+	}
+	if !present {
+		return cur, xcache, true
+	}
+	body, complete := cur.Complete()
+	last, media := segment.LastMSN(body)
+	switch {
+	case !complete || cur.Status != fasthttp.StatusOK || !media:
+		return cur, xcache, true // a master playlist, or nothing to measure the request against
+	case d.MSN > last+2 || d.Part > maxPartDirective:
+		n.liveProblem(ctx, fasthttp.StatusBadRequest, "_HLS_msn "+strconv.FormatInt(d.MSN, 10)+
+			" is more than two segments beyond the live edge ("+strconv.FormatInt(last, 10)+"), or _HLS_part is too large")
+		return nil, nil, false
+	case d.MSN >= 0 && d.MSN <= last:
+		d.MSN, d.Part = -1, -1 // already in the playlist
+	}
+	if d.MSN < 0 && d.Skip == "" {
+		return cur, xcache, true
+	}
+	key := d.AppendKey(make([]byte, 0, len(p)+40), b2s(p))
+	req.Key, req.Query = b2s(key), d.Query()
 	obj, xcache, err := n.getLive(ev, req)
 	if err != nil {
 		n.liveError(ctx, p, err)
@@ -212,11 +262,25 @@ func (n *running) writeObject(ctx *fasthttp.RequestCtx, obj *object.Object, xcac
 	ctx.SetBodyStream(obj.NewReader(rctx, cancel), -1)
 }
 
-// writeRange answers a single "bytes=N-" or "bytes=N-M" range of a
-// complete object (peers resume broken fetches this way).
+// writeRange answers a Range request of a complete object (RFC 9110
+// 14.2): one satisfiable range is 206, a range starting past the end is
+// 416, and what it does not serve as a range (several ranges, another
+// unit, a malformed value) is the whole body, 200, as the RFC allows.
 func (n *running) writeRange(ctx *fasthttp.RequestCtx, obj *object.Object, body []byte) {
-	start, end, ok := parseRange(b2s(ctx.Request.Header.Peek("Range")), len(body))
-	if !ok {
+	start, end, st := parseRange(b2s(ctx.Request.Header.Peek("Range")), len(body))
+	switch st {
+	case rangeWhole:
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		n.m.status(fasthttp.StatusOK)
+		n.m.bytesOut.Add(float64(len(body)))
+		if ctx.IsHead() {
+			ctx.Response.SkipBody = true
+			ctx.Response.Header.SetContentLength(len(body))
+			return
+		}
+		ctx.Response.SetBodyRaw(body)
+		return
+	case rangeUnsatisfiable:
 		ctx.Response.Header.Set("Content-Range", "bytes */"+strconv.Itoa(len(body)))
 		n.liveProblem(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "unsatisfiable range")
 		return
@@ -224,6 +288,7 @@ func (n *running) writeRange(ctx *fasthttp.RequestCtx, obj *object.Object, body 
 	ctx.SetStatusCode(fasthttp.StatusPartialContent)
 	n.m.status(fasthttp.StatusPartialContent)
 	ctx.Response.Header.Set("Content-Range", "bytes "+strconv.Itoa(start)+"-"+strconv.Itoa(end-1)+"/"+strconv.Itoa(len(body)))
+	n.m.bytesOut.Add(float64(end - start))
 	if ctx.IsHead() {
 		ctx.Response.SkipBody = true
 		ctx.Response.Header.SetContentLength(end - start)
@@ -232,34 +297,62 @@ func (n *running) writeRange(ctx *fasthttp.RequestCtx, obj *object.Object, body 
 	ctx.Response.SetBodyRaw(body[start:end])
 }
 
-// parseRange parses one byte range against size; end is exclusive.
-func parseRange(v string, size int) (start, end int, ok bool) {
+// What parseRange makes of a Range header.
+const (
+	rangeOne           = iota // one satisfiable range: 206
+	rangeWhole                // not served as a range: 200 with the whole body
+	rangeUnsatisfiable        // 416
+)
+
+// parseRange parses a Range header against a body of size bytes: "bytes=N-",
+// "bytes=N-M" (M past the end is the end) and "bytes=-S" (the last S
+// bytes). end is exclusive.
+func parseRange(v string, size int) (start, end, status int) {
 	const pfx = "bytes="
-	if len(v) <= len(pfx) || v[:len(pfx)] != pfx {
-		return 0, 0, false
+	if len(v) <= len(pfx) || !strings.EqualFold(v[:len(pfx)], pfx) {
+		return 0, 0, rangeWhole // another unit, or not a range at all
 	}
-	spec := v[len(pfx):]
-	dash := -1
-	for i := 0; i < len(spec); i++ {
-		if spec[i] == '-' {
-			dash = i
-			break
+	spec := strings.TrimSpace(v[len(pfx):])
+	if strings.IndexByte(spec, ',') >= 0 {
+		return 0, 0, rangeWhole // several ranges: the whole body is a valid answer
+	}
+	first, last, ok := strings.Cut(spec, "-")
+	if !ok || !digits(last) || (first != "" && !digits(first)) || (first == "" && last == "") {
+		return 0, 0, rangeWhole // malformed: ignored
+	}
+	if first == "" { // a suffix: the last N bytes
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n > int64(size) {
+			n = int64(size) // longer than the body: all of it
+		}
+		if n == 0 || size == 0 {
+			return 0, 0, rangeUnsatisfiable
+		}
+		return size - int(n), size, rangeOne
+	}
+	s, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || s >= int64(size) {
+		return 0, 0, rangeUnsatisfiable
+	}
+	e := int64(size)
+	if last != "" {
+		l, err := strconv.ParseInt(last, 10, 64)
+		if err == nil && l < s {
+			return 0, 0, rangeWhole // last before first: invalid, ignored
+		}
+		if err == nil && l+1 < e {
+			e = l + 1
 		}
 	}
-	if dash <= 0 {
-		return 0, 0, false
-	}
-	s, err := strconv.Atoi(spec[:dash])
-	if err != nil || s < 0 || s >= size {
-		return 0, 0, false
-	}
-	e := size
-	if dash < len(spec)-1 {
-		last, err := strconv.Atoi(spec[dash+1:])
-		if err != nil || last < s {
-			return 0, 0, false
+	return int(s), int(e), rangeOne
+}
+
+// digits reports whether s is all ASCII digits ("" is).
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
 		}
-		e = min(last+1, size)
 	}
-	return s, e, true
+	return true
 }
