@@ -1,4 +1,39 @@
 // Package encoder runs a real ffmpeg that pushes a synthetic live event
 // (test pattern and tone) into a Ringside ingest node over HTTP PUT, the way
 // a production encoder would. The demo and the end-to-end tests use it.
+//
+// # The stream key
+//
+// The node wants "Authorization: Bearer KEY" on every upload. Any local
+// user can read a process's command line (ps, /proc/PID/cmdline), so the
+// key must not be an argument (-headers). Instead, Run gives ffmpeg the
+// arguments "-fpre /dev/fd/3" and, as file descriptor 3, the read end of a
+// pipe holding one preset line, "headers=Authorization: Bearer KEY", whose
+// write end is closed before ffmpeg starts. ffmpeg applies a preset's
+// key=value lines like command-line options (fftools opt_preset, then
+// opt_default, the path -headers takes too), so the hls muxer sends the
+// header on every request: segments, playlists, the master, DELETEs, on
+// persistent or separate connections alike. Traffic to the node is exactly
+// what it was with -headers. The key is never on disk, nor in ffmpeg's
+// command line or environment; ffmpeg drains the pipe while parsing its
+// options, so afterwards the key is only in its memory, which, like
+// /proc/PID/environ or /proc/PID/fd, only its user and root can read.
+// Side effect: a preset value cannot end in CRLF, so ffmpeg adds it and
+// warns "No trailing CRLF found in HTTP header" on each request; Run drops
+// that line from the stderr it keeps for its errors. Validate limits the
+// key to printable ASCII (no header injection) that fits ffmpeg's preset
+// line buffer.
+//
+// A loopback forward proxy that adds the key (ffmpeg's http_proxy with a
+// credential in the environment) was built and rejected, for what ffmpeg
+// 5.1 does. It honours http_proxy for PUT and DELETE, but sends
+// Proxy-Authorization only after a 407, and an upload never reads the
+// answer before streaming its body (no Expect: 100-continue unless
+// send_expect_100, an option the hls muxer does not pass on), so it never
+// sees a 407 and sends no credential. Admitting only connections whose
+// client socket ffmpeg holds (/proc/net/tcp, /proc/PID/fd) fails for the
+// connections ffmpeg closes right after writing (every DELETE, and every
+// upload with Persistent off): once closed, the socket has no owner left
+// to check, and admitting such connections would let any local user publish
+// with the key.
 package encoder

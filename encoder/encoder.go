@@ -1,7 +1,6 @@
 package encoder
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,9 +26,12 @@ type Config struct {
 	// IngestBase is the node's ingest URL for the event, e.g.
 	// "http://127.0.0.1:8080/ingest/demo".
 	IngestBase string
-	StreamKey  string
-	Ladder     []Rung
-	FPS        int
+	// StreamKey goes to the node as "Authorization: Bearer KEY". ffmpeg
+	// reads it from a pipe, never from its command line (see the package
+	// doc), so it is at most maxKeyLen printable ASCII characters.
+	StreamKey string
+	Ladder    []Rung
+	FPS       int
 	// Preset is the x264 preset; ultrafast keeps a 2-core machine free.
 	Preset string
 	// SegmentSeconds is -hls_time; ListSize is -hls_list_size.
@@ -62,13 +64,18 @@ func (c Config) Validate() error {
 	if len(c.Ladder) == 0 {
 		errs = append(errs, errors.New("encoder: ladder is empty"))
 	}
+	if len(c.StreamKey) > maxKeyLen || strings.IndexFunc(c.StreamKey, func(r rune) bool { return r < ' ' || r > '~' }) >= 0 {
+		errs = append(errs, fmt.Errorf("encoder: stream key must be at most %d printable ASCII characters", maxKeyLen))
+	}
 	if c.FPS <= 0 || c.SegmentSeconds <= 0 || c.ListSize <= 0 {
 		errs = append(errs, errors.New("encoder: fps, segment seconds and list size must be positive"))
 	}
 	return errors.Join(errs...)
 }
 
-// Args returns ffmpeg's arguments for cfg.
+// Args returns ffmpeg's arguments for cfg. They never contain the stream
+// key: with one, they make ffmpeg read it from a preset on file descriptor
+// 3, which Run provides.
 func Args(cfg Config) []string {
 	gop := strconv.Itoa(cfg.FPS * cfg.SegmentSeconds)
 	a := []string{"-hide_banner", "-loglevel", "warning", "-nostdin",
@@ -108,7 +115,8 @@ func Args(cfg Config) []string {
 		a = append(a, "-hls_segment_type", "fmp4")
 	}
 	if cfg.StreamKey != "" {
-		a = append(a, "-headers", "Authorization: Bearer "+cfg.StreamKey+"\r\n")
+		// The key's header comes from the preset Run passes on this fd.
+		a = append(a, "-fpre", "/dev/fd/"+strconv.Itoa(presetFD))
 	}
 	return append(a, strings.TrimRight(cfg.IngestBase, "/")+"/%v/index.m3u8")
 }
@@ -124,6 +132,12 @@ func boolArg(b bool) string {
 // it finishes the playlists (ENDLIST), and is killed if it has not exited
 // 5 s later. It returns nil when ffmpeg ran to Duration or ctx ended.
 func Run(ctx context.Context, cfg Config) error {
+	return run(ctx, cfg, nil)
+}
+
+// run is Run; started, if set, is called once ffmpeg runs (tests look at
+// its /proc entries).
+func run(ctx context.Context, cfg Config, started func(pid int)) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -139,13 +153,27 @@ func Run(ctx context.Context, cfg Config) error {
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 5 * time.Second
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	var stderr bytes.Buffer
-	cmd.Stderr = &limitedBuffer{b: &stderr, max: 64 << 10}
-	if err := cmd.Start(); err != nil {
+	stderr := &stderrBuffer{max: 64 << 10}
+	cmd.Stderr = stderr
+	if cfg.StreamKey != "" {
+		preset, err := keyPreset(cfg.StreamKey)
+		if err != nil {
+			return err
+		}
+		cmd.ExtraFiles = []*os.File{preset} // fd 3: presetFD
+	}
+	err = cmd.Start()
+	for _, f := range cmd.ExtraFiles {
+		f.Close() // ffmpeg has its own copy
+	}
+	if err != nil {
 		return fmt.Errorf("encoder: start ffmpeg: %w", err)
 	}
 	if cfg.Logger != nil {
 		cfg.Logger.Info("encoder started", "pid", cmd.Process.Pid, "ingest", cfg.IngestBase)
+	}
+	if started != nil {
+		started(cmd.Process.Pid)
 	}
 	err = cmd.Wait()
 	if ctx.Err() != nil {
@@ -155,16 +183,4 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("encoder: ffmpeg: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
-}
-
-type limitedBuffer struct {
-	b   *bytes.Buffer
-	max int
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.max - l.b.Len(); room > 0 {
-		l.b.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
 }
