@@ -147,7 +147,9 @@ type SteeringSection struct {
 	ProbeTimeout  Duration `yaml:"probe_timeout"`
 	DownAfter     int      `yaml:"down_after"` // consecutive failed probes before a CDN is down
 	UpAfter       int      `yaml:"up_after"`   // consecutive good probes before it is up again
-	// TokenTTL is the lifetime of playback tokens from /play.
+	// TokenTTL is the lifetime of playback tokens from /play, capped by
+	// the configuration document's signing.max_token_ttl (the time its
+	// retired keys are kept for).
 	TokenTTL Duration `yaml:"token_ttl"`
 	// MaxRPS sheds /steer requests above this rate with 429 (0: no limit).
 	MaxRPS int `yaml:"max_rps"`
@@ -189,8 +191,16 @@ type HTTPSection struct {
 	StreamTimeout Duration `yaml:"stream_timeout"`
 	// IdleTimeout closes keep-alive connections idle this long.
 	IdleTimeout Duration `yaml:"idle_timeout"`
-	// MaxConns caps concurrent connections (0: 256k).
+	// MaxConns caps concurrent player connections (0: three quarters of
+	// the descriptor limit, at most 256k; a value above that is lowered).
 	MaxConns int `yaml:"max_conns"`
+	// MaxConnsPerIP caps the open connections of one client address (an
+	// IPv6 /64 counts as one); more are closed at once. 0: an eighth of
+	// max_conns (at least 256); -1: no limit.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+	// SendTimeout closes a connection whose client takes no bytes of a
+	// response for this long (a slow client that keeps reading is fine).
+	SendTimeout Duration `yaml:"send_timeout"`
 	// TLSListen serves the same routes over HTTPS (players, encoders)
 	// with the certificates in TLS, chosen by SNI (the first is the
 	// default); TLS 1.2+ with forward-secret AEAD suites only. The plain
@@ -266,7 +276,7 @@ func DefaultConfig() Config {
 		Node: NodeSection{ID: host, Roles: []string{RoleIngest, RoleShield, RoleEdge}},
 		HTTP: HTTPSection{Listen: "127.0.0.1:8080", ReadHeaderTimeout: Duration(10 * time.Second),
 			IngestIdleTimeout: Duration(10 * time.Second), StreamTimeout: Duration(30 * time.Second),
-			IdleTimeout: Duration(90 * time.Second)},
+			IdleTimeout: Duration(90 * time.Second), SendTimeout: Duration(30 * time.Second)},
 		Ingest: IngestSection{MaxBodyBytes: ByteSize(ic.MaxBodyBytes), MaxPlaylistBytes: ByteSize(ic.MaxPlaylistBytes),
 			LiveBytes: ByteSize(ic.LiveBytes), RetiredBytes: ByteSize(ic.RetiredBytes),
 			ListedGrace: Duration(ic.ListedGrace), OrphanTTL: Duration(ic.OrphanTTL)},

@@ -29,7 +29,7 @@ func (c Config) Validate() error {
 		bad("http.listen %q: %v", c.HTTP.Listen, err)
 	}
 	for name, d := range map[string]Duration{"read_header_timeout": c.HTTP.ReadHeaderTimeout,
-		"ingest_idle_timeout": c.HTTP.IngestIdleTimeout, "stream_timeout": c.HTTP.StreamTimeout, "idle_timeout": c.HTTP.IdleTimeout} {
+		"ingest_idle_timeout": c.HTTP.IngestIdleTimeout, "stream_timeout": c.HTTP.StreamTimeout, "idle_timeout": c.HTTP.IdleTimeout, "send_timeout": c.HTTP.SendTimeout} {
 		if d <= 0 {
 			bad("http.%s must be positive", name)
 		}

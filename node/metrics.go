@@ -40,3 +40,24 @@ func (m *httpMetrics) status(code int) {
 	}
 	(*c).Inc()
 }
+
+// registerListenerMetrics exports, per listener, the open connections,
+// the connections closed for their address's share and the accepts that
+// failed for lack of descriptors (each then backed off).
+func (n *running) registerListenerMetrics() {
+	for name, l := range map[string]*trackingListener{"http": n.lis.http, "https": n.lis.https, "mesh": n.lis.mesh, "admin": n.lis.admin} {
+		if l == nil {
+			continue
+		}
+		labels := prometheus.Labels{"listener": name}
+		n.reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ringside_open_connections", ConstLabels: labels,
+				Help: "Connections open on a listener."}, func() float64 { return float64(l.open()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ringside_connections_refused_total", ConstLabels: labels,
+				Help: "Connections closed at once because their client address had its share (http.max_conns_per_ip)."},
+				func() float64 { return float64(l.refused.Load()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ringside_accept_errors_total", ConstLabels: labels,
+				Help: "Accepts that failed for lack of descriptors or memory; the listener backed off and went on."},
+				func() float64 { return float64(l.acceptErrors.Load()) }))
+	}
+}

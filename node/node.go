@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ringside-live/ringside/mesh"
@@ -54,14 +55,54 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Node{cfg: cfg, deps: deps, log: log.With("node", cfg.Node.ID), ready: make(chan struct{})}, nil
+	log = log.With("node", cfg.Node.ID)
+	cfg.HTTP.MaxConns, cfg.HTTP.MaxConnsPerIP = connBudget(cfg.HTTP.MaxConns, cfg.HTTP.MaxConnsPerIP, openFileLimit(), log)
+	return &Node{cfg: cfg, deps: deps, log: log, ready: make(chan struct{})}, nil
+}
+
+// connBudget sizes the connection limits to the descriptors the process
+// may open (RLIMIT_NOFILE, which Go raises to the hard limit): players get
+// at most three quarters of them (the rest is for the mesh, Raft, DNS,
+// upstream connections and files), so a flood of connections meets a 503
+// or a closed socket, never a process without descriptors. One client
+// address gets an eighth of that by default (not less than 256: many
+// players may share an address behind a carrier NAT).
+func connBudget(maxConns, perIP int, nofile uint64, log *slog.Logger) (int, int) {
+	limit := 256 << 10
+	if nofile > 0 && nofile < 1<<40 {
+		limit = min(limit, max(int(nofile*3/4), 64))
+	}
+	switch {
+	case maxConns <= 0:
+		maxConns = limit
+	case maxConns > limit:
+		log.Warn("http.max_conns is above what the descriptor limit allows; lowered", "max_conns", maxConns,
+			"now", limit, "nofile", nofile)
+		maxConns = limit
+	}
+	if perIP == 0 {
+		perIP = max(maxConns/8, 256)
+	}
+	if perIP < 0 {
+		perIP = 0 // no per-address limit
+	}
+	return maxConns, perIP
+}
+
+// openFileLimit is the process's RLIMIT_NOFILE (0 when unknown).
+func openFileLimit() uint64 {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		return 0
+	}
+	return r.Cur
 }
 
 // Run binds the listeners, builds and starts every role, serves until ctx
 // ends, then shuts down gracefully: it leaves the mesh, stops accepting,
 // lets running requests finish (bounded), and releases its stores.
 func (n *Node) Run(ctx context.Context) error {
-	l, err := listen(n.cfg)
+	l, err := listen(n.cfg, n.log)
 	if err != nil {
 		return err
 	}

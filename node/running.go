@@ -101,6 +101,7 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 	}
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.m = newHTTPMetrics(n.reg)
+	n.registerListenerMetrics()
 	n.registerControlMetrics()
 	if err := n.loadIdentity(); err != nil {
 		return nil, err
@@ -202,7 +203,7 @@ func (n *running) serve() error {
 		go func() { errc <- n.srv.Serve(tls.NewListener(n.lis.https, n.https.TLSConfig())) }()
 	}
 	if n.adminSrv != nil {
-		ln := n.lis.admin
+		var ln net.Listener = n.lis.admin
 		if n.adminTLS != nil {
 			ln = tls.NewListener(ln, n.adminTLS.TLSConfig())
 		}

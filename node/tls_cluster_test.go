@@ -3,6 +3,7 @@ package node_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -57,11 +58,25 @@ func TestSessionResumptionAcrossEdges(t *testing.T) {
 		return resumed(cache, 2)
 	})
 	cache := tls.NewLRUClientSessionCache(4)
-	resumed(cache, 1)
-	for range 2 {
-		admin(t, "POST", c.URL(0)+"/admin/v1/signing-keys/rotate", "", 200)
+	resumed(cache, 1) // a ticket under the first signing key
+	var rotated struct {
+		Version uint64 `json:"version"`
 	}
-	c.WaitFor("two rotations later the old ticket no longer resumes", 10*time.Second, func() bool {
-		return !resumed(cache, 2)
+	for range 2 {
+		json.Unmarshal([]byte(admin(t, "POST", c.URL(0)+"/admin/v1/signing-keys/rotate", "", 200)), &rotated)
+	}
+	if rotated.Version == 0 {
+		t.Fatal("the rotation answered no version")
+	}
+	c.WaitFor("every node serves the document of the second rotation", 10*time.Second, func() bool {
+		for i := range c.Nodes {
+			if configVersion(t, c.URL(i)) < rotated.Version {
+				return false
+			}
+		}
+		return true
 	})
+	if resumed(cache, 2) {
+		t.Fatal("two rotations later a ticket under the first key still resumes")
+	}
 }
