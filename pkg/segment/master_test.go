@@ -2,6 +2,7 @@ package segment
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -134,5 +135,61 @@ func TestVariantSetAttrByHand(t *testing.T) {
 	p.Variants[0].Bandwidth = 2000 // typed field changed behind Attrs' back
 	if err := p.Validate(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "disagree") {
 		t.Errorf("Validate = %v, want disagreement", err)
+	}
+}
+
+// hugeMaster is a master playlist of 20 variants whose EXT-X-STREAM-INF
+// each have attrs attributes: with 5,000 (under the line length limit)
+// about 1 MiB, which the quadratic duplicate check took seconds on.
+func hugeMaster(attrs int) []byte {
+	var b strings.Builder
+	b.WriteString("#EXTM3U\n")
+	for v := range 20 {
+		b.WriteString("#EXT-X-STREAM-INF:BANDWIDTH=1000")
+		for i := range attrs {
+			fmt.Fprintf(&b, ",X-A%d=1", i)
+		}
+		fmt.Fprintf(&b, "\n%d/index.m3u8\n", v)
+	}
+	return []byte(b.String())
+}
+
+// manyVariants is a master with n variants and n audio renditions.
+func manyVariants(n int) []byte {
+	var b strings.Builder
+	b.WriteString("#EXTM3U\n")
+	for i := range n {
+		fmt.Fprintf(&b, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a%d\",NAME=\"en\",URI=\"a%d/index.m3u8\"\n", i, i)
+		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d,AUDIO=\"a%d\"\nv%d/index.m3u8\n", 1000+i, i, i)
+	}
+	return []byte(b.String())
+}
+
+// TestAttributeFlood: a tag with more attributes than any real tag has is
+// refused with a clear error (not parsed in quadratic time).
+func TestAttributeFlood(t *testing.T) {
+	_, err := ParseMaster(hugeMaster(5000))
+	if err == nil || !strings.Contains(err.Error(), "more than 256") {
+		t.Fatalf("tags with 5,000 attributes: %v", err)
+	}
+	if _, err := ParseMaster(hugeMaster(200)); err != nil {
+		t.Fatalf("200 attributes: %v", err)
+	}
+	if _, err := ParseMaster(manyVariants(5000)); err != nil {
+		t.Fatalf("5,000 variants: %v", err)
+	}
+}
+
+func BenchmarkParseHugeMaster(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{{"20x5k-attrs", hugeMaster(5000)}, {"5k-variants", manyVariants(5000)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.data)))
+			for b.Loop() {
+				ParseMaster(tc.data)
+			}
+		})
 	}
 }

@@ -192,9 +192,18 @@ func Detect(data []byte) (PlaylistKind, error) {
 
 // parseAttrs splits an attribute list (KEY=VALUE,KEY="quoted, value") into
 // attributes with raw values. Names must be [A-Z0-9-], each at most once.
+// MaxAttrs bounds the attributes of one tag (counted as '=' signs, quoted
+// ones included).
+const MaxAttrs = 256
+
 func parseAttrs(s string) ([]Attr, error) {
 	if s == "" {
 		return nil, errors.New("no attributes")
+	}
+	// Bounded up front: the duplicate check below is quadratic, and no tag
+	// of RFC 8216bis has a tenth of this many attributes.
+	if n := strings.Count(s, "="); n > MaxAttrs {
+		return nil, fmt.Errorf("%d attributes: more than %d", n, MaxAttrs)
 	}
 	attrs := make([]Attr, 0, strings.Count(s, "="))
 	for {

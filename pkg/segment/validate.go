@@ -310,6 +310,9 @@ func (ps *problems) checkVariant(i int, v *Variant) {
 // checkAttrList checks that attributes can be written and read back, then
 // applies each with set.
 func checkAttrList(attrs []Attr, set func(Attr) error) error {
+	if len(attrs) > MaxAttrs {
+		return fmt.Errorf("%d attributes: more than %d", len(attrs), MaxAttrs)
+	}
 	for i, a := range attrs {
 		if !validAttrName(a.Key) {
 			return fmt.Errorf("bad attribute name %q", a.Key)
