@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/ringside-live/ringside/control"
 )
 
 // Deps are what the API reads and acts on; see each interface's comment.
@@ -109,8 +111,9 @@ func newForwardClient() *http.Client {
 
 const prefix = "/admin/v1/"
 
-// maxBody bounds a request body; configuration objects are small.
-const maxBody = 4 << 20
+// maxBody bounds a request body: configuration objects are small, and no
+// command may be larger (control.MaxCommandSize).
+const maxBody = control.MaxCommandSize
 
 // ServeHTTP answers an operator's call under /admin/v1/. The admin token
 // may do everything, the read-only token only GET (403 otherwise); an
@@ -258,12 +261,14 @@ func (s *statusRecorder) WriteHeader(code int) {
 	}
 }
 
+// bearer is the token of an Authorization header of the Bearer scheme,
+// whose name is case-insensitive (RFC 9110 §11.1); "" for any other.
 func bearer(h string) string {
-	const pfx = "Bearer "
-	if len(h) > len(pfx) && h[:len(pfx)] == pfx {
-		return h[len(pfx):]
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
 	}
-	return ""
+	return strings.TrimLeft(token, " ")
 }
 
 func tokenOK(got, want string) bool {

@@ -29,8 +29,13 @@
 // from the caller's certificate. The history names the operator at the
 // node their call arrived at: "alice@edge-1".
 //
-// Errors are RFC 9457 problem+json. The control store's sentinels map to
-// statuses: control.ErrInvalid 422 (with the wrong fields),
+// Bodies are decoded strictly (400): one JSON value, no unknown fields, no
+// object naming a key twice (pkg/strictjson); at most control.MaxCommandSize
+// bytes (413). If-Match compares strongly: a weak validator answers 412.
+//
+// Errors are RFC 9457 problem+json, bounded in size whatever the input.
+// The control store's sentinels map to statuses: control.ErrInvalid 422
+// (with the wrong fields), control.ErrTooLarge 413,
 // control.ErrConflict 412, control.ErrNotFound 404,
 // control.ErrIllegalTransition 409, control.ErrExists 409,
 // control.ErrIdempotencyMismatch 422,

@@ -1,14 +1,13 @@
 package admin
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/ringside-live/ringside/control"
+	"github.com/ringside-live/ringside/pkg/strictjson"
 )
 
 // Cluster is the mesh as this node sees it, and the actions the API takes
@@ -153,11 +152,10 @@ func (a *API) purge(c *call) {
 	writeJSON(c.w, status, out)
 }
 
-// strictJSON decodes one JSON value; unknown fields are an error.
+// strictJSON decodes a body: one JSON value, no unknown fields, no key
+// twice in an object (see strictjson).
 func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Decode(b, v); err != nil {
 		return fmt.Errorf("bad JSON body: %w", err)
 	}
 	return nil

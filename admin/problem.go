@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/ringside-live/ringside/control"
 )
@@ -24,17 +26,47 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// Bounds of a problem, whatever the input it is about: the detail, the
+// fields listed (the first ones; the detail says how many there were)
+// and each field's path and message.
+const (
+	maxDetail       = 2048
+	maxFields       = 20
+	maxFieldPath    = 256
+	maxFieldMessage = 512
+)
+
 // writeProblem answers an RFC 9457 problem. Headers set before it
 // (Retry-After, Allow, WWW-Authenticate) are kept.
 func writeProblem(w http.ResponseWriter, status int, detail string, fields ...FieldError) {
+	if len(fields) > maxFields {
+		detail = fmt.Sprintf("%s (the first %d of %d fields are listed)", cut(detail, maxDetail), maxFields, len(fields))
+		fields = fields[:maxFields]
+	}
+	listed := make([]FieldError, len(fields))
+	for i, f := range fields {
+		listed[i] = FieldError{Field: cut(f.Field, maxFieldPath), Message: cut(f.Message, maxFieldMessage)}
+	}
 	b, _ := json.Marshal(Problem{Type: "about:blank", Title: http.StatusText(status), Status: status,
-		Detail: detail, Errors: fields})
+		Detail: cut(detail, maxDetail), Errors: listed})
 	h := w.Header()
 	h.Del("ETag")
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// cut shortens s to at most n bytes and an ellipsis, on a character
+// boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // unavailable answers 503 with Retry-After: 1: the same request (with the
@@ -60,6 +92,7 @@ var commandStatus = []struct {
 	{control.ErrExists, http.StatusConflict},
 	{control.ErrIdempotencyMismatch, http.StatusUnprocessableEntity},
 	{control.ErrInvalid, http.StatusUnprocessableEntity},
+	{control.ErrTooLarge, http.StatusRequestEntityTooLarge},
 	{control.ErrNotLeader, http.StatusServiceUnavailable},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable},
 	{context.Canceled, http.StatusServiceUnavailable},

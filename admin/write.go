@@ -90,13 +90,22 @@ func (a *API) write(c *call, typ string, payload any, show func(*control.Documen
 	writeJSON(c.w, http.StatusOK, out)
 }
 
-// ifMatch parses If-Match: a config version such as "42" (quotes and W/
-// optional; "*" or none: no precondition). It answers 400 for anything
-// else.
+// ifMatch parses If-Match: a config version such as "42" (quotes
+// optional; "*" or none: no precondition). If-Match compares strongly
+// (RFC 9110 §13.1.1), so a weak validator (W/"42") never matches: 412. It
+// answers 400 for anything else.
 func ifMatch(c *call) (uint64, bool) {
-	m := strings.Trim(c.r.Header.Get("If-Match"), `"W/ `)
+	m := strings.TrimSpace(c.r.Header.Get("If-Match"))
 	if m == "" || m == "*" {
 		return 0, true
+	}
+	if strings.HasPrefix(m, "W/") {
+		writeProblem(c.w, http.StatusPreconditionFailed,
+			`If-Match has a weak validator (W/"..."), which never matches: send the ETag, such as "42"`)
+		return 0, false
+	}
+	if len(m) >= 2 && m[0] == '"' && m[len(m)-1] == '"' {
+		m = m[1 : len(m)-1]
 	}
 	v, err := strconv.ParseUint(m, 10, 64)
 	if err != nil || v == 0 {

@@ -31,6 +31,12 @@ type Command struct {
 	Payload json.RawMessage `json:"payload"`
 }
 
+// MaxCommandSize bounds a command as Store.Apply writes it to the Raft
+// log (JSON, with its idempotency key, actor and timestamp): every voter
+// keeps it in its log and replays it at each start until a snapshot
+// covers it. Larger commands fail with ErrTooLarge before the log.
+const MaxCommandSize = 1 << 20
+
 // Result is the outcome of an applied (or duplicate) command.
 type Result struct {
 	// Version is the version the command produced; for a duplicate, the

@@ -64,6 +64,15 @@
 //   - ErrIdempotencyMismatch (422): an idempotency key reused for a
 //     different command (for a signing-key rotation: another key id; the
 //     secret does not count, each try generates its own).
+//   - ErrTooLarge (413): the command, as written to the log, exceeds
+//     MaxCommandSize.
+//
+// The leader judges a command against its document before it appends it
+// to the log (and, before refusing one, again after a barrier, in case it
+// had not applied everything committed yet), so a command that would fail
+// never reaches the log, which every voter replays at each start; every
+// voter still judges it as it applies it. A ValidationError lists at most
+// MaxFieldErrors fields, with long values cut.
 //
 // Raft types never leave this package.
 package control

@@ -27,6 +27,9 @@ var (
 	// ErrIdempotencyMismatch: an idempotency key already used by a different
 	// command (another type or payload).
 	ErrIdempotencyMismatch = errors.New("control: idempotency key reused for a different command")
+	// ErrTooLarge: the command, encoded for the log, exceeds
+	// MaxCommandSize.
+	ErrTooLarge = errors.New("control: command too large")
 )
 
 // FieldError is one problem with one field. Field is a path into the
@@ -39,16 +42,23 @@ type FieldError struct {
 
 func (e FieldError) String() string { return e.Field + ": " + e.Message }
 
-// ValidationError lists every invalid field of a command or document. It
-// wraps ErrInvalid.
+// ValidationError lists the invalid fields of a command or document, at
+// most MaxFieldErrors of them, each path and message cut to a bounded
+// length. It wraps ErrInvalid.
 type ValidationError struct {
 	Errs []FieldError `json:"errors"`
+	// More counts the invalid fields found after the first
+	// MaxFieldErrors, which are not listed.
+	More int `json:"more,omitempty"`
 }
 
 func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Errs))
+	parts := make([]string, len(e.Errs), len(e.Errs)+1)
 	for i, fe := range e.Errs {
 		parts[i] = fe.String()
+	}
+	if e.More > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", e.More))
 	}
 	return "control: invalid: " + strings.Join(parts, "; ")
 }
@@ -58,7 +68,9 @@ func (e *ValidationError) Unwrap() error { return ErrInvalid }
 
 // invalid builds a one-field ValidationError.
 func invalid(field, format string, args ...any) error {
-	return &ValidationError{Errs: []FieldError{{Field: field, Message: fmt.Sprintf(format, args...)}}}
+	var c checker
+	c.add(field, format, args...)
+	return c.err()
 }
 
 // NotLeaderError is returned by writes on a store that is not the leader. It

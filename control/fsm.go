@@ -66,37 +66,71 @@ func newState() *state {
 		maxIdem: IdempotencyKeys, maxHist: HistoryLen}
 }
 
-// apply runs one command: duplicate check, Expect check, the command on a
-// copy, validation of the whole copy, then the swap. On error nothing
-// changes.
+// apply runs one command: it is judged (duplicate check, Expect check,
+// the command on a copy, validation of the whole copy), then the copy is
+// swapped in. On error nothing changes.
 func (s *state) apply(e entry) (Result, error) {
 	cmd := e.Cmd
-	var digest string
-	if cmd.IdempotencyKey != "" {
-		digest = commandDigest(cmd)
-		if rec, ok := s.idem[cmd.IdempotencyKey]; ok {
-			if rec.Digest != digest {
-				return Result{}, fmt.Errorf("%w: key %q was used by another command (applied as version %d)",
-					ErrIdempotencyMismatch, cmd.IdempotencyKey, rec.Version)
-			}
-			return Result{Version: rec.Version, Duplicate: true, Doc: s.doc}, nil
-		}
-	}
-	if cmd.Expect != 0 && cmd.Expect != s.doc.Version {
-		return Result{}, fmt.Errorf("%w: expected version %d, document is at %d", ErrConflict, cmd.Expect, s.doc.Version)
-	}
-	next, summary, err := s.doc.with(cmd)
-	if err != nil {
+	rec, seen := s.recall(cmd.IdempotencyKey)
+	v, err := judge(s.doc, rec, seen, cmd)
+	switch {
+	case err != nil:
 		return Result{}, err
+	case v.duplicate:
+		return Result{Version: rec.Version, Duplicate: true, Doc: s.doc}, nil
 	}
+	next := v.next
 	next.Version = s.doc.Version + 1
 	next.UpdatedAt = e.At.UTC()
 	s.doc = next
 	if cmd.IdempotencyKey != "" {
-		s.remember(idemRecord{Key: cmd.IdempotencyKey, Digest: digest, Version: next.Version})
+		s.remember(idemRecord{Key: cmd.IdempotencyKey, Digest: v.digest, Version: next.Version})
 	}
-	s.record(Change{Version: next.Version, At: next.UpdatedAt, Type: cmd.Type, Actor: cmd.Actor, Summary: summary})
+	s.record(Change{Version: next.Version, At: next.UpdatedAt, Type: cmd.Type, Actor: cmd.Actor, Summary: v.summary})
 	return Result{Version: next.Version, Doc: next}, nil
+}
+
+// recall finds the record of an applied idempotency key ("" never is).
+func (s *state) recall(key string) (idemRecord, bool) {
+	if key == "" {
+		return idemRecord{}, false
+	}
+	rec, ok := s.idem[key]
+	return rec, ok
+}
+
+// verdict is what a command would do to a document.
+type verdict struct {
+	duplicate bool      // its key was applied: it answers its first result
+	next      *Document // else the changed copy, not yet numbered
+	summary   string
+	digest    string // of the command, when it has a key
+}
+
+// judge decides cmd against doc, given the record of its idempotency key
+// (seen: the key was applied). It changes nothing: the FSM swaps the
+// verdict in, the leader's Store.Apply only looks at its error.
+func judge(doc *Document, rec idemRecord, seen bool, cmd Command) (verdict, error) {
+	var v verdict
+	if cmd.IdempotencyKey != "" {
+		v.digest = commandDigest(cmd)
+	}
+	if seen {
+		if rec.Digest != v.digest {
+			return verdict{}, fmt.Errorf("%w: key %q was used by another command (applied as version %d)",
+				ErrIdempotencyMismatch, cut(cmd.IdempotencyKey, maxQuoted), rec.Version)
+		}
+		v.duplicate = true
+		return v, nil
+	}
+	if cmd.Expect != 0 && cmd.Expect != doc.Version {
+		return verdict{}, fmt.Errorf("%w: expected version %d, document is at %d", ErrConflict, cmd.Expect, doc.Version)
+	}
+	var err error
+	if v.next, v.summary, err = doc.with(cmd); err != nil {
+		return verdict{}, err
+	}
+	return v, nil
 }
 
 // with returns a copy of d changed by cmd and validated whole.
@@ -208,6 +242,19 @@ func (f *fsm) Apply(l *raft.Log) any {
 		f.applied.offer(l.Index, res.Doc)
 	}
 	return applyResponse{res: res, err: err}
+}
+
+// preview judges cmd against the state this voter has applied, without
+// changing it (see Store.Apply). The document is immutable and only the
+// key's record is read under the lock, so the FSM is not held up while
+// the copy is validated.
+func (f *fsm) preview(cmd Command) error {
+	f.mu.Lock()
+	doc := f.st.doc
+	rec, seen := f.st.recall(cmd.IdempotencyKey)
+	f.mu.Unlock()
+	_, err := judge(doc, rec, seen, cmd)
+	return err
 }
 
 // checkStats returns the check counters for Stats.

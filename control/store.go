@@ -268,10 +268,19 @@ func (s *Store) ReadConsistent(ctx context.Context) (*Document, error) {
 // Apply submits cmd through the leader and returns its result once it is
 // committed and applied on the leader. Errors: ErrInvalid, ErrConflict,
 // ErrNotFound, ErrIllegalTransition, ErrIdempotencyMismatch from the
-// command; a *NotLeaderError on a follower (or when leadership was lost
-// mid-way: see InFlight); ctx's error if ctx ended first, in which case
-// the command may still be applied.
+// command; ErrTooLarge beyond MaxCommandSize; a *NotLeaderError on a
+// follower (or when leadership was lost mid-way: see InFlight); ctx's
+// error if ctx ended first, in which case the command may still be
+// applied.
+//
+// The leader judges the command against its document before it appends
+// it, so a command that would fail never enters the log, which every
+// voter keeps and replays. Every voter still judges it as it applies it:
+// the document may change between the check and the commit.
 func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
+	if len(cmd.Payload) > MaxCommandSize {
+		return Result{}, tooLarge(len(cmd.Payload))
+	}
 	if err := cmd.check(); err != nil {
 		return Result{}, err
 	}
@@ -283,6 +292,12 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("control: encode command: %w", err)
 	}
+	if len(data) > MaxCommandSize {
+		return Result{}, tooLarge(len(data))
+	}
+	if err := s.precheck(ctx, cmd); err != nil {
+		return Result{}, err
+	}
 	f := r.Apply(data, enqueueTimeout(ctx))
 	if err := wait(ctx, f); err != nil {
 		return Result{}, raftErr(r, err)
@@ -292,6 +307,28 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 		return Result{}, fmt.Errorf("control: unexpected apply response %T", f.Response())
 	}
 	return resp.res, resp.err
+}
+
+func tooLarge(n int) error {
+	return fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, n, MaxCommandSize)
+}
+
+// precheck judges cmd against the leader's document. A leader may not
+// have applied everything committed yet (just after its election), so a
+// command it would refuse is judged again after a barrier, against a
+// document that reflects every committed write, before it is refused.
+func (s *Store) precheck(ctx context.Context, cmd Command) error {
+	if s.fsm.preview(cmd) == nil {
+		return nil
+	}
+	if err := s.Barrier(ctx); err != nil {
+		var nl *NotLeaderError
+		if errors.As(err, &nl) {
+			nl.InFlight = false // the command was not submitted
+		}
+		return err
+	}
+	return s.fsm.preview(cmd)
 }
 
 // leaderRaft returns the running Raft if this store is its leader.

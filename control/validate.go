@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The validation rules are part of the replicated state machine: every voter
@@ -83,20 +84,61 @@ func (l loc) f(field string) string { return l.String() + field }
 // fi is the path of element i of a list field.
 func (l loc) fi(field string, i int) string { return fmt.Sprintf("%s%s[%d]", l, field, i) }
 
+// Bounds of a ValidationError, whatever the command: it becomes a 422
+// body. A field's path (which holds a map key) and message, and each
+// string a message quotes, are cut; fields past the first MaxFieldErrors
+// are only counted (ValidationError.More).
+const (
+	MaxFieldErrors  = 20
+	maxFieldPath    = 200
+	maxFieldMessage = 400
+	maxQuoted       = 80
+)
+
 // checker collects field errors.
 type checker struct {
 	errs []FieldError
+	more int
 }
 
+// add records a problem; string arguments are cut to maxQuoted bytes
+// before they are formatted.
 func (c *checker) add(field, format string, args ...any) {
-	c.errs = append(c.errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	if len(c.errs) == MaxFieldErrors {
+		c.more++
+		return
+	}
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > maxQuoted {
+			args[i] = cut(s, maxQuoted)
+		}
+	}
+	c.errs = append(c.errs, fieldError(field, fmt.Sprintf(format, args...)))
 }
 
 func (c *checker) err() error {
 	if len(c.errs) == 0 {
 		return nil
 	}
-	return &ValidationError{Errs: c.errs}
+	return &ValidationError{Errs: c.errs, More: c.more}
+}
+
+// fieldError is a FieldError with its path and message cut to their
+// bounds.
+func fieldError(field, msg string) FieldError {
+	return FieldError{Field: cut(field, maxFieldPath), Message: cut(msg, maxFieldMessage)}
+}
+
+// cut shortens s to at most n bytes and an ellipsis, on a character
+// boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // validateDocument checks the whole document, every problem at once, in a
@@ -151,8 +193,9 @@ func (c *checker) event(d *Document, key string, ev Event) {
 	}
 	c.regionRefs(d, at, ".allowed_regions", ev.AllowedRegions)
 	c.regionRefs(d, at, ".blackout_regions", ev.BlackoutRegions)
+	allowed := member(ev.AllowedRegions)
 	for i, r := range ev.BlackoutRegions {
-		if slices.Contains(ev.AllowedRegions, r) {
+		if allowed(r) {
 			c.add(at.fi(".blackout_regions", i), "%q is also allowed", r)
 		}
 	}
@@ -170,13 +213,14 @@ func (c *checker) origin(at loc, ev Event) {
 			c.add(at.f(".pull_url"), "%s", msg)
 		}
 	}
+	dup := repeats(ev.StreamKeys)
 	for i, k := range ev.StreamKeys {
 		switch {
 		case len(k) < MinStreamKeyLen || len(k) > maxTextLen:
 			c.add(at.fi(".stream_keys", i), "must be %d to %d characters", MinStreamKeyLen, maxTextLen)
 		case strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
 			c.add(at.fi(".stream_keys", i), "must be printable ASCII without spaces")
-		case slices.Index(ev.StreamKeys, k) < i:
+		case dup(i):
 			c.add(at.fi(".stream_keys", i), "duplicate stream key")
 		}
 	}
@@ -184,11 +228,16 @@ func (c *checker) origin(at loc, ev Event) {
 
 func (c *checker) renditions(at loc, rs []Rendition) {
 	field := func(i int, name string) string { return at.fi(".renditions", i) + name }
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.Name
+	}
+	dup := repeats(names)
 	for i, r := range rs {
 		switch {
 		case !isName(r.Name, true):
 			c.add(field(i, ".name"), "%q must match %s", r.Name, elemPattern)
-		case slices.IndexFunc(rs, func(o Rendition) bool { return o.Name == r.Name }) < i:
+		case dup(i):
 			c.add(field(i, ".name"), "duplicate rendition %q", r.Name)
 		}
 		if r.Bandwidth <= 0 {
@@ -204,10 +253,11 @@ func (c *checker) renditions(at loc, rs []Rendition) {
 }
 
 func (c *checker) regionRefs(d *Document, at loc, field string, names []string) {
+	dup := repeats(names)
 	for i, n := range names {
 		if _, ok := d.Regions[n]; !ok {
 			c.add(at.fi(field, i), "region %q does not exist", n)
-		} else if slices.Index(names, n) < i {
+		} else if dup(i) {
 			c.add(at.fi(field, i), "duplicate region %q", n)
 		}
 	}
@@ -224,13 +274,14 @@ func (c *checker) region(key string, r Region) {
 	if len(r.CIDRs) == 0 {
 		c.add(at.f(".cidrs"), "at least one prefix")
 	}
+	dup := repeats(r.CIDRs)
 	for i, p := range r.CIDRs {
 		switch {
 		case !p.IsValid():
 			c.add(at.fi(".cidrs", i), "not a valid prefix")
 		case p != p.Masked():
 			c.add(at.fi(".cidrs", i), "%v has host bits set; did you mean %v?", p, p.Masked())
-		case slices.Index(r.CIDRs, p) < i:
+		case dup(i):
 			c.add(at.fi(".cidrs", i), "duplicate prefix %v", p)
 		}
 	}
@@ -285,6 +336,38 @@ func (c *checker) signingKey(at string, k SigningKey) {
 	if len(k.Secret) < MinSecretLen || len(k.Secret) > 1024 {
 		c.add(at+".secret", "%d bytes; want %d to 1024", len(k.Secret), MinSecretLen)
 	}
+}
+
+// Lists longer than shortList are checked through a map: an operator may
+// send thousands of elements, and every voter validates the whole
+// document at every command.
+const shortList = 16
+
+// repeats reports, for an index of list, whether an equal element comes
+// before it.
+func repeats[T comparable](list []T) func(i int) bool {
+	if len(list) <= shortList {
+		return func(i int) bool { return slices.Index(list, list[i]) < i }
+	}
+	first := make(map[T]int, len(list))
+	for i, v := range list {
+		if _, ok := first[v]; !ok {
+			first[v] = i
+		}
+	}
+	return func(i int) bool { return first[list[i]] < i }
+}
+
+// member reports whether a value is in list.
+func member[T comparable](list []T) func(T) bool {
+	if len(list) <= shortList {
+		return func(v T) bool { return slices.Contains(list, v) }
+	}
+	set := make(map[T]bool, len(list))
+	for _, v := range list {
+		set[v] = true
+	}
+	return func(v T) bool { return set[v] }
 }
 
 // text checks a free-text field of the entry at.

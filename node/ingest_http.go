@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"time"
@@ -53,12 +54,14 @@ func (n *running) serveIngest(ctx *fasthttp.RequestCtx, p []byte) {
 	}
 }
 
+// bearer is the token of an Authorization header of the Bearer scheme,
+// whose name is case-insensitive (RFC 9110 §11.1); "" for any other.
 func bearer(h []byte) string {
-	const pfx = "Bearer "
-	if len(h) > len(pfx) && string(h[:len(pfx)]) == pfx {
-		return string(h[len(pfx):])
+	scheme, token, ok := bytes.Cut(h, []byte(" "))
+	if !ok || !bytes.EqualFold(scheme, []byte("Bearer")) {
+		return ""
 	}
-	return ""
+	return string(bytes.TrimLeft(token, " "))
 }
 
 var ingestStatus = []struct {

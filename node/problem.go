@@ -1,11 +1,12 @@
 package node
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/ringside-live/ringside/pkg/strictjson"
 )
 
 // problem answers an RFC 9457 problem+json error on the fasthttp routes
@@ -24,11 +25,10 @@ func problem(ctx *fasthttp.RequestCtx, status int, detail string) {
 	ctx.SetBody(body)
 }
 
-// strictJSON decodes a JSON body; unknown fields are an error.
+// strictJSON decodes a body: one JSON value, no unknown fields, no key
+// twice in an object (see strictjson).
 func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Decode(b, v); err != nil {
 		return fmt.Errorf("bad JSON body: %w", err)
 	}
 	return nil
