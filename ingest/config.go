@@ -18,6 +18,18 @@ type Config struct {
 	// uploads together; an upload that would pass it is rejected (507) after
 	// the retired segments were given up.
 	LiveBytes int64
+	// EventBytes caps what one event may hold of LiveBytes (its live
+	// window, published playlists and pending uploads), so one encoder
+	// cannot make every other event get 507. 0: no fixed cap; each event
+	// is guaranteed LiveBytes/(2 x push events) and may hold more only
+	// out of what no other event's unused guarantee needs (a lone event
+	// may use all of LiveBytes, a busy one half of it when the others are
+	// idle).
+	EventBytes int64
+	// MaxEventFiles caps the files one event holds live: segments, init
+	// segments, manifests and published playlists, pending ones included.
+	// A new file past it is rejected (507). 0: DefaultMaxEventFiles.
+	MaxEventFiles int
 	// RetiredBytes bounds the cache of segments that left the live window
 	// (kept for players a playlist behind, until the encoder DELETEs them).
 	RetiredBytes int64
@@ -25,9 +37,23 @@ type Config struct {
 	// has not started yet waits for it (ffmpeg with -http_persistent 0 may
 	// send the playlist first) before it is rejected.
 	ListedGrace time.Duration
-	// OrphanTTL drops complete segments that no playlist ever listed (an
-	// encoder that crashed between segment and playlist) after this long.
+	// OrphanTTL drops complete segments and init segments that no playlist
+	// ever listed (an encoder that crashed between segment and playlist)
+	// and manifests replaced by a newer one, this long after their upload.
 	OrphanTTL time.Duration
+}
+
+// DefaultMaxEventFiles is the files one event may hold when
+// Config.MaxEventFiles is 0: a window of hundreds of segments in each of a
+// dozen renditions, with room to spare.
+const DefaultMaxEventFiles = 10000
+
+// maxEventFiles is MaxEventFiles with 0 meaning the default.
+func (c Config) maxEventFiles() int {
+	if c.MaxEventFiles == 0 {
+		return DefaultMaxEventFiles
+	}
+	return c.MaxEventFiles
 }
 
 // DefaultConfig returns limits for a single node carrying a few events.
@@ -36,6 +62,8 @@ func DefaultConfig() Config {
 		MaxBodyBytes:     64 << 20,
 		MaxPlaylistBytes: 1 << 20,
 		LiveBytes:        1 << 30,
+		EventBytes:       0,
+		MaxEventFiles:    DefaultMaxEventFiles,
 		RetiredBytes:     256 << 20,
 		ListedGrace:      2 * time.Second,
 		OrphanTTL:        2 * time.Minute,
@@ -53,6 +81,12 @@ func (c Config) Validate() error {
 	}
 	if c.LiveBytes < c.MaxBodyBytes {
 		errs = append(errs, fmt.Errorf("ingest: live bytes (%d) must hold at least one max-size body (%d)", c.LiveBytes, c.MaxBodyBytes))
+	}
+	if c.EventBytes != 0 && (c.EventBytes < c.MaxBodyBytes || c.EventBytes > c.LiveBytes) {
+		errs = append(errs, fmt.Errorf("ingest: event bytes must be 0 (guaranteed shares of live bytes) or in [max body bytes, live bytes], got %d", c.EventBytes))
+	}
+	if c.MaxEventFiles < 0 {
+		errs = append(errs, fmt.Errorf("ingest: max event files must not be negative, got %d", c.MaxEventFiles))
 	}
 	if c.RetiredBytes < 0 {
 		errs = append(errs, fmt.Errorf("ingest: retired bytes must not be negative, got %d", c.RetiredBytes))

@@ -6,13 +6,16 @@ import "errors"
 var (
 	// ErrUnauthorized: missing or wrong stream key (401). Nothing is stored.
 	ErrUnauthorized = errors.New("ingest: missing or wrong stream key")
-	// ErrNoEvent: the event does not exist or is not a push event here (404).
+	// ErrNoEvent: the event does not exist or is not a push event here, or
+	// was removed while the upload arrived (404).
 	ErrNoEvent = errors.New("ingest: no such push event")
 	// ErrBadPath: path not allowed (400).
 	ErrBadPath = errors.New("ingest: path not allowed")
 	// ErrTooLarge: body over the configured limit (413).
 	ErrTooLarge = errors.New("ingest: body too large")
-	// ErrStoreFull: the live window store has no room left (507).
+	// ErrStoreFull: the live budget, the event's share of it or the
+	// event's file count has no room left (507). Nothing published is
+	// evicted to make room.
 	ErrStoreFull = errors.New("ingest: live store full")
 	// ErrInvalidPlaylist: the playlist does not parse or does not follow the
 	// one it would replace (422). The previous playlist stays live.

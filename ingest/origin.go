@@ -47,6 +47,7 @@ type Origin struct {
 
 	mu     sync.RWMutex
 	events map[string]*event
+	budget budget
 }
 
 // event is the state of one push event. Its mutex guards maps only; no
@@ -55,17 +56,24 @@ type event struct {
 	id     string
 	keys   [][]byte
 	active atomic.Bool // has accepted at least one upload
+	// used is what the event holds of the live budget: its files and
+	// playlists and the reservations of its uploads in progress.
+	used atomic.Int64
 
 	mu        sync.Mutex
 	files     map[string]*file     // segments, init segments, manifests; complete or pending
 	playlists map[string]*playlist // published (validated) playlists by path
 	changed   chan struct{}        // closed and replaced when a file entry appears
+	// removed is set when SetEvents dropped the event: uploads still in
+	// progress give their reservations back instead of handing them over.
+	removed bool
+	swept   time.Time // last sweep of unlisted files
 }
 
 type file struct {
 	obj    *object.Object
 	kind   segment.FileKind
-	size   int64     // live bytes reserved for it
+	size   int64     // live bytes the event holds for it; 0 while pending (the upload holds them)
 	listed int       // how many published playlists list it now
 	ever   bool      // ever listed: an unlisted file that was listed left the window
 	done   time.Time // when the upload completed; zero while pending
@@ -75,6 +83,7 @@ type playlist struct {
 	media  *segment.MediaPlaylist // nil for a master playlist
 	obj    *object.Object
 	listed []string // event-relative paths of the segments and maps it lists
+	cost   int64    // live bytes the event holds for it (see playlistCost)
 }
 
 // New returns an Origin with no events. It does no I/O.
@@ -125,13 +134,22 @@ func (o *Origin) SetEvents(evs []EventConfig) {
 		}
 		delete(o.events, id)
 		ev.mu.Lock()
+		ev.removed = true
 		for _, f := range ev.files {
-			o.store.release(f.size)
+			o.release(ev, f.size)
+		}
+		for _, p := range ev.playlists {
+			o.release(ev, p.cost)
 		}
 		ev.files, ev.playlists = map[string]*file{}, map[string]*playlist{}
 		ev.mu.Unlock()
 		o.store.dropRetiredPrefix(id + "/")
 	}
+	evl := make([]*event, 0, len(o.events))
+	for _, ev := range o.events {
+		evl = append(evl, ev)
+	}
+	o.setBudgetEvents(evl)
 }
 
 // Events lists the push events this origin takes, sorted.

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
@@ -16,42 +16,77 @@ import (
 // putPlaylist validates a master or media playlist and publishes it. A
 // media playlist must follow the one it replaces (segment.CheckNext) and
 // every segment and map it lists must exist or be arriving; a listed file
-// whose upload has not started yet is waited for up to ListedGrace.
+// whose upload has not started yet is waited for up to ListedGrace. Every
+// URI in it must stay inside the event (checkURIs). The body is read into
+// memory reserved from the event's budget; the published playlist stays
+// accounted until it is replaced or deleted.
 func (o *Origin) putPlaylist(ctx context.Context, ev *event, u Upload) (Result, error) {
-	data, err := readLimited(u.Body, o.cfg.MaxPlaylistBytes)
+	data, held, err := o.readBody(ev, u, o.cfg.MaxPlaylistBytes)
 	if err != nil {
 		return Result{}, err
 	}
+	res, err := o.validatePlaylist(ctx, ev, u.Path, data, &held)
+	o.release(ev, held) // all of it on error; nothing once handed to the event
+	return res, err
+}
+
+// validatePlaylist checks the playlist read from p and publishes it,
+// handing the reservation *held over to the event on success.
+func (o *Origin) validatePlaylist(ctx context.Context, ev *event, p string, data []byte, held *int64) (Result, error) {
 	kind, err := segment.Detect(data)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, u.Path, err)
+		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, p, err)
 	}
-	dir := path.Dir(u.Path)
+	dir := path.Dir(p)
 	if dir == "." {
 		dir = ""
 	}
 	if kind == segment.PlaylistMaster {
-		return o.publishMaster(ev, u.Path, dir, data)
+		return o.publishMaster(ev, p, dir, data, held)
 	}
 	pl, err := segment.ParseMedia(data)
+	if err == nil {
+		err = checkURIs(data, dir)
+	}
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, u.Path, err)
+		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, p, err)
 	}
 	listed, err := listedPaths(dir, pl)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, u.Path, err)
+		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, p, err)
 	}
 	ev.mu.Lock()
-	prev := ev.playlists[u.Path]
+	prev := ev.playlists[p]
 	ev.mu.Unlock()
 	if err := checkNext(prev, pl); err != nil {
-		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, u.Path, err)
+		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, p, err)
 	}
 	if err := ev.waitListed(ctx, listed, o.cfg.ListedGrace); err != nil {
-		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, u.Path, err)
+		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, p, err)
 	}
 	o.fill(ctx, ev, prev, listed)
-	return o.publishMedia(ev, u.Path, prev, pl, listed, data)
+	return o.publishMedia(ev, p, prev, pl, listed, data, held)
+}
+
+// readBody reads a whole playlist body into memory reserved from ev's
+// budget; the caller owns the reservation it returns. A body shorter than
+// its declared length is ErrAborted.
+func (o *Origin) readBody(ev *event, u Upload, limit int64) ([]byte, int64, error) {
+	buf := &growBuf{}
+	bw := o.newBudgetWriter(ev, buf, u.Path, limit, u.ContentLength)
+	_, err := object.Copy(bw, u.Body)
+	if err == nil {
+		err = bw.complete()
+	}
+	if err != nil {
+		bw.abandon()
+		if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrStoreFull) || errors.Is(err, ErrAborted) {
+			return nil, 0, err
+		}
+		return nil, 0, fmt.Errorf("%w after %d bytes of %s: %w", ErrAborted, bw.n, u.Path, err)
+	}
+	bw.trim()
+	return buf.b, bw.handOver(), nil
 }
 
 // checkNext validates next and checks that it may follow prev (the
@@ -163,12 +198,14 @@ func (o *Origin) fill(ctx context.Context, ev *event, prev *playlist, listed []s
 // publishMedia makes pl the live playlist at p, unless another update won
 // the race and pl no longer follows it. Files that no playlist lists any
 // more leave the live window: they are retired to the evictable cache.
-func (o *Origin) publishMedia(ev *event, p string, checked *playlist, pl *segment.MediaPlaylist, listed []string, data []byte) (Result, error) {
+func (o *Origin) publishMedia(ev *event, p string, checked *playlist, pl *segment.MediaPlaylist, listed []string, data []byte, held *int64) (Result, error) {
+	gz := object.Compress(data)
 	obj := object.NewComplete(object.Meta{
 		Status: 200, Kind: segment.KindPlaylist, ContentType: "application/vnd.apple.mpegurl",
 		CacheControl: object.CacheControl(segment.KindPlaylist, pl.TargetDuration),
-		Gzip:         object.Compress(data), Source: "ingest",
+		Gzip:         gz, Source: "ingest",
 	}, data)
+	next := &playlist{media: pl, obj: obj, listed: listed}
 	var retired []retiree
 	defer func() { o.retireAll(retired) }() // after ev.mu is released
 	ev.mu.Lock()
@@ -179,6 +216,9 @@ func (o *Origin) publishMedia(ev *event, p string, checked *playlist, pl *segmen
 			return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, p, err)
 		}
 	}
+	if err := o.admitPlaylist(ev, prev, next, playlistCost(data, gz, pl, listed), held); err != nil {
+		return Result{}, err
+	}
 	for _, lp := range listed {
 		if f := ev.files[lp]; f != nil {
 			f.listed++
@@ -186,105 +226,97 @@ func (o *Origin) publishMedia(ev *event, p string, checked *playlist, pl *segmen
 		}
 	}
 	if prev != nil {
+		o.release(ev, prev.cost)
 		retired = o.unlist(ev, prev.listed, retired)
 	}
-	ev.playlists[p] = &playlist{media: pl, obj: obj, listed: listed}
-	retired = o.sweepOrphans(ev, retired)
+	ev.playlists[p] = next
+	retired = o.sweep(ev, retired)
 	o.m.published.WithLabelValues("media").Inc()
 	defer o.markActive(ev)
 	return Result{Kind: segment.KindPlaylist, Bytes: int64(len(data)), Created: prev == nil}, nil
 }
 
-// retiree is a file that left the live window, to be moved to the retired
-// cache once the event lock is released.
-type retiree struct {
-	key string
-	obj *object.Object
-}
-
-func (o *Origin) retireAll(rs []retiree) {
-	for _, r := range rs {
-		o.store.retire(r.key, r.obj)
+// admitPlaylist checks that next may be published in place of prev (nil
+// for a new path) and hands it the reservation *held, settled to cost;
+// ev.mu held. On error *held is unchanged.
+func (o *Origin) admitPlaylist(ev *event, prev, next *playlist, cost int64, held *int64) error {
+	if err := o.admit(ev); err != nil {
+		return err
 	}
-}
-
-// unlist drops one listing from each path and appends the files that left
-// the window to out; ev.mu held.
-func (o *Origin) unlist(ev *event, paths []string, out []retiree) []retiree {
-	for _, lp := range paths {
-		f := ev.files[lp]
-		if f == nil {
-			continue
-		}
-		f.listed--
-		if f.listed <= 0 && !f.done.IsZero() {
-			delete(ev.files, lp)
-			o.store.release(f.size)
-			out = append(out, retiree{ev.id + "/" + lp, f.obj})
+	if prev == nil {
+		if err := o.roomForFile(ev); err != nil {
+			return err
 		}
 	}
-	return out
+	h := *held
+	if err := o.settle(ev, &h, cost); err != nil {
+		return err
+	}
+	next.cost, *held = h, 0
+	return nil
 }
 
-// sweepOrphans retires files that left the window while still arriving,
-// and drops complete segments that no playlist ever listed once they are
-// older than OrphanTTL; ev.mu held.
-func (o *Origin) sweepOrphans(ev *event, out []retiree) []retiree {
-	cutoff := o.now().Add(-o.cfg.OrphanTTL)
-	for p, f := range ev.files {
-		if f.listed > 0 || f.done.IsZero() {
-			continue
-		}
-		switch {
-		case f.ever:
-			delete(ev.files, p)
-			o.store.release(f.size)
-			out = append(out, retiree{ev.id + "/" + p, f.obj})
-		case f.kind == segment.KindSegment && f.done.Before(cutoff):
-			delete(ev.files, p)
-			o.store.release(f.size)
+// playlistCost is what a published playlist keeps in memory: its body and
+// gzip copy and, for a media playlist, the parsed form kept to check the
+// next update against (a string copy of the body, the segment and tag
+// structs) and the listed paths.
+func playlistCost(data, gz []byte, pl *segment.MediaPlaylist, listed []string) int64 {
+	n := int64(cap(data) + cap(gz))
+	if pl == nil {
+		return n
+	}
+	const (
+		segSize = int64(unsafe.Sizeof(segment.MediaSegment{}))
+		tagSize = int64(unsafe.Sizeof(segment.Tag{}))
+		mapSize = int64(unsafe.Sizeof(segment.Map{}))
+		strSize = int64(unsafe.Sizeof(""))
+	)
+	n += int64(len(data)) + int64(cap(pl.Segments))*segSize + int64(cap(pl.Tags)+cap(pl.TrailingTags))*tagSize
+	for i := range pl.Segments {
+		s := &pl.Segments[i]
+		n += int64(cap(s.Tags)) * tagSize
+		if s.Map != nil {
+			n += mapSize
 		}
 	}
-	return out
+	for _, p := range listed {
+		n += int64(len(p)) + strSize
+	}
+	return n
 }
 
-func (o *Origin) publishMaster(ev *event, p, dir string, data []byte) (Result, error) {
+// publishMaster checks a master playlist (every URI inside the event)
+// and publishes it.
+func (o *Origin) publishMaster(ev *event, p, dir string, data []byte, held *int64) (Result, error) {
 	mp, err := segment.ParseMaster(data)
 	if err == nil {
 		err = mp.Validate()
 	}
 	if err == nil {
-		for _, v := range mp.Variants {
-			if _, rerr := segment.ResolveURI(dir, v.URI); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("variant %q: %w", v.URI, rerr))
-			}
-		}
+		err = checkURIs(data, dir)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, p, err)
 	}
+	gz := object.Compress(data)
 	obj := object.NewComplete(object.Meta{
 		Status: 200, Kind: segment.KindPlaylist, ContentType: "application/vnd.apple.mpegurl",
 		CacheControl: object.CacheControl(segment.KindPlaylist, 2),
-		Gzip:         object.Compress(data), Source: "ingest",
+		Gzip:         gz, Source: "ingest",
 	}, data)
+	next := &playlist{obj: obj}
 	ev.mu.Lock()
-	_, existed := ev.playlists[p]
-	ev.playlists[p] = &playlist{obj: obj}
+	prev := ev.playlists[p]
+	if err := o.admitPlaylist(ev, prev, next, playlistCost(data, gz, nil, nil), held); err != nil {
+		ev.mu.Unlock()
+		return Result{}, err
+	}
+	if prev != nil {
+		o.release(ev, prev.cost)
+	}
+	ev.playlists[p] = next
 	ev.mu.Unlock()
 	o.markActive(ev)
 	o.m.published.WithLabelValues("master").Inc()
-	return Result{Kind: segment.KindPlaylist, Bytes: int64(len(data)), Created: !existed}, nil
-}
-
-// readLimited reads a whole body of at most limit bytes.
-func readLimited(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w after %d bytes: %w", ErrAborted, len(data), err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: playlist over %d bytes", ErrTooLarge, limit)
-	}
-	return data, nil
+	return Result{Kind: segment.KindPlaylist, Bytes: int64(len(data)), Created: prev == nil}, nil
 }

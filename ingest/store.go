@@ -90,23 +90,3 @@ func (s *store) close() {
 		s.retired.Close()
 	}
 }
-
-// budgetWriter appends to an object while reserving live bytes and
-// enforcing the per-upload limit.
-type budgetWriter struct {
-	s     *store
-	o     *object.Object
-	limit int64
-	n     int64
-}
-
-func (w *budgetWriter) Write(p []byte) (int, error) {
-	if w.n+int64(len(p)) > w.limit {
-		return 0, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, w.limit)
-	}
-	if err := w.s.reserve(int64(len(p))); err != nil {
-		return 0, err
-	}
-	w.n += int64(len(p))
-	return w.o.Write(p)
-}

@@ -44,6 +44,7 @@ func (o *Origin) Put(ctx context.Context, u Upload) (res Result, err error) {
 	if err != nil {
 		return Result{}, err
 	}
+	o.maybeSweep(ev)
 	limit := o.cfg.MaxBodyBytes
 	if kind == segment.KindPlaylist {
 		limit = o.cfg.MaxPlaylistBytes
@@ -65,20 +66,28 @@ func (o *Origin) Put(ctx context.Context, u Upload) (res Result, err error) {
 
 // putFile stores a segment, init segment or manifest. A new file is visible
 // as pending from the first byte; a replacement becomes visible only once
-// complete, so readers never see a half-written replacement.
+// complete, so readers never see a half-written replacement. A body that
+// ends before its declared length is an abort: nothing of it is kept.
 func (o *Origin) putFile(ev *event, u Upload, kind segment.FileKind, ct string) (Result, error) {
 	meta := object.Meta{Status: 200, Kind: kind, ContentType: ct, CacheControl: object.CacheControl(kind, 0), Source: "ingest"}
 	if kind == segment.KindManifest {
 		meta.CacheControl = object.CacheControl(kind, 2)
 	}
-	obj := object.New(meta, int(u.ContentLength))
+	obj := object.New(meta, 0) // the budget writer sizes it as bytes arrive
 	nf := &file{obj: obj, kind: kind}
 	ev.mu.Lock()
 	cur := ev.files[u.Path]
 	replacing := cur != nil
-	if replacing && !cur.obj.Done() {
+	err := o.admit(ev)
+	if err == nil && replacing && !cur.obj.Done() {
+		err = fmt.Errorf("%w: %s", ErrConflict, u.Path)
+	}
+	if err == nil && !replacing {
+		err = o.roomForFile(ev)
+	}
+	if err != nil {
 		ev.mu.Unlock()
-		return Result{}, fmt.Errorf("%w: %s", ErrConflict, u.Path)
+		return Result{}, err
 	}
 	if !replacing {
 		ev.files[u.Path] = nf
@@ -87,34 +96,67 @@ func (o *Origin) putFile(ev *event, u Upload, kind segment.FileKind, ct string) 
 	ev.mu.Unlock()
 	o.markActive(ev) // readable from its first byte: this node now originates the event
 
-	bw := &budgetWriter{s: o.store, o: obj, limit: o.cfg.MaxBodyBytes}
-	_, err := object.Copy(bw, u.Body)
+	bw := o.newBudgetWriter(ev, obj, u.Path, o.cfg.MaxBodyBytes, u.ContentLength)
+	_, err = object.Copy(bw, u.Body)
+	if err == nil {
+		err = bw.complete()
+	}
 	if err != nil {
-		obj.Fail(err)
-		o.store.release(bw.n)
-		ev.mu.Lock()
-		if f := ev.files[u.Path]; f == nf {
-			delete(ev.files, u.Path)
-		}
-		ev.mu.Unlock()
-		if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrStoreFull) {
+		o.dropUpload(ev, u.Path, nf, bw, err)
+		if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrStoreFull) || errors.Is(err, ErrAborted) {
 			return Result{}, err
 		}
 		return Result{}, fmt.Errorf("%w after %d bytes of %s: %w", ErrAborted, bw.n, u.Path, err)
 	}
-	obj.Close()
+	bw.trim()
 	ev.mu.Lock()
-	nf.size, nf.done = bw.n, o.now()
+	if err := o.admit(ev); err != nil {
+		ev.mu.Unlock()
+		o.dropUpload(ev, u.Path, nf, bw, err)
+		return Result{}, err
+	}
+	obj.Close()
+	nf.size, nf.done = bw.handOver(), o.now()
 	if replacing {
 		if old := ev.files[u.Path]; old != nil {
 			nf.listed, nf.ever = old.listed, old.ever
-			o.store.release(old.size)
+			o.release(ev, old.size)
 		}
 		ev.files[u.Path] = nf
 		ev.notify()
 	}
 	ev.mu.Unlock()
 	return Result{Kind: kind, Bytes: bw.n, Created: !replacing}, nil
+}
+
+// dropUpload discards a failed upload: its readers get the error, its
+// reservation goes back, and a new file's pending entry is removed.
+func (o *Origin) dropUpload(ev *event, p string, nf *file, bw *budgetWriter, err error) {
+	nf.obj.Fail(err)
+	bw.abandon()
+	ev.mu.Lock()
+	if f := ev.files[p]; f == nf {
+		delete(ev.files, p)
+	}
+	ev.mu.Unlock()
+}
+
+// admit fails when the event was removed since the upload was authorized;
+// ev.mu held.
+func (o *Origin) admit(ev *event) error {
+	if ev.removed {
+		return fmt.Errorf("%w: %q was removed during the upload", ErrNoEvent, ev.id)
+	}
+	return nil
+}
+
+// roomForFile fails when the event already holds MaxEventFiles files and
+// playlists; ev.mu held.
+func (o *Origin) roomForFile(ev *event) error {
+	if n, limit := len(ev.files)+len(ev.playlists), o.cfg.maxEventFiles(); n >= limit {
+		return fmt.Errorf("%w: event %q holds %d files, the most it may", ErrStoreFull, ev.id, limit)
+	}
+	return nil
 }
 
 // Delete removes a file or playlist that the encoder no longer wants
@@ -138,12 +180,13 @@ func (o *Origin) Delete(id, path, token string) (err error) {
 	ev.mu.Lock()
 	if p, ok := ev.playlists[path]; ok {
 		delete(ev.playlists, path)
+		o.release(ev, p.cost)
 		retired = o.unlist(ev, p.listed, retired)
 		found = true
 	}
 	if f, ok := ev.files[path]; ok && f.obj.Done() {
 		delete(ev.files, path)
-		o.store.release(f.size)
+		o.release(ev, f.size)
 		found = true
 	}
 	ev.mu.Unlock()

@@ -42,6 +42,10 @@ type Object struct {
 }
 
 // New returns an open object; sizeHint preallocates the body (0 if unknown).
+// The hint is allocated at once, before a byte arrived: pass only a size
+// the caller trusts or has accounted for, never a length a client merely
+// declared. A writer that accounts memory passes 0 and sizes the buffer
+// itself with SetCap.
 func New(meta Meta, sizeHint int) *Object {
 	if sizeHint < 0 || sizeHint > 64<<20 {
 		sizeHint = 0
@@ -56,7 +60,9 @@ func NewComplete(meta Meta, body []byte) *Object {
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// Write appends p to the body and wakes the readers. It copies p.
+// Write appends p to the body and wakes the readers. It copies p, growing
+// the buffer as append does when it has no room left; a writer that called
+// SetCap beforehand knows Write does not allocate.
 func (o *Object) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -72,6 +78,31 @@ func (o *Object) Write(p []byte) (int, error) {
 	o.mu.Unlock()
 	close(w)
 	return len(p), nil
+}
+
+// Cap is the capacity of the body buffer: the body bytes held in memory,
+// received or not.
+func (o *Object) Cap() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return cap(o.data)
+}
+
+// SetCap moves the body into a buffer of capacity exactly c (never less
+// than Len), so a writer that accounts memory decides every allocation:
+// it grows the buffer before writing and gives the slack back before
+// Close. Nothing happens when the capacity already is c. Readers keep
+// the slices they were given: the bytes in them never change.
+func (o *Object) SetCap(c int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c = max(c, len(o.data))
+	if c == cap(o.data) {
+		return
+	}
+	data := make([]byte, len(o.data), c)
+	copy(data, o.data)
+	o.data = data
 }
 
 // Close marks the body complete.

@@ -139,3 +139,36 @@ func BenchmarkWriteAndRead(b *testing.B) {
 		o.Close()
 	}
 }
+
+// SetCap lets a writer that accounts memory decide every allocation: Write
+// into reserved room does not reallocate, and trimming keeps what readers
+// were given.
+func TestSetCap(t *testing.T) {
+	o := New(Meta{}, 0)
+	if o.Cap() != 0 {
+		t.Fatalf("new object holds %d bytes", o.Cap())
+	}
+	o.SetCap(8)
+	o.Write([]byte("hello"))
+	if o.Cap() != 8 || o.Len() != 5 {
+		t.Fatalf("after writing into room: cap %d len %d", o.Cap(), o.Len())
+	}
+	seen, err := o.Wait(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.SetCap(2) // never below Len: trims the slack
+	if o.Cap() != 5 {
+		t.Fatalf("trimmed cap %d, want 5", o.Cap())
+	}
+	o.SetCap(64)
+	o.Write([]byte(" world"))
+	o.Close()
+	o.SetCap(0)
+	if b, ok := o.Complete(); !ok || string(b) != "hello world" || cap(b) != len(b) {
+		t.Fatalf("body %q (cap %d), complete %v", b, cap(b), ok)
+	}
+	if string(seen) != "hello" {
+		t.Fatalf("a reader's slice changed to %q", seen)
+	}
+}
