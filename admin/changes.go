@@ -1,11 +1,14 @@
 package admin
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/ringside-live/ringside/control"
 )
@@ -110,18 +113,58 @@ func (a *API) cdnState(c *call) {
 }
 
 // rotateKey makes a fresh playback-token key current; the old one stays
-// valid as previous. The key id derives from the Idempotency-Key, so a
+// valid until the last token it signed expires, and so do the keys
+// retired before it: the answer lists them with their valid_until and a
+// note. The optional body ({"max_token_ttl":"2h"}) changes the longest
+// token lifetime. The key id derives from the Idempotency-Key, so a
 // retry names the same key (and control's idempotency digest of a
-// rotation covers only the id); the secret is random and never returned.
+// rotation covers only the id and max_token_ttl); the secret is random
+// and never returned.
 func (a *API) rotateKey(c *call) {
+	var req RotateRequest
+	if len(bytes.TrimSpace(c.body)) > 0 && !decodeBody(c, &req) {
+		return
+	}
 	secret := make([]byte, 32)
 	if _, err := io.ReadFull(a.rand, secret); err != nil {
 		a.log.Error("generating a signing secret", "err", err)
 		writeProblem(c.w, http.StatusInternalServerError, fmt.Sprintf("generating a signing secret: %v", err))
 		return
 	}
-	key := control.SigningKey{ID: signingKeyID(c.key), Secret: secret}
-	a.write(c, control.CmdRotateSigningKey, key, func(d *control.Document) any { return keyIDs(d) })
+	args := control.RotateKeyArgs{ID: signingKeyID(c.key), Secret: secret, MaxTokenTTL: req.MaxTokenTTL}
+	a.write(c, control.CmdRotateSigningKey, args, func(d *control.Document) any {
+		k := keyIDs(d)
+		k.Note = retiredNote(k)
+		return k
+	})
+}
+
+// retiredNote says until when each retired key keeps verifying tokens.
+func retiredNote(k SigningKeyIDs) string {
+	var keys []KeyID
+	var retired []string
+	if k.Previous != nil {
+		keys = append(keys, *k.Previous)
+	}
+	for _, r := range append(keys, k.Older...) {
+		until := "the next rotation"
+		if !r.ValidUntil.IsZero() {
+			until = r.ValidUntil.UTC().Format(time.RFC3339)
+		}
+		retired = append(retired, r.ID+" until "+until)
+	}
+	if len(retired) == 0 {
+		return "no retired key"
+	}
+	return fmt.Sprintf("retired keys still verify the tokens they signed (max_token_ttl %s after retirement, plus %s): %s",
+		k.MaxTokenTTL, control.Duration(control.RetiredKeyGrace), strings.Join(retired, ", "))
+}
+
+// revokeTokens makes every edge refuse the event's tokens issued so far
+// (control.CmdRevokeTokens); /play hands out new ones at once.
+func (a *API) revokeTokens(c *call) {
+	id := c.r.PathValue("id")
+	a.write(c, control.CmdRevokeTokens, control.EventRef{ID: id}, func(d *control.Document) any { return redactEvent(d.Events[id]) })
 }
 
 // signingKeyID is "k" and the first 10 hex digits of the key's SHA-256.

@@ -103,12 +103,17 @@ func configDocument(d *control.Document) ConfigDocument {
 }
 
 func keyIDs(d *control.Document) SigningKeyIDs {
-	var k SigningKeyIDs
+	k := SigningKeyIDs{MaxTokenTTL: control.Duration(d.Signing.TokenTTL())}
 	if d.Signing.Current != nil {
 		k.Current = &KeyID{ID: d.Signing.Current.ID}
 	}
-	if d.Signing.Previous != nil {
-		k.Previous = &KeyID{ID: d.Signing.Previous.ID}
+	for i, r := range d.Signing.Retired() {
+		id := KeyID{ID: r.ID, RetiredAt: r.RetiredAt, ValidUntil: r.ValidUntil}
+		if i == 0 {
+			k.Previous = &id
+		} else {
+			k.Older = append(k.Older, id)
+		}
 	}
 	return k
 }

@@ -41,6 +41,7 @@ var routes = []route{
 	{"PUT", "events/{id}", true, (*API).putEvent},
 	{"DELETE", "events/{id}", true, (*API).deleteEvent},
 	{"POST", "events/{id}/state", true, (*API).eventState},
+	{"POST", "events/{id}/revoke-tokens", true, (*API).revokeTokens},
 	{"GET", "regions", false, (*API).listRegions},
 	{"PUT", "regions/{name}", true, (*API).putRegion},
 	{"DELETE", "regions/{name}", true, (*API).deleteRegion},

@@ -67,15 +67,34 @@ type ConfigDocument struct {
 	SigningKeys SigningKeyIDs                `json:"signing_keys"`
 }
 
-// SigningKeyIDs names the playback-token keys without their secrets.
+// SigningKeyIDs names the playback-token keys without their secrets:
+// the current one, and the retired ones that still verify the tokens
+// they signed, each until its valid_until.
 type SigningKeyIDs struct {
-	Current  *KeyID `json:"current,omitempty"`
-	Previous *KeyID `json:"previous,omitempty"`
+	Current  *KeyID  `json:"current,omitempty"`
+	Previous *KeyID  `json:"previous,omitempty"`
+	Older    []KeyID `json:"older,omitempty"` // retired before previous, newest first
+	// MaxTokenTTL is the longest token lifetime: a retired key stays that
+	// long (and control.RetiredKeyGrace) after its retirement.
+	MaxTokenTTL control.Duration `json:"max_token_ttl"`
+	// Note says, in a rotation's answer, until when the retired keys stay.
+	Note string `json:"note,omitempty"`
 }
 
-// KeyID names one signing key.
+// KeyID names one signing key; a retired one says when it retired and
+// until when it verifies tokens.
 type KeyID struct {
-	ID string `json:"id"`
+	ID         string    `json:"id"`
+	RetiredAt  time.Time `json:"retired_at,omitzero"`
+	ValidUntil time.Time `json:"valid_until,omitzero"`
+}
+
+// RotateRequest is the optional body of POST signing-keys/rotate.
+type RotateRequest struct {
+	// MaxTokenTTL, when set, becomes the longest token lifetime (nodes
+	// sign for at most this); the key being retired keeps the one it
+	// signed under.
+	MaxTokenTTL control.Duration `json:"max_token_ttl,omitzero"`
 }
 
 // HistoryResponse is GET /admin/v1/config/history, oldest change first.

@@ -2,10 +2,12 @@ package admin_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ringside-live/ringside/admin"
 	"github.com/ringside-live/ringside/admin/admintest"
@@ -259,5 +261,71 @@ func TestPurgeRequestTarget(t *testing.T) {
 				t.Fatalf("%q, %v; want %q, %q", got, err, tt.want, tt.err)
 			}
 		})
+	}
+}
+
+// TestRotationKeepsRetiredKeys: three rotations in a row keep both
+// retired keys, and each answer says until when the retired keys stay
+// valid (their retirement plus the longest token lifetime).
+func TestRotationKeepsRetiredKeys(t *testing.T) {
+	e := newEnv(t)
+	var last string
+	for _, key := range []string{"op-1", "op-2", "op-3"} {
+		r := e.call(t, "POST", "/admin/v1/signing-keys/rotate", adminToken, "", "Idempotency-Key", key)
+		if r.status != 200 {
+			t.Fatalf("rotate: %d %s", r.status, r.raw)
+		}
+		last = r.raw
+	}
+	var w struct {
+		Result struct {
+			Current  struct{ ID string }
+			Previous struct {
+				ID         string
+				RetiredAt  time.Time `json:"retired_at"`
+				ValidUntil time.Time `json:"valid_until"`
+			}
+			Older []struct {
+				ID         string
+				ValidUntil time.Time `json:"valid_until"`
+			}
+			MaxTokenTTL string `json:"max_token_ttl"`
+			Note        string
+		}
+	}
+	if err := json.Unmarshal([]byte(last), &w); err != nil {
+		t.Fatal(err)
+	}
+	res := w.Result
+	if res.Previous.ID == "" || len(res.Older) != 1 || res.MaxTokenTTL != "6h" ||
+		!res.Previous.ValidUntil.After(res.Previous.RetiredAt.Add(6*time.Hour-time.Second)) ||
+		res.Older[0].ValidUntil.IsZero() || !strings.Contains(res.Note, res.Older[0].ID) {
+		t.Fatalf("third rotation's answer: %s", last)
+	}
+	// A rotation may change the longest token lifetime.
+	if r := e.call(t, "POST", "/admin/v1/signing-keys/rotate", adminToken, `{"max_token_ttl":"2h"}`, "Idempotency-Key", "op-4"); r.status != 200 ||
+		!strings.Contains(r.raw, `"max_token_ttl": "2h"`) {
+		t.Fatalf("rotation with max_token_ttl: %d %s", r.status, r.raw)
+	}
+	if r := e.call(t, "POST", "/admin/v1/signing-keys/rotate", adminToken, `{"ttl":"2h"}`, "Idempotency-Key", "op-5"); r.status != 400 {
+		t.Fatalf("rotation with an unknown field: %d %s", r.status, r.raw)
+	}
+}
+
+// TestRevokeTokens: POST events/{id}/revoke-tokens raises the event's
+// token generation through the control plane.
+func TestRevokeTokens(t *testing.T) {
+	e := newEnv(t)
+	if r := e.call(t, "POST", "/admin/v1/events", adminToken, `{"id":"fight","pull_url":"http://o/"}`); r.status != 200 {
+		t.Fatalf("create: %d %s", r.status, r.raw)
+	}
+	for i, want := range []string{`"token_generation": 1`, `"token_generation": 2`} {
+		r := e.call(t, "POST", "/admin/v1/events/fight/revoke-tokens", adminToken, "")
+		if r.status != 200 || !strings.Contains(r.raw, want) {
+			t.Fatalf("revoke %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	if r := e.call(t, "POST", "/admin/v1/events/nope/revoke-tokens", adminToken, ""); r.status != 404 {
+		t.Fatalf("revoke of an unknown event: %d %s", r.status, r.raw)
 	}
 }

@@ -61,20 +61,35 @@ const (
 	CmdSetCDNState   = "set_cdn_state"   // CDNStateArgs
 	CmdDeleteCDN     = "delete_cdn"      // CDNRef
 	CmdSetNodeDrain  = "set_node_drain"  // NodeDrainArgs
-	// CmdRotateSigningKey takes a SigningKey: it becomes Current and the old
-	// Current becomes Previous (the old Previous is dropped). For
-	// idempotency only its id counts: a retry with another secret is a
-	// duplicate, never a second rotation.
+	// CmdRotateSigningKey takes a RotateKeyArgs: the key becomes Current
+	// and the old Current retires, valid until its last token expires
+	// (SigningKey.ValidUntil); retired keys past their end are dropped.
+	// For idempotency only its id and max_token_ttl count: a retry with
+	// another secret is a duplicate, never a second rotation.
 	CmdRotateSigningKey = "rotate_signing_key"
-	// CmdDropPreviousKey ends a rotation: Previous is removed. Payload {}.
+	// CmdDropPreviousKey drops every retired key at once, for a key that
+	// leaked: the tokens they signed stop working. Payload {}.
 	CmdDropPreviousKey = "drop_previous_signing_key"
+	// CmdRevokeTokens takes an EventRef and raises the event's
+	// TokenGeneration: the edges refuse every token issued for the event
+	// before it.
+	CmdRevokeTokens = "revoke_tokens"
 	// CmdSeed takes a Document (Version and UpdatedAt ignored) and installs it
 	// only while the document is empty (Version 0); otherwise ErrConflict.
 	// Nodes seed from their static configuration at bootstrap.
 	CmdSeed = "seed"
 )
 
-// EventRef names an event (delete_event).
+// RotateKeyArgs is rotate_signing_key's payload: the new key and, when
+// set, a new signing.max_token_ttl (the key it retires keeps the lifetime
+// it signed under). A current SigningKey encodes as one.
+type RotateKeyArgs struct {
+	ID          string   `json:"id"`
+	Secret      []byte   `json:"secret,omitempty"`
+	MaxTokenTTL Duration `json:"max_token_ttl,omitzero"`
+}
+
+// EventRef names an event (delete_event, revoke_tokens).
 type EventRef struct {
 	ID string `json:"id"`
 }
@@ -141,6 +156,7 @@ var commands = map[string]applyFunc{
 	CmdSetNodeDrain:     handle(setNodeDrain),
 	CmdRotateSigningKey: handle(rotateSigningKey),
 	CmdDropPreviousKey:  handle(dropPreviousKey),
+	CmdRevokeTokens:     handle(revokeTokens),
 	CmdSeed:             handle(seed),
 }
 

@@ -230,18 +230,15 @@ func TestNodeAndKeyCommands(t *testing.T) {
 				t.Errorf("signing = %+v", d.Signing)
 			}
 		}},
-		{name: "rotate drops oldest", setup: []Command{k1, k2}, cmd: cmd(t, CmdRotateSigningKey, key("k3")),
+		{name: "rotate keeps older", setup: []Command{k1, k2}, cmd: cmd(t, CmdRotateSigningKey, key("k3")),
 			check: func(t *testing.T, d *Document) {
-				if d.Signing.Current.ID != "k3" || d.Signing.Previous.ID != "k2" {
+				if d.Signing.Current.ID != "k3" || d.Signing.Previous.ID != "k2" || len(d.Signing.Older) != 1 || d.Signing.Older[0].ID != "k1" {
 					t.Errorf("signing = %+v", d.Signing)
 				}
 			}},
 		{name: "rotate same id", setup: []Command{k1}, cmd: k1, err: ErrInvalid, fields: []string{"payload.id"}},
-		{name: "rotate back to previous id", setup: []Command{k1, k2}, cmd: k1, check: func(t *testing.T, d *Document) {
-			if d.Signing.Current.ID != "k1" || d.Signing.Previous.ID != "k2" {
-				t.Errorf("signing = %+v", d.Signing)
-			}
-		}},
+		// k1 still verifies the tokens it signed: its id names it.
+		{name: "rotate back to previous id", setup: []Command{k1, k2}, cmd: k1, err: ErrInvalid, fields: []string{"payload.id"}},
 		{name: "short secret", cmd: cmd(t, CmdRotateSigningKey, SigningKey{ID: "k1", Secret: []byte("short")}),
 			err: ErrInvalid, fields: []string{"signing.current.secret"}},
 		{name: "bad key id", cmd: cmd(t, CmdRotateSigningKey, SigningKey{ID: "", Secret: key("k").Secret}),

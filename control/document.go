@@ -86,6 +86,10 @@ type Event struct {
 	AllowedRegions  []string   `json:"allowed_regions,omitempty"`  // empty = everywhere
 	BlackoutRegions []string   `json:"blackout_regions,omitempty"` // refused even if allowed
 	RequireToken    bool       `json:"require_token"`              // playback needs a signed token
+	// TokenGeneration is raised by revoke_tokens: edges refuse the
+	// event's tokens signed for a lower generation. put_event never
+	// lowers it.
+	TokenGeneration uint64 `json:"token_generation,omitempty"`
 }
 
 // Rendition is one variant of an event's ladder.
@@ -149,14 +153,130 @@ type NodeFlags struct {
 type SigningKey struct {
 	ID     string `json:"id"`
 	Secret []byte `json:"secret,omitempty"`
+	// RetiredAt is when a rotation replaced the key (the leader's clock);
+	// zero for the current key.
+	RetiredAt time.Time `json:"retired_at,omitzero"`
+	// ValidUntil is when the last token the key may have signed expires:
+	// RetiredAt plus the max_token_ttl in force while it signed, plus
+	// RetiredKeyGrace. Edges accept the key until then, and the first
+	// command applied after it drops the key. Zero for the current key
+	// (and for a previous key retired before retirement times were
+	// recorded: it stays until the next rotation dates it).
+	ValidUntil time.Time `json:"valid_until,omitzero"`
 }
 
 // SigningKeys holds the token keys: tokens are signed with Current and
-// accepted under Current or Previous, so a rotation does not cut off the
-// tokens already handed out.
+// accepted under Current and under every retired key until its
+// ValidUntil, so no rotation, however frequent, cuts off a token already
+// handed out.
 type SigningKeys struct {
-	Current  *SigningKey `json:"current,omitempty"`
+	Current *SigningKey `json:"current,omitempty"`
+	// Previous is the key Current replaced, while it is valid.
 	Previous *SigningKey `json:"previous,omitempty"`
+	// Older are the keys retired before Previous that are still valid,
+	// newest first.
+	Older []SigningKey `json:"older,omitempty"`
+	// MaxTokenTTL bounds the lifetime of every playback token: nodes sign
+	// for the smaller of steering.token_ttl and this, and a retired key is
+	// kept this long after its retirement. Zero means DefaultMaxTokenTTL.
+	MaxTokenTTL Duration `json:"max_token_ttl,omitzero"`
+}
+
+// Limits of the signing keys.
+const (
+	// DefaultMaxTokenTTL is the token lifetime bound of a document that
+	// does not set one (steering.token_ttl's default).
+	DefaultMaxTokenTTL = 6 * time.Hour
+	// MaxTokenTTLLimit is the longest max_token_ttl a document may set.
+	MaxTokenTTLLimit = 7 * 24 * time.Hour
+	// RetiredKeyGrace keeps a retired key a little past its last token:
+	// a node that applies a rotation late signs with the old key for that
+	// long, and clocks differ.
+	RetiredKeyGrace = 5 * time.Minute
+	// MaxRetiredKeys is how many valid retired keys a document holds; a
+	// rotation beyond it is refused (drop_previous_signing_key drops them
+	// all).
+	MaxRetiredKeys = 16
+)
+
+// TokenTTL is the longest lifetime of a playback token: MaxTokenTTL, or
+// DefaultMaxTokenTTL when unset.
+func (s SigningKeys) TokenTTL() time.Duration {
+	if s.MaxTokenTTL > 0 {
+		return time.Duration(s.MaxTokenTTL)
+	}
+	return DefaultMaxTokenTTL
+}
+
+// Retired lists the retired keys, newest first: Previous, then Older.
+func (s SigningKeys) Retired() []SigningKey {
+	if s.Previous == nil {
+		return nil
+	}
+	return append([]SigningKey{*s.Previous}, s.Older...)
+}
+
+// withRetired returns s with retired (newest first) as Previous and
+// Older, in newly allocated memory.
+func (s SigningKeys) withRetired(retired []SigningKey) SigningKeys {
+	s.Previous, s.Older = nil, nil
+	if len(retired) > 0 {
+		p := retired[0]
+		s.Previous = &p
+		s.Older = nilIfEmpty(slices.Clone(retired[1:]))
+	}
+	return s
+}
+
+// Rotated returns s after a rotation to k accepted at at (what
+// rotate_signing_key does): the current key retires, valid for the token
+// lifetime in force while it signed; ttl, when non-zero, becomes
+// MaxTokenTTL. Retired keys whose end has passed are dropped. Errors are
+// ErrInvalid: k's id names a key still in use, or MaxRetiredKeys keys are
+// still valid.
+func (s SigningKeys) Rotated(k SigningKey, ttl Duration, at time.Time) (SigningKeys, error) {
+	if cur := s.Current; cur != nil && cur.ID == k.ID {
+		return s, invalid("payload.id", "%q is the current key's id; a new key needs a new id", k.ID)
+	}
+	var retired []SigningKey
+	if s.Current != nil {
+		old := *s.Current
+		old.RetiredAt, old.ValidUntil = at, at.Add(s.TokenTTL()+RetiredKeyGrace)
+		retired = append(retired, old)
+	}
+	for _, r := range s.Retired() {
+		if r.ValidUntil.IsZero() { // retired before the times were kept
+			r.ValidUntil = at.Add(s.TokenTTL() + RetiredKeyGrace)
+		}
+		if r.ID == k.ID && at.Before(r.ValidUntil) {
+			return s, invalid("payload.id", "%q is a retired key's id, valid until %s; a new key needs a new id",
+				k.ID, r.ValidUntil.Format(time.RFC3339))
+		}
+		retired = append(retired, r)
+	}
+	s = s.withRetired(retired).pruned(at)
+	if n := len(s.Older) + 1; s.Previous != nil && n > MaxRetiredKeys {
+		return s, invalid("signing", "%d retired keys would still be valid (at most %d); wait until %s or drop them (drop_previous_signing_key)",
+			n, MaxRetiredKeys, s.Older[len(s.Older)-1].ValidUntil.Format(time.RFC3339))
+	}
+	s.Current = &k
+	if ttl != 0 {
+		s.MaxTokenTTL = ttl
+	}
+	return s, nil
+}
+
+// pruned returns s without the retired keys whose ValidUntil is at or
+// before at; s itself when there are none.
+func (s SigningKeys) pruned(at time.Time) SigningKeys {
+	retired := s.Retired()
+	keep := slices.DeleteFunc(slices.Clone(retired), func(k SigningKey) bool {
+		return !k.ValidUntil.IsZero() && !at.Before(k.ValidUntil)
+	})
+	if len(keep) == len(retired) {
+		return s
+	}
+	return s.withRetired(keep)
 }
 
 // WithoutStreamKeys returns a copy of d in which every stream key is
@@ -189,7 +309,15 @@ func (d *Document) Redacted() *Document {
 	}
 	for _, k := range []**SigningKey{&c.Signing.Current, &c.Signing.Previous} {
 		if *k != nil {
-			*k = &SigningKey{ID: (*k).ID}
+			r := **k
+			r.Secret = nil
+			*k = &r
+		}
+	}
+	if len(c.Signing.Older) > 0 {
+		c.Signing.Older = slices.Clone(c.Signing.Older)
+		for i := range c.Signing.Older {
+			c.Signing.Older[i].Secret = nil
 		}
 	}
 	return c
@@ -249,6 +377,7 @@ func (d *Document) normalize() {
 	for k, r := range d.Regions {
 		d.Regions[k] = r.normalized()
 	}
+	d.Signing.Older = nilIfEmpty(d.Signing.Older)
 }
 
 func (ev Event) normalized() Event {

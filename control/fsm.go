@@ -72,7 +72,7 @@ func newState() *state {
 func (s *state) apply(e entry) (Result, error) {
 	cmd := e.Cmd
 	rec, seen := s.recall(cmd.IdempotencyKey)
-	v, err := judge(s.doc, rec, seen, cmd)
+	v, err := judge(s.doc, rec, seen, cmd, e.At.UTC())
 	switch {
 	case err != nil:
 		return Result{}, err
@@ -107,10 +107,11 @@ type verdict struct {
 	digest    string // of the command, when it has a key
 }
 
-// judge decides cmd against doc, given the record of its idempotency key
-// (seen: the key was applied). It changes nothing: the FSM swaps the
-// verdict in, the leader's Store.Apply only looks at its error.
-func judge(doc *Document, rec idemRecord, seen bool, cmd Command) (verdict, error) {
+// judge decides cmd, accepted by the leader at at, against doc, given the
+// record of its idempotency key (seen: the key was applied). It changes
+// nothing: the FSM swaps the verdict in, the leader's Store.Apply only
+// looks at its error.
+func judge(doc *Document, rec idemRecord, seen bool, cmd Command, at time.Time) (verdict, error) {
 	var v verdict
 	if cmd.IdempotencyKey != "" {
 		v.digest = commandDigest(cmd)
@@ -127,22 +128,26 @@ func judge(doc *Document, rec idemRecord, seen bool, cmd Command) (verdict, erro
 		return verdict{}, fmt.Errorf("%w: expected version %d, document is at %d", ErrConflict, cmd.Expect, doc.Version)
 	}
 	var err error
-	if v.next, v.summary, err = doc.with(cmd); err != nil {
+	if v.next, v.summary, err = doc.with(cmd, at); err != nil {
 		return verdict{}, err
 	}
 	return v, nil
 }
 
-// with returns a copy of d changed by cmd and validated whole.
-func (d *Document) with(cmd Command) (*Document, string, error) {
+// with returns a copy of d changed by cmd, accepted by the leader at at,
+// and validated whole. Retired signing keys whose end is at or before at
+// leave the copy, whatever the command.
+func (d *Document) with(cmd Command, at time.Time) (*Document, string, error) {
 	if err := cmd.check(); err != nil {
 		return nil, "", err
 	}
 	next := d.clone()
+	next.UpdatedAt = at
 	summary, err := commands[cmd.Type](next, cmd.Payload)
 	if err != nil {
 		return nil, "", err
 	}
+	next.Signing = next.Signing.pruned(at)
 	if err := validateDocument(next); err != nil {
 		return nil, "", err
 	}
@@ -174,11 +179,15 @@ func commandDigest(c Command) string {
 	var buf bytes.Buffer
 	buf.WriteString(c.Type)
 	buf.WriteByte('\n')
-	var k SigningKey
+	var k RotateKeyArgs
 	switch {
 	case c.Type == CmdRotateSigningKey && decodeStrict(c.Payload, &k) == nil:
 		buf.WriteString("id=")
 		buf.WriteString(k.ID)
+		if k.MaxTokenTTL != 0 {
+			buf.WriteString(" max_token_ttl=")
+			buf.WriteString(k.MaxTokenTTL.String())
+		}
 	case json.Compact(&buf, c.Payload) != nil:
 		buf.Write(c.Payload)
 	}
@@ -253,7 +262,7 @@ func (f *fsm) preview(cmd Command) error {
 	doc := f.st.doc
 	rec, seen := f.st.recall(cmd.IdempotencyKey)
 	f.mu.Unlock()
-	_, err := judge(doc, rec, seen, cmd)
+	_, err := judge(doc, rec, seen, cmd, f.now().UTC())
 	return err
 }
 

@@ -5,12 +5,15 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The command functions of the dispatch table. Each one changes d, a private
 // copy of the current document, replacing map values whole. The FSM then
 // validates the whole document; a function checks only what validation of
-// the result cannot see (existence, transitions, history).
+// the result cannot see (existence, transitions, history). d.UpdatedAt is
+// already the time the leader accepted the command: the one clock a
+// command may read (every replica reads the same).
 
 func putEvent(d *Document, ev Event) (string, error) {
 	if ev.ID == "" {
@@ -25,6 +28,11 @@ func putEvent(d *Document, ev Event) (string, error) {
 		ev.State = StateScheduled
 	case exists && ev.State != old.State && !old.State.CanBecome(ev.State):
 		return "", transitionErr(ev.ID, old.State, ev.State)
+	}
+	if exists {
+		// A replacement built from an older read must not bring revoked
+		// tokens back.
+		ev.TokenGeneration = max(ev.TokenGeneration, old.TokenGeneration)
 	}
 	d.Events[ev.ID] = ev
 	if exists {
@@ -166,24 +174,46 @@ func setNodeDrain(d *Document, a NodeDrainArgs) (string, error) {
 	return "undrain node " + a.NodeID, nil
 }
 
-func rotateSigningKey(d *Document, k SigningKey) (string, error) {
-	if cur := d.Signing.Current; cur != nil && cur.ID == k.ID {
-		return "", invalid("payload.id", "%q is the current key's id; a new key needs a new id", k.ID)
+// revokeTokens raises the event's token generation: every token issued
+// for it before is refused by the edges from the moment they apply this
+// version.
+func revokeTokens(d *Document, a EventRef) (string, error) {
+	ev, ok := d.Events[a.ID]
+	if !ok {
+		return "", notFound("event", a.ID)
 	}
-	d.Signing = SigningKeys{Current: &k, Previous: d.Signing.Current}
-	if d.Signing.Previous != nil {
-		return fmt.Sprintf("signing key %s -> %s", d.Signing.Previous.ID, k.ID), nil
-	}
-	return "signing key " + k.ID, nil
+	ev.TokenGeneration++
+	d.Events[a.ID] = ev
+	return fmt.Sprintf("event %s: tokens before generation %d revoked", a.ID, ev.TokenGeneration), nil
 }
 
+func rotateSigningKey(d *Document, a RotateKeyArgs) (string, error) {
+	from := d.Signing.Current
+	s, err := d.Signing.Rotated(SigningKey{ID: a.ID, Secret: a.Secret}, a.MaxTokenTTL, d.UpdatedAt)
+	if err != nil {
+		return "", err
+	}
+	d.Signing = s
+	if from == nil {
+		return "signing key " + a.ID, nil
+	}
+	return fmt.Sprintf("signing key %s -> %s (%s valid until %s)", from.ID, a.ID, from.ID,
+		s.Previous.ValidUntil.Format(time.RFC3339)), nil
+}
+
+// dropPreviousKey drops every retired key at once (a key that leaked):
+// the tokens they signed stop working.
 func dropPreviousKey(d *Document, _ struct{}) (string, error) {
-	if d.Signing.Previous == nil {
+	retired := d.Signing.Retired()
+	if len(retired) == 0 {
 		return "", fmt.Errorf("%w: no previous signing key", ErrNotFound)
 	}
-	id := d.Signing.Previous.ID
-	d.Signing.Previous = nil
-	return "dropped signing key " + id, nil
+	ids := make([]string, len(retired))
+	for i, k := range retired {
+		ids[i] = k.ID
+	}
+	d.Signing = d.Signing.withRetired(nil)
+	return "dropped signing keys " + strings.Join(ids, ", "), nil
 }
 
 // seed installs a whole document, only on an empty one: each node offers its

@@ -318,23 +318,48 @@ func (c *checker) signing(s SigningKeys) {
 	if s.Previous != nil && s.Current == nil {
 		c.add("signing.previous", "set without a current key")
 	}
-	if s.Current != nil {
-		c.signingKey("signing.current", *s.Current)
+	if len(s.Older) > 0 && s.Previous == nil {
+		c.add("signing.older", "set without a previous key")
 	}
-	if s.Previous != nil {
-		c.signingKey("signing.previous", *s.Previous)
-		if s.Current != nil && s.Current.ID == s.Previous.ID {
-			c.add("signing.current.id", "%q is also the previous key's id", s.Current.ID)
+	if n := len(s.Older) + 1; s.Previous != nil && n > MaxRetiredKeys {
+		c.add("signing.older", "%d retired keys; at most %d", n, MaxRetiredKeys)
+	}
+	if s.MaxTokenTTL < 0 || time.Duration(s.MaxTokenTTL) > MaxTokenTTLLimit {
+		c.add("signing.max_token_ttl", "%s must be between 0 (the default, %s) and %s",
+			s.MaxTokenTTL, Duration(DefaultMaxTokenTTL), Duration(MaxTokenTTLLimit))
+	}
+	var ids []string // a token names its key by id: one key per id
+	key := func(at string, k *SigningKey, retired bool) {
+		if k == nil {
+			return
 		}
+		c.signingKey(at, *k, retired)
+		if slices.Contains(ids, k.ID) {
+			c.add(at+".id", "%q is also another key's id", k.ID)
+		}
+		ids = append(ids, k.ID)
+	}
+	key("signing.current", s.Current, false)
+	key("signing.previous", s.Previous, true)
+	for i := range s.Older {
+		key(fmt.Sprintf("signing.older[%d]", i), &s.Older[i], true)
 	}
 }
 
-func (c *checker) signingKey(at string, k SigningKey) {
+func (c *checker) signingKey(at string, k SigningKey, retired bool) {
 	if !isName(k.ID, true) {
 		c.add(at+".id", "%q must match %s", k.ID, elemPattern)
 	}
 	if len(k.Secret) < MinSecretLen || len(k.Secret) > 1024 {
 		c.add(at+".secret", "%d bytes; want %d to 1024", len(k.Secret), MinSecretLen)
+	}
+	switch {
+	case !retired && (!k.RetiredAt.IsZero() || !k.ValidUntil.IsZero()):
+		c.add(at+".retired_at", "the current key is not retired")
+	case !k.RetiredAt.IsZero() && k.ValidUntil.IsZero():
+		c.add(at+".valid_until", "a retired key needs the end of its last token")
+	case !k.ValidUntil.IsZero() && k.ValidUntil.Before(k.RetiredAt):
+		c.add(at+".valid_until", "before the key's retirement")
 	}
 }
 

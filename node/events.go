@@ -1,6 +1,8 @@
 package node
 
 import (
+	"time"
+
 	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/ingest"
 	"github.com/ringside-live/ringside/pkg/token"
@@ -24,6 +26,14 @@ type Event struct {
 	Allowed      []string    // regions allowed (empty: everywhere)
 	Blackout     []string    // regions refused
 	TokenKeys    []token.Key // playback-token keys, current first
+	// TokenGeneration: tokens signed for a lower one were revoked.
+	TokenGeneration uint64
+	// TokenTTL caps steering.token_ttl: the document's max_token_ttl,
+	// which its retired keys are kept for.
+	TokenTTL time.Duration
+	// Regions are the document's regions (shared by its events): the
+	// edge finds a token holder's region with them on every request.
+	Regions *steering.Regions
 }
 
 // Push reports whether encoders push the event into ingest nodes.
@@ -45,22 +55,30 @@ func eventsFromConfig(evs []EventConfig) []Event {
 // eventsFromDocument are the control document's events.
 func eventsFromDocument(d *control.Document) []Event {
 	keys := tokenKeys(d)
+	regions := make([]steering.Region, 0, len(d.Regions))
+	for _, r := range d.Regions {
+		regions = append(regions, steering.Region{Name: r.Name, CIDRs: r.CIDRs})
+	}
+	rt := steering.NewRegions(regions)
 	out := make([]Event, 0, len(d.Events))
 	for _, ev := range d.Events {
 		out = append(out, Event{ID: ev.ID, Title: ev.Title, State: string(ev.State), StreamKeys: ev.StreamKeys,
 			PullURL: ev.PullURL, RequireToken: ev.RequireToken, LowLatency: ev.LowLatency.Enabled, Allowed: ev.AllowedRegions,
-			Blackout: ev.BlackoutRegions, TokenKeys: keys})
+			Blackout: ev.BlackoutRegions, TokenKeys: keys, TokenGeneration: ev.TokenGeneration,
+			TokenTTL: d.Signing.TokenTTL(), Regions: rt})
 	}
 	return out
 }
 
-// tokenKeys converts the document's signing keys (current first).
+// tokenKeys converts the document's signing keys: the current one first
+// (it signs), then the retired ones, each until its last token expires.
 func tokenKeys(d *control.Document) []token.Key {
 	var keys []token.Key
-	for _, k := range []*control.SigningKey{d.Signing.Current, d.Signing.Previous} {
-		if k != nil {
-			keys = append(keys, token.Key{ID: k.ID, Secret: k.Secret})
-		}
+	if k := d.Signing.Current; k != nil {
+		keys = append(keys, token.Key{ID: k.ID, Secret: k.Secret})
+	}
+	for _, k := range d.Signing.Retired() {
+		keys = append(keys, token.Key{ID: k.ID, Secret: k.Secret, NotAfter: k.ValidUntil})
 	}
 	return keys
 }

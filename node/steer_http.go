@@ -105,7 +105,7 @@ func (n *running) servePlay(ctx *fasthttp.RequestCtx, id string) {
 	if !ok {
 		return
 	}
-	tok, expires := n.signToken(ev, session)
+	tok, expires := n.signToken(ev, session, d.Region)
 	type pathway struct {
 		ID       string `json:"id"`
 		Kind     string `json:"kind"`
@@ -133,14 +133,21 @@ func tokenParam(tok string) string {
 	return "&token=" + url.QueryEscape(tok)
 }
 
-// signToken signs a playback token for the event when a signing key exists.
-func (n *running) signToken(ev *Event, session string) (string, time.Time) {
+// signToken signs a playback token for the event when a signing key
+// exists, for the session and the region it was asked from and the
+// event's token generation, valid steering.token_ttl (at most the
+// document's max_token_ttl, which retired keys are kept for).
+func (n *running) signToken(ev *Event, session, region string) (string, time.Time) {
 	if len(ev.TokenKeys) == 0 {
 		return "", time.Time{}
 	}
-	exp := time.Now().Add(time.Duration(n.cfg.Steering.TokenTTL)).Truncate(time.Second)
+	ttl := time.Duration(n.cfg.Steering.TokenTTL)
+	if ev.TokenTTL > 0 {
+		ttl = min(ttl, ev.TokenTTL)
+	}
+	exp := time.Now().Add(ttl).Truncate(time.Second)
 	tok, err := token.Sign(ev.TokenKeys[0], token.Claims{Event: ev.ID, PathPrefix: "/live/" + ev.ID + "/",
-		Session: session, Expires: exp})
+		Session: session, Region: region, Generation: ev.TokenGeneration, Expires: exp})
 	if err != nil {
 		n.log.Error("signing a playback token", "err", err)
 		return "", time.Time{}
@@ -149,20 +156,21 @@ func (n *running) signToken(ev *Event, session string) (string, time.Time) {
 }
 
 // serveRedirect answers /r/live/{event}/{file} with a 302 to the file on
-// the chosen pathway.
+// the chosen pathway, carrying the request's token: for a require_token
+// event it must be valid for the file (tokenGate); none is minted here.
 func (n *running) serveRedirect(ctx *fasthttp.RequestCtx, rest string) {
 	id, file, ok := strings.Cut(rest, "/")
 	if !ok || file == "" {
 		problem(ctx, fasthttp.StatusNotFound, "want /r/live/{event}/{file}")
 		return
 	}
-	d, ev, session, found := n.decideFor(ctx, "redirect", id)
-	if !found {
+	tok, ok := n.tokenGate(ctx, id, file)
+	if !ok {
 		return
 	}
-	tok := string(ctx.QueryArgs().Peek("token"))
-	if tok == "" && ev.RequireToken {
-		tok, _ = n.signToken(ev, session)
+	d, ev, _, found := n.decideFor(ctx, "redirect", id)
+	if !found {
+		return
 	}
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	ctx.Redirect(playURL(d.Pathways[0], ev.ID, file, tok), fasthttp.StatusFound)
@@ -219,6 +227,10 @@ func (n *running) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
 		problem(ctx, fasthttp.StatusBadRequest, "want /s/live/{event}/{master playlist or MPD}")
 		return
 	}
+	tok, ok := n.tokenGate(ctx, id, file)
+	if !ok {
+		return
+	}
 	d, ev, session, ok := n.decideFor(ctx, "steered", id)
 	if !ok {
 		return
@@ -236,7 +248,6 @@ func (n *running) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
 		problem(ctx, fasthttp.StatusBadGateway, "the event's manifest is not available")
 		return
 	}
-	tok := string(ctx.QueryArgs().Peek("token"))
 	pws := make([]steering.Pathway, len(d.Pathways))
 	for i, p := range d.Pathways {
 		p.BaseURL = strings.TrimRight(p.BaseURL, "/") + "/live/" + ev.ID + "/"
@@ -250,6 +261,7 @@ func (n *running) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
 			return
 		}
 		ctx.SetContentType("application/dash+xml")
+		ctx.Response.Header.Set("Cache-Control", cachePerViewer)
 		ctx.SetBody(out)
 		return
 	}
@@ -263,8 +275,31 @@ func (n *running) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
 		out = withToken(out, tok)
 	}
 	ctx.SetContentType("application/vnd.apple.mpegurl")
-	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.Response.Header.Set("Cache-Control", cachePerViewer)
 	ctx.SetBody(out)
+}
+
+// tokenGate checks the token of a request for event id's file on the
+// steer routes (/r/, the steered master and MPD) and returns it. For a
+// require_token event it must be valid for the file under the rules the
+// edges apply (checkToken), or the request is answered and ok is false;
+// a request without a session then continues the token's, so steering
+// stays with the session the token was issued for.
+func (n *running) tokenGate(ctx *fasthttp.RequestCtx, id, file string) (tok string, ok bool) {
+	tok = string(ctx.QueryArgs().Peek("token"))
+	ev := n.event(id)
+	if ev == nil || !ev.RequireToken {
+		return tok, true // decideFor answers an unknown event
+	}
+	c, status, why := n.checkToken(ctx, ev, tok, "/live/"+ev.ID+"/"+file)
+	if status != 0 {
+		problem(ctx, status, why)
+		return "", false
+	}
+	if len(ctx.QueryArgs().Peek("session")) == 0 && c.Session != "" {
+		ctx.QueryArgs().Set("session", c.Session)
+	}
+	return tok, true
 }
 
 // withToken appends ?token= (or &token=) to every URI of a playlist: the

@@ -3,9 +3,13 @@ package admintest
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/ringside-live/ringside/control"
 )
+
+// appliedAt is when the fake's leader accepts every command.
+func appliedAt() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }
 
 // handlers are the commands the fake applies, by type.
 var handlers = map[string]func(d *control.Document, payload json.RawMessage) error{
@@ -73,11 +77,21 @@ var handlers = map[string]func(d *control.Document, payload json.RawMessage) err
 		d.Nodes[a.NodeID] = control.NodeFlags{Drain: a.Drain}
 		return nil
 	}),
-	control.CmdRotateSigningKey: with(func(d *control.Document, k control.SigningKey) error {
-		if len(k.Secret) < 32 {
+	control.CmdRotateSigningKey: with(func(d *control.Document, a control.RotateKeyArgs) error {
+		if len(a.Secret) < 32 {
 			return invalid("payload.secret", "at least 32 bytes")
 		}
-		d.Signing.Previous, d.Signing.Current = d.Signing.Current, &k
+		s, err := d.Signing.Rotated(control.SigningKey{ID: a.ID, Secret: a.Secret}, a.MaxTokenTTL, appliedAt())
+		d.Signing = s
+		return err
+	}),
+	control.CmdRevokeTokens: with(func(d *control.Document, r control.EventRef) error {
+		ev, ok := d.Events[r.ID]
+		if !ok {
+			return notFound("event", r.ID)
+		}
+		ev.TokenGeneration++
+		d.Events[r.ID] = ev
 		return nil
 	}),
 }

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"regexp"
 	"sync"
-	"time"
 
 	"github.com/ringside-live/ringside/control"
 )
@@ -150,9 +149,9 @@ func (f *Control) Apply(ctx context.Context, cmd control.Command) (control.Resul
 	}
 	digest := cmd.Type + " " + string(cmd.Payload)
 	if cmd.Type == control.CmdRotateSigningKey {
-		var k control.SigningKey
+		var k control.RotateKeyArgs
 		json.Unmarshal(cmd.Payload, &k)
-		digest = cmd.Type + " " + k.ID // as control: the id, not the random secret
+		digest = cmd.Type + " " + k.ID + " " + k.MaxTokenTTL.String() // as control: not the random secret
 	}
 	if a, ok := f.keys[cmd.IdempotencyKey]; ok && cmd.IdempotencyKey != "" {
 		if a.digest != digest {
@@ -167,7 +166,7 @@ func (f *Control) Apply(ctx context.Context, cmd control.Command) (control.Resul
 	if err := change(next, cmd); err != nil {
 		return control.Result{}, err
 	}
-	next.Version, next.UpdatedAt = f.doc.Version+1, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	next.Version, next.UpdatedAt = f.doc.Version+1, appliedAt()
 	f.doc = next
 	if cmd.IdempotencyKey != "" {
 		f.keys[cmd.IdempotencyKey] = applied{digest: digest, version: next.Version}

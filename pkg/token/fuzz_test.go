@@ -2,7 +2,9 @@ package token
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzVerify checks that Verify never panics, only ever returns one of its
@@ -14,6 +16,9 @@ func FuzzVerify(f *testing.F) {
 	f.Add("", "/")
 	f.Add("AQ", "/live/fight/../x")
 	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/live/fight/")
+	f.Add(mustSign(f, prev, claims()), "/live/fight/0/a.ts")
+	// prev is retired: nothing verifies under it after t0.
+	keys := []Key{current, {ID: prev.ID, Secret: prev.Secret, NotAfter: t0.Add(time.Second)}}
 	f.Fuzz(func(t *testing.T, tok, path string) {
 		c, err := Verify(tok, keys, "fight", path, t0)
 		switch {
@@ -28,6 +33,50 @@ func FuzzVerify(f *testing.F) {
 			errors.Is(err, ErrExpired), errors.Is(err, ErrScope):
 		default:
 			t.Fatalf("unexpected error %v", err)
+		}
+	})
+}
+
+// FuzzSignVerify checks that whatever claims Sign accepts come back from
+// Verify as they were signed, and that Verify refuses the token for any
+// other event.
+func FuzzSignVerify(f *testing.F) {
+	f.Add("fight", "/live/fight/", "s-42", "eu", uint64(3), int64(3600))
+	f.Add("x", "/", "", "", uint64(0), int64(1))
+	f.Add("ev", "/live/ev", strings.Repeat("s", 300), "région", uint64(1<<63), int64(1<<40))
+	f.Fuzz(func(t *testing.T, event, prefix, session, region string, gen uint64, secs int64) {
+		c := Claims{Event: event, PathPrefix: prefix, Session: session, Region: region, Generation: gen,
+			Expires: t0.Add(time.Duration(secs%(1<<33)) * time.Second)}
+		tok, err := Sign(current, c)
+		if err != nil {
+			return
+		}
+		if len(tok) > MaxLen {
+			t.Fatalf("Sign made a %d-character token", len(tok))
+		}
+		path := prefix
+		if !strings.HasSuffix(path, "/") {
+			path += "/"
+		}
+		path += "a.ts"
+		got, err := Verify(tok, keys, event, path, t0)
+		switch {
+		case !c.Expires.After(t0):
+			if err == nil {
+				t.Fatalf("accepted a token expired at %v", c.Expires)
+			}
+			return
+		case err == ErrScope:
+			return // the prefix has "." or ".." elements
+		case err != nil:
+			t.Fatalf("Verify of a fresh token: %v (%+v)", err, c)
+		}
+		if got.Event != event || got.PathPrefix != prefix || got.Session != session || got.Region != region ||
+			got.Generation != gen || got.Expires.Unix() != c.Expires.Unix() || got.KeyID != current.ID {
+			t.Fatalf("claims %+v, signed %+v", got, c)
+		}
+		if _, err := Verify(tok, keys, event+"x", path, t0); err != ErrScope {
+			t.Fatalf("another event: %v", err)
 		}
 	})
 }

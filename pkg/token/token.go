@@ -19,7 +19,9 @@ var (
 )
 
 const (
-	version = 1
+	// version 2 added the generation and the region; version 1 tokens are
+	// refused as malformed.
+	version = 2
 	macLen  = 16 // bytes of HMAC-SHA256 kept: 128 bits
 	// MaxLen is the longest token Verify accepts, in characters.
 	MaxLen = 1024
@@ -30,10 +32,14 @@ const (
 )
 
 // Key is one signing secret. ID travels in the token so Verify can find the
-// key among the current and previous ones.
+// key among the current and retired ones.
 type Key struct {
 	ID     string
 	Secret []byte
+	// NotAfter, when set, is when the key stops verifying (ErrExpired from
+	// then on): a retired key is kept until the last token it signed has
+	// expired, and not longer.
+	NotAfter time.Time
 }
 
 // Claims is what a token grants.
@@ -43,7 +49,14 @@ type Claims struct {
 	// that directory. Without a trailing slash it must match a whole path
 	// element ("/live/fight" allows "/live/fight/x.ts", not "/live/fights").
 	PathPrefix string
-	Session    string
+	// Session and Region are what the token was issued for: the edge that
+	// verifies it compares them with the request (Verify does not).
+	Session string
+	Region  string
+	// Generation is the event's token generation at issue: an operator
+	// revokes every token of an event by raising it (Verify does not look
+	// at it either).
+	Generation uint64
 	// Expires is kept to the second (Sign truncates it).
 	Expires time.Time
 	// KeyID is set by Sign and reported by Verify.
@@ -69,10 +82,11 @@ func Sign(key Key, c Claims) (string, error) {
 	if err := errors.Join(errs...); err != nil {
 		return "", fmt.Errorf("token: sign: %w", err)
 	}
-	raw := make([]byte, 0, 64+len(key.ID)+len(c.Event)+len(c.PathPrefix)+len(c.Session))
+	raw := make([]byte, 0, 64+len(key.ID)+len(c.Event)+len(c.PathPrefix)+len(c.Session)+len(c.Region))
 	raw = append(raw, version)
 	raw = binary.AppendUvarint(raw, uint64(c.Expires.Unix()))
-	for _, s := range [...]string{key.ID, c.Event, c.PathPrefix, c.Session} {
+	raw = binary.AppendUvarint(raw, c.Generation)
+	for _, s := range [...]string{key.ID, c.Event, c.PathPrefix, c.Session, c.Region} {
 		raw = binary.AppendUvarint(raw, uint64(len(s)))
 		raw = append(raw, s...)
 	}
@@ -90,23 +104,25 @@ const (
 	fEvent
 	fPrefix
 	fSession
+	fRegion
 	nFields
 )
 
-// payload is a parsed token payload: the expiry and where each string
-// field starts and ends in the decoded bytes.
+// payload is a parsed token payload: the expiry, the generation and where
+// each string field starts and ends in the decoded bytes.
 type payload struct {
-	expires int64
-	field   [nFields][2]int
+	expires    int64
+	generation uint64
+	field      [nFields][2]int
 }
 
 // get returns field i of the payload parsed from b.
 func (p *payload) get(b []byte, i int) []byte { return b[p.field[i][0]:p.field[i][1]] }
 
 // Verify checks token and returns its claims when it was signed by one of
-// keys (chosen by key id), has not expired at now, is for event and covers
-// path. path must be the decoded, cleaned request path: paths with "." or
-// ".." elements are refused with ErrScope.
+// keys (chosen by key id) that is not past its NotAfter, has not expired at
+// now, is for event and covers path. path must be the decoded, cleaned
+// request path: paths with "." or ".." elements are refused with ErrScope.
 func Verify(token string, keys []Key, event, path string, now time.Time) (Claims, error) {
 	if len(token) == 0 || len(token) > MaxLen {
 		return Claims{}, ErrMalformed
@@ -129,7 +145,7 @@ func Verify(token string, keys []Key, event, path string, now time.Time) (Claims
 	if subtle.ConstantTimeCompare(want[:macLen], mac) != 1 {
 		return Claims{}, ErrForged
 	}
-	if now.Unix() >= p.expires {
+	if now.Unix() >= p.expires || (!key.NotAfter.IsZero() && !now.Before(key.NotAfter)) {
 		return Claims{}, ErrExpired
 	}
 	if string(p.get(raw, fEvent)) != event || !covers(string(p.get(raw, fPrefix)), path) {
@@ -143,6 +159,8 @@ func Verify(token string, keys []Key, event, path string, now time.Time) (Claims
 		Event:      field(fEvent),
 		PathPrefix: field(fPrefix),
 		Session:    field(fSession),
+		Region:     field(fRegion),
+		Generation: p.generation,
 		Expires:    time.Unix(p.expires, 0),
 	}, nil
 }
@@ -159,6 +177,12 @@ func parse(b []byte) (payload, bool) {
 	}
 	p.expires = int64(exp)
 	off := 1 + n
+	gen, n := binary.Uvarint(b[off:])
+	if n <= 0 {
+		return p, false
+	}
+	p.generation = gen
+	off += n
 	for i := range p.field {
 		l, n := binary.Uvarint(b[off:])
 		if n <= 0 || l > uint64(len(b)-off-n) {

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ var (
 )
 
 func claims() Claims {
-	return Claims{Event: "fight", PathPrefix: "/live/fight/", Session: "s-42", Expires: t0.Add(time.Hour)}
+	return Claims{Event: "fight", PathPrefix: "/live/fight/", Session: "s-42", Region: "eu", Generation: 3, Expires: t0.Add(time.Hour)}
 }
 
 func mustSign(t testing.TB, k Key, c Claims) string {
@@ -66,23 +67,44 @@ func TestVerify(t *testing.T) {
 		{"truncated", good[:len(good)-3], "fight", "/live/fight/a.ts", t0, ErrMalformed},
 		{"too short", "AAAA", "fight", "/live/fight/a.ts", t0, ErrMalformed},
 		{"too long", strings.Repeat("A", MaxLen+4), "fight", "/live/fight/a.ts", t0, ErrMalformed},
+		{"version 1", version1(t, prev), "fight", "/live/fight/a.ts", t0, ErrMalformed},
+		{"retired key in use", old, "fight", "/live/fight/a.ts", t0.Add(29 * time.Minute), nil},
+		{"retired key past its end", old, "fight", "/live/fight/a.ts", t0.Add(30 * time.Minute), ErrExpired},
 	}
+	// prev was retired: it verifies until t0+30m.
+	keys := []Key{current, {ID: prev.ID, Secret: prev.Secret, NotAfter: t0.Add(30 * time.Minute)}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Verify(tt.token, keys, tt.event, tt.path, tt.now)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Verify: err %v, want %v", err, tt.want)
 			}
-			if err == nil && (c.Event != "fight" || c.Session != "s-42" || c.Expires.Unix() != t0.Add(time.Hour).Unix()) {
+			if err == nil && (c.Event != "fight" || c.Session != "s-42" || c.Region != "eu" || c.Generation != 3 ||
+				c.Expires.Unix() != t0.Add(time.Hour).Unix()) {
 				t.Fatalf("claims %+v", c)
 			}
 		})
 	}
 }
 
+// version1 is a well-signed token of the first format (no generation, no
+// region): refused since version 2.
+func version1(t *testing.T, k Key) string {
+	t.Helper()
+	raw := []byte{1}
+	raw = binary.AppendUvarint(raw, uint64(t0.Add(time.Hour).Unix()))
+	for _, s := range []string{k.ID, "fight", "/live/fight/", "s-42"} {
+		raw = binary.AppendUvarint(raw, uint64(len(s)))
+		raw = append(raw, s...)
+	}
+	mac := sum(k.Secret, raw)
+	return encode(append(raw, mac[:macLen]...))
+}
+
 func TestClaimsRoundTrip(t *testing.T) {
 	c := claims()
 	c.Expires = t0.Add(90*time.Minute + 700*time.Millisecond)
+	c.Generation = 1 << 40
 	got, err := Verify(mustSign(t, current, c), keys, "fight", "/live/fight/x.ts", t0)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +113,8 @@ func TestClaimsRoundTrip(t *testing.T) {
 	want.KeyID = "k2"
 	want.Expires = c.Expires.Truncate(time.Second)
 	if !got.Expires.Equal(want.Expires) || got.KeyID != want.KeyID || got.Event != want.Event ||
-		got.PathPrefix != want.PathPrefix || got.Session != want.Session {
+		got.PathPrefix != want.PathPrefix || got.Session != want.Session || got.Region != want.Region ||
+		got.Generation != want.Generation {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
