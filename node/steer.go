@@ -17,6 +17,7 @@ import (
 	"github.com/ringside-live/ringside/route"
 	"github.com/ringside-live/ringside/steering"
 	dnssrv "github.com/ringside-live/ringside/steering/dns"
+	"github.com/ringside-live/ringside/steering/limiter"
 )
 
 // steerInputs is what the steer role reads of its node: the events, the
@@ -40,7 +41,11 @@ type steer struct {
 	health  *steering.Health
 	prober  *steering.Prober
 	dns     *dnssrv.Server // nil without steering.dns_listen
-	limiter *rateLimiter
+	limiter *rateLimiter   // the node's /steer budget
+	// clients gives each client network its own share of the node's
+	// budget, so one greedy client is refused before it spends everyone
+	// else's; nil without max_rps.
+	clients *limiter.Limiter
 	m       *steerMetrics
 	cache   snapCache
 }
@@ -59,6 +64,11 @@ func newSteer(sc SteeringSection, in steerInputs, reg prometheus.Registerer, log
 		return nil, err
 	}
 	s := &steer{cfg: sc, in: in, log: log, eng: eng, health: health, limiter: newRateLimiter(sc.MaxRPS)}
+	if sc.MaxRPS > 0 {
+		if s.clients, err = limiter.New(clientLimits(sc.MaxRPS)); err != nil {
+			return nil, err
+		}
+	}
 	s.m = newSteerMetrics(reg, s)
 	pc := steering.DefaultProberConfig()
 	pc.Canary, pc.Interval, pc.Timeout = sc.Canary, time.Duration(sc.ProbeInterval), time.Duration(sc.ProbeTimeout)
@@ -195,24 +205,24 @@ func (s *steer) defaultEvent() string {
 	return ""
 }
 
-// Resolve answers the DNS: {event}.{zone} and live.{zone} name an event;
-// the answer is the chosen pathway: the mesh's edge addresses, or a CNAME
-// to the chosen CDN.
+// Resolve answers the DNS. Below the apex the zone has {event}.{zone} for
+// every event and live.{zone} (the default event, and the mesh's
+// hostname), and nothing else: event ids are single labels, so no name has
+// descendants, there are no empty non-terminals, and every other name
+// (deeper names under an event included) is NXDOMAIN. An event's answer is
+// the chosen pathway: the mesh's edge addresses, or a CNAME to the chosen
+// CDN; a name with nothing to hand this client is NODATA.
 func (s *steer) Resolve(_ context.Context, q dnssrv.Query) (dnssrv.Answer, error) {
-	label := q.Relative
-	if i := strings.IndexByte(label, '.'); i >= 0 {
-		label = label[:i]
-	}
-	id := label
-	if s.in.event(id) == nil {
-		if label != "live" {
-			return dnssrv.Answer{NXDomain: true}, nil
-		}
-		id = s.defaultEvent()
+	id, exists := s.nameEvent(q.Relative)
+	switch {
+	case !exists:
+		return dnssrv.Answer{NXDomain: true}, nil
+	case id == "":
+		return dnssrv.Answer{}, nil // the apex (SOA, NS) or live. without a default event
 	}
 	d, _, ok := s.decide("dns", id, steering.Client{Addr: q.Client, Prefix: q.ECS})
 	if !ok {
-		return dnssrv.Answer{NXDomain: true}, nil
+		return dnssrv.Answer{NXDomain: true}, nil // the event went between the two looks
 	}
 	ans := dnssrv.Answer{ECSScope: d.Scope}
 	if d.Blocked || len(d.Pathways) == 0 {
@@ -227,11 +237,55 @@ func (s *steer) Resolve(_ context.Context, q dnssrv.Query) (dnssrv.Answer, error
 	return ans, nil
 }
 
+// nameEvent says whether a name in the zone (relative to it, lower case:
+// "" for the apex) exists, and the event it names ("" for none).
+func (s *steer) nameEvent(relative string) (id string, exists bool) {
+	switch {
+	case relative == "":
+		return "", true
+	case strings.Contains(relative, "."):
+		return "", false
+	case s.in.event(relative) != nil:
+		return relative, true
+	case relative == "live":
+		return s.defaultEvent(), true
+	}
+	return "", false
+}
+
 func dnsName(h string) string {
 	if strings.HasSuffix(h, ".") {
 		return h
 	}
 	return h + "."
+}
+
+// clientLimits is the /steer budget of one client network (an IPv4
+// address, an IPv6 /48): 1% of the node's max_rps, at least one request a
+// second, in bursts of two seconds' worth (at least 10). A player reloads
+// its steering manifest once per steering TTL, so this is thousands of
+// players behind one NAT; a client asking more is refused with 429 before
+// it spends the node's budget.
+func clientLimits(maxRPS int) limiter.Config {
+	c := limiter.DefaultConfig()
+	c.Rate = max(1, float64(maxRPS)/100)
+	c.Burst = max(10, int(2*c.Rate))
+	return c
+}
+
+// shed says why a /steer request from addr is refused at now, or "": its
+// client network's budget first (so a greedy client does not spend the
+// node's), then the node's.
+func (s *steer) shed(addr netip.Addr, now time.Time) string {
+	if s.clients != nil && !s.clients.Allow(addr, now) {
+		s.m.shed.WithLabelValues("client").Inc()
+		return "too many steering requests from this client network; retry after Retry-After"
+	}
+	if !s.limiter.allow(now) {
+		s.m.shed.WithLabelValues("node").Inc()
+		return "steering is shedding load; retry after the TTL"
+	}
+	return ""
 }
 
 // rateLimiter is a token bucket refilled every second; it sheds steering

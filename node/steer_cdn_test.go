@@ -3,6 +3,7 @@ package node_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -117,7 +118,13 @@ type cdnHealth struct {
 
 func health(t *testing.T, c *nodetest.Cluster, id string) (up bool, flaps int) {
 	var h cdnHealth
-	json.Unmarshal([]byte(call(t, "GET", c.URL(0)+"/admin/v1/steering/health", nodetest.AdminToken, "").raw), &h)
+	raw := call(t, "GET", c.URL(0)+"/admin/v1/steering/health", nodetest.AdminToken, "").raw
+	// snake_case like the rest of the admin API (Go's decoder would
+	// accept "ID" and "Up" as well, so look at the bytes).
+	if strings.Contains(raw, `"cdn-a"`) && (!strings.Contains(raw, `"id": "cdn-a"`) || !strings.Contains(raw, `"up": `)) {
+		t.Fatalf("steering health not in snake_case: %s", raw)
+	}
+	json.Unmarshal([]byte(raw), &h)
 	for _, x := range h.CDNs {
 		if x.ID == id {
 			return x.Up, x.Flaps
@@ -126,17 +133,42 @@ func health(t *testing.T, c *nodetest.Cluster, id string) (up bool, flaps int) {
 	return true, 0
 }
 
+// players plays each session from its own loopback address (127.1.x.y),
+// as real players are on their own networks: the engine remembers at most
+// 16 sessions per client network, so sessions from one address would stop
+// being sticky.
+type players struct {
+	t    *testing.T
+	c    *nodetest.Cluster
+	addr map[string]string
+}
+
 // firstPathway asks /play for a session and returns its first pathway.
-func firstPathway(t *testing.T, c *nodetest.Cluster, session string) string {
-	r := call(t, "GET", c.URL(0)+"/play/fight?session="+session, "", "")
-	if r.status != 200 {
-		t.Fatalf("/play: %d %s", r.status, r.raw)
+func (p *players) firstPathway(session string) string {
+	t := p.t
+	t.Helper()
+	ip, ok := p.addr[session]
+	if !ok {
+		n := len(p.addr)
+		ip = fmt.Sprintf("127.1.%d.%d", n/250, n%250+1)
+		p.addr[session] = ip
 	}
-	pws, _ := r.body["pathways"].([]any)
-	if len(pws) == 0 {
-		t.Fatalf("/play without pathways: %s", r.raw)
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	resp, err := client.Get(p.c.URL(0) + "/play/fight?session=" + session)
+	if err != nil {
+		t.Fatalf("/play from %s: %v", ip, err)
 	}
-	return pws[0].(map[string]any)["id"].(string)
+	defer resp.Body.Close()
+	var r struct{ Pathways []struct{ ID string } }
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("/play: %d %s", resp.StatusCode, raw)
+	}
+	if json.Unmarshal(raw, &r); len(r.Pathways) == 0 {
+		t.Fatalf("/play without pathways: %s", raw)
+	}
+	return r.Pathways[0].ID
 }
 
 // TestSteeringAcrossCDNs: two CDNs (real nginx caches pulling from the
@@ -156,6 +188,7 @@ func TestSteeringAcrossCDNs(t *testing.T) {
 			cfg.Steering.TTL = node.Duration(2 * time.Second)
 		}})
 	c.WaitFor("seeded", 20*time.Second, func() bool { return version(t, c, 0) >= 1 })
+	pl := &players{t: t, c: c, addr: map[string]string{}}
 	a, b := newCDNProxy(t, c.Nodes[0].HTTPAddr()), newCDNProxy(t, c.Nodes[0].HTTPAddr())
 	for id, p := range map[string]*cdnProxy{"cdn-a": a, "cdn-b": b} {
 		body := fmt.Sprintf(`{"hostname":"%s.example.net","base_url":"http://%s","weight":100,"state":"active"}`, id, p.addr)
@@ -169,23 +202,23 @@ func TestSteeringAcrossCDNs(t *testing.T) {
 	share := func(prefix string, n int) map[string]int {
 		got := map[string]int{}
 		for i := range n {
-			got[firstPathway(t, c, fmt.Sprintf("%s-%d", prefix, i))]++
+			got[pl.firstPathway(fmt.Sprintf("%s-%d", prefix, i))]++
 		}
 		return got
 	}
 	if got := share("before", 60); got["cdn-a"] == 0 || got["cdn-b"] == 0 {
 		t.Fatalf("new sessions not shared between the CDNs: %v", got)
 	}
-	sticky := firstPathway(t, c, "sticky")
+	sticky := pl.firstPathway("sticky")
 	for range 5 {
-		if got := firstPathway(t, c, "sticky"); got != sticky {
+		if got := pl.firstPathway("sticky"); got != sticky {
 			t.Fatalf("session moved from %s to %s while healthy", sticky, got)
 		}
 	}
 	// Find a session on cdn-a, then stop cdn-a.
 	onA := ""
 	for i := 0; onA == "" && i < 100; i++ {
-		if s := fmt.Sprintf("on-a-%d", i); firstPathway(t, c, s) == "cdn-a" {
+		if s := fmt.Sprintf("on-a-%d", i); pl.firstPathway(s) == "cdn-a" {
 			onA = s
 		}
 	}
@@ -194,21 +227,21 @@ func TestSteeringAcrossCDNs(t *testing.T) {
 	if got := share("outage", 40); got["cdn-a"] != 0 {
 		t.Fatalf("new sessions still sent to the stopped CDN: %v", got)
 	}
-	if got := firstPathway(t, c, onA); got == "cdn-a" {
+	if got := pl.firstPathway(onA); got == "cdn-a" {
 		t.Fatalf("session %s stayed on the stopped CDN", onA)
 	}
 	man := call(t, "GET", c.URL(0)+"/steer/fight?session=x&_HLS_pathway=%22cdn-a%22", "", "")
 	if man.status != 200 || strings.Contains(man.raw, "cdn-a") || !strings.Contains(man.raw, "PATHWAY-PRIORITY") {
 		t.Fatalf("steering manifest during the outage: %d %s", man.status, man.raw)
 	}
-	movedOff := firstPathway(t, c, onA)
+	movedOff := pl.firstPathway(onA)
 	// Restart: it comes back for new sessions; sessions that moved stay.
 	a.start()
 	c.WaitFor("cdn-a up again", 10*time.Second, func() bool { up, _ := health(t, c, "cdn-a"); return up })
 	if got := share("after", 60); got["cdn-a"] == 0 {
 		t.Fatalf("the restarted CDN gets no new sessions: %v", got)
 	}
-	if got := firstPathway(t, c, onA); got != movedOff {
+	if got := pl.firstPathway(onA); got != movedOff {
 		t.Fatalf("session %s moved again on recovery (%s -> %s)", onA, movedOff, got)
 	}
 	// Alternating health never flips the state (down after 3, up after 2).
@@ -222,7 +255,7 @@ func TestSteeringAcrossCDNs(t *testing.T) {
 	// move off within one steering TTL (2 s here).
 	onA = ""
 	for i := 0; onA == "" && i < 100; i++ {
-		if s := fmt.Sprintf("drain-%d", i); firstPathway(t, c, s) == "cdn-a" {
+		if s := fmt.Sprintf("drain-%d", i); pl.firstPathway(s) == "cdn-a" {
 			onA = s
 		}
 	}
@@ -233,7 +266,7 @@ func TestSteeringAcrossCDNs(t *testing.T) {
 		return strings.Contains(call(t, "GET", c.URL(0)+"/admin/v1/cdns", nodetest.AdminToken, "").raw, "draining")
 	})
 	drained := time.Now()
-	c.WaitFor("the drained CDN's session moved", 6*time.Second, func() bool { return firstPathway(t, c, onA) != "cdn-a" })
+	c.WaitFor("the drained CDN's session moved", 6*time.Second, func() bool { return pl.firstPathway(onA) != "cdn-a" })
 	t.Logf("session left the drained CDN after %v (steering TTL 2s)", time.Since(drained).Round(time.Millisecond))
 	if got := share("drained", 30); got["cdn-a"] != 0 {
 		t.Fatalf("new sessions sent to a draining CDN: %v", got)

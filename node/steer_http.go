@@ -177,12 +177,14 @@ func (n *running) serveRedirect(ctx *fasthttp.RequestCtx, rest string) {
 }
 
 // serveSteeringManifest answers /steer/{event} (HLS content steering) and
-// /steer/{event}/dash (DASH), shedding load with 429.
+// /steer/{event}/dash (DASH), shedding load with 429: a client network
+// over its own budget, or any client when the node is over its budget.
 func (n *running) serveSteeringManifest(ctx *fasthttp.RequestCtx, rest string) {
 	id, kind, _ := strings.Cut(rest, "/")
-	if !n.steer.limiter.allow(time.Now()) {
+	addr, _ := netip.AddrFromSlice(ctx.RemoteIP())
+	if why := n.steer.shed(addr, time.Now()); why != "" {
 		ctx.Response.Header.Set("Retry-After", "1")
-		problem(ctx, fasthttp.StatusTooManyRequests, "steering is shedding load; retry after the TTL")
+		problem(ctx, fasthttp.StatusTooManyRequests, why)
 		return
 	}
 	q, _ := url.ParseQuery(string(ctx.QueryArgs().QueryString()))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -12,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	miekg "github.com/miekg/dns"
+
 	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/pkg/token"
+	"github.com/ringside-live/ringside/route"
 
 	"github.com/ringside-live/ringside/pkg/poll"
 )
@@ -163,7 +167,7 @@ func TestSteeringManifests(t *testing.T) {
 		// A mesh of one: the passive reports come in on its mesh listener.
 		c.Mesh.Bind, c.Mesh.Listen, c.Mesh.Profile, c.Mesh.SecretKey = "127.0.0.1:0", "127.0.0.1:0", "test", "MDEyMzQ1Njc4OWFiY2RlZg=="
 		c.Identity = pki.issue("t1", c.Node.Roles...)
-		c.Steering.MaxRPS = 3 // /steer sheds above 3 requests a second
+		c.Steering.MaxRPS = 1000 // a client network gets 10 requests a second, bursts of 20
 	})
 	edge := pki.client("e1", RoleEdge)
 	apply(t, n, control.CmdPutCDN, control.CDN{ID: "cdn-a", Hostname: "a.example.net", BaseURL: "http://a.example.net", Weight: 100, State: control.CDNActive})
@@ -185,8 +189,12 @@ func TestSteeringManifests(t *testing.T) {
 		!strings.Contains(r.body, `"RELOAD-URI":"/steer/fight?session=s1"`) || !strings.Contains(r.body, "PATHWAY-CLONES") {
 		t.Fatalf("HLS steering manifest: %d %s", r.status, r.body)
 	}
-	if r := do(t, "GET", base+"/steer/fight/dash?session=s1", "", nil); r.status != 200 || !strings.Contains(r.body, "SERVICE-LOCATION-PRIORITY") {
+	if r := do(t, "GET", base+"/steer/fight/dash?session=s1", "", nil); r.status != 200 || !strings.Contains(r.body, `"PATHWAY-PRIORITY":[`) {
 		t.Fatalf("DASH steering manifest: %d %s", r.status, r.body)
+	}
+	// dash.js reloads with the locations it used and their throughputs.
+	if r := do(t, "GET", base+"/steer/fight/dash?session=s1&_DASH_pathway=%22cdn-a,mesh%22&_DASH_throughput=5140000,800000", "", nil); r.status != 200 {
+		t.Fatalf("DASH steering manifest reloaded as dash.js does: %d %s", r.status, r.body)
 	}
 	if r := do(t, "GET", base+"/steer/fight?_HLS_pathway=bad%20id", "", nil); r.status != 400 {
 		t.Fatalf("bad pathway: %d", r.status)
@@ -215,16 +223,163 @@ func TestSteeringManifests(t *testing.T) {
 			t.Fatalf("passive success %d: up = %v, want %v (up after the second)", i+1, got, want)
 		}
 	}
-	// Load shedding: the requests above have used this second's budget.
-	codes := map[int]int{}
-	for range 5 {
+	// Load shedding: one client asking without pause is refused within
+	// a few dozen requests (its burst, then 10 a second), with a
+	// Retry-After.
+	for i := 0; ; i++ {
 		r := do(t, "GET", base+"/steer/fight", "", nil)
-		codes[r.status]++
-		if r.status == 429 && r.header.Get("Retry-After") == "" {
-			t.Fatal("429 without Retry-After")
+		if r.status == 429 {
+			if r.header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+			break
+		}
+		if r.status != 200 || i == 500 {
+			t.Fatalf("request %d: %d, still not shed: %s", i, r.status, r.body)
 		}
 	}
-	if codes[429] == 0 {
-		t.Fatalf("no shedding at 2 requests/s: %v", codes)
+	if m := do(t, "GET", base+"/metrics", "", nil).body; !strings.Contains(m, `ringside_steering_shed_total{scope="client"}`) {
+		t.Error("metrics lack the shed requests")
 	}
+}
+
+// from returns a GET function whose connections come from ip (any
+// 127.0.0.0/8 address works on loopback), so a test plays several client
+// networks.
+func from(t *testing.T, ip string) func(url string) (int, string) {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr := &http.Transport{DialContext: d.DialContext}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := &http.Client{Transport: tr}
+	return func(url string) (int, string) {
+		t.Helper()
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s from %s: %v", url, ip, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+}
+
+// okServer answers 200 to everything: a CDN whose canary is healthy.
+func okServer(t *testing.T) string {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+// TestInventedSessionsDoNotFillCDN: 40 anonymous /play calls with
+// invented session ids (40 × 5 Mbps = the CDN's 200 Mbps) do not steer the
+// next real player, from another address, away from the CDN.
+func TestInventedSessionsDoNotFillCDN(t *testing.T) {
+	n := steerNode(t, okServer(t), func(c *Config) { c.Steering.MeshWeight = 0 }) // the mesh is only the fallback
+	apply(t, n, control.CmdPutCDN, control.CDN{ID: "cdn-a", Hostname: "a.example.net", BaseURL: okServer(t),
+		Weight: 100, CapacityMbps: 200, State: control.CDNActive})
+	base := "http://" + n.HTTPAddr()
+	first := func(body string) string {
+		var m struct{ Pathways []struct{ ID string } }
+		json.Unmarshal([]byte(body), &m)
+		if len(m.Pathways) == 0 {
+			return ""
+		}
+		return m.Pathways[0].ID
+	}
+	attacker, player := from(t, "127.0.0.1"), from(t, "127.0.0.2")
+	for i := range 40 {
+		if st, body := attacker(fmt.Sprintf("%s/play/fight?session=invented-%d", base, i)); st != 200 {
+			t.Fatalf("/play %d: %d %s", i, st, body)
+		}
+	}
+	if st, body := player(base + "/play/fight"); st != 200 || first(body) != "cdn-a" {
+		t.Fatalf("a real player after 40 invented sessions: %d, first pathway %q (want cdn-a)\n%s", st, first(body), body)
+	}
+	if m := do(t, "GET", base+"/metrics", "", nil).body; !strings.Contains(m, "ringside_steering_sessions_over_network_cap_total 24") {
+		t.Error("metrics do not count the 24 sessions over the network's 16")
+	}
+}
+
+// TestSteerRateLimitPerClient: a client hammering /steer gets 429 while
+// another client's requests in between all succeed.
+func TestSteerRateLimitPerClient(t *testing.T) {
+	n := steerNode(t, okServer(t), func(c *Config) { c.Steering.MaxRPS = 100 })
+	url := "http://" + n.HTTPAddr() + "/steer/fight"
+	greedy, other := from(t, "127.0.0.1"), from(t, "127.0.0.2")
+	for round := range 3 {
+		shed := false
+		for i := 0; i < 500 && !shed; i++ {
+			st, _ := greedy(url)
+			shed = st == http.StatusTooManyRequests
+		}
+		if !shed {
+			t.Fatalf("round %d: 500 requests in a row from one client, never a 429", round)
+		}
+		if st, body := other(url); st != 200 {
+			t.Fatalf("round %d: another client got %d while one client was shed: %s", round, st, body)
+		}
+	}
+}
+
+// TestDNSNames: only {event}.{zone}, live.{zone} and the apex exist;
+// deeper names under them are NXDOMAIN, the apex without addresses is
+// NODATA.
+func TestDNSNames(t *testing.T) {
+	n := steerNode(t, okServer(t), func(c *Config) { c.Steering.DNSListen = "127.0.0.1:0" })
+	tests := []struct {
+		name  string
+		qtype uint16
+		rcode int
+		data  bool // an answer record
+	}{
+		{"fight.ringside.test.", miekg.TypeA, miekg.RcodeSuccess, true},
+		{"FIGHT.ringside.test.", miekg.TypeA, miekg.RcodeSuccess, true},
+		{"live.ringside.test.", miekg.TypeA, miekg.RcodeSuccess, true},
+		{"ringside.test.", miekg.TypeSOA, miekg.RcodeSuccess, true},
+		{"ringside.test.", miekg.TypeA, miekg.RcodeSuccess, false}, // NODATA
+		{"nope.ringside.test.", miekg.TypeA, miekg.RcodeNameError, false},
+		{"fight.anything.ringside.test.", miekg.TypeA, miekg.RcodeNameError, false},
+		{"fight.a.b.ringside.test.", miekg.TypeA, miekg.RcodeNameError, false},
+		{"live.x.ringside.test.", miekg.TypeAAAA, miekg.RcodeNameError, false},
+		{"www.fight.ringside.test.", miekg.TypeA, miekg.RcodeNameError, false},
+	}
+	for _, tt := range tests {
+		m := new(miekg.Msg).SetQuestion(tt.name, tt.qtype)
+		r, err := miekg.Exchange(m, n.DNSAddr())
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if r.Rcode != tt.rcode || (len(r.Answer) > 0) != tt.data {
+			t.Errorf("%s %s: %s with %d answers, want %s with data %v", tt.name, miekg.TypeToString[tt.qtype],
+				miekg.RcodeToString[r.Rcode], len(r.Answer), miekg.RcodeToString[tt.rcode], tt.data)
+		}
+	}
+}
+
+// oneEvent is steerInputs with the single event "fight".
+type oneEvent struct{ t *eventTable }
+
+func (o oneEvent) event(id string) *Event        { return o.t.byID[id] }
+func (o oneEvent) eventTable() *eventTable       { return o.t }
+func (o oneEvent) document() *control.Document   { return nil }
+func (o oneEvent) table() *route.Table           { return nil }
+func (o oneEvent) versions() (doc, table uint64) { return 0, 0 }
+
+// FuzzDNSName: whatever name a query asks for (relative to the zone),
+// only the apex, live and the event exist; a name with a dot never does.
+func FuzzDNSName(f *testing.F) {
+	for _, s := range []string{"", "fight", "live", "fight.x", "a.b.fight", "nope", ".", "fight.", "\x00", "live.live"} {
+		f.Add(s)
+	}
+	s := &steer{in: oneEvent{&eventTable{byID: map[string]*Event{"fight": {ID: "fight"}}}}}
+	f.Fuzz(func(t *testing.T, name string) {
+		id, exists := s.nameEvent(name)
+		want := name == "" || name == "fight" || name == "live"
+		if exists != want || (!exists && id != "") {
+			t.Fatalf("%q: exists %v (id %q), want %v", name, exists, id, want)
+		}
+		if exists && name != "" && id != "fight" {
+			t.Fatalf("%q names event %q", name, id)
+		}
+	})
 }

@@ -37,7 +37,12 @@ func (d *decider) assign() choice {
 		edgeID = d.s.Edges[ch.edge].ID
 	}
 	if sess == nil {
-		t.add(id, ch.cand.id, edgeID, d.mbps(), d.now)
+		network := networkOf(d.c.Addr, d.e.cfg.NetworkBits4, d.e.cfg.NetworkBits6)
+		if !t.room(network) {
+			d.reason("client network %s holds %d sessions: this one is not remembered", network, d.e.cfg.SessionsPerNetwork)
+			return ch
+		}
+		t.add(id, network, ch.cand.id, edgeID, d.mbps(), d.now)
 		return ch
 	}
 	t.touch(sess, d.now)

@@ -22,6 +22,20 @@ type Config struct {
 	// MaxSessions bounds the sticky table; the least recently seen
 	// session is forgotten first.
 	MaxSessions int
+	// SessionsPerNetwork bounds the sessions remembered for one client
+	// network (NetworkBits4/NetworkBits6 of Client.Addr). Session ids are
+	// the client's word: without a bound, one client inventing ids could
+	// fill a CDN's capacity (and the table) with sessions that fetch
+	// nothing. A network's further sessions are still steered, by the
+	// weighted choice a new session gets, but neither remembered (no
+	// stickiness) nor counted against capacity, until some of its
+	// sessions expire.
+	SessionsPerNetwork int
+	// NetworkBits4 and NetworkBits6 are the prefix lengths of a client
+	// network: 32, one IPv4 address (a household, or a NAT); 48, the
+	// largest assignment to one IPv6 site (RFC 6177), so that one
+	// subscriber cannot multiply its share by changing addresses.
+	NetworkBits4, NetworkBits6 int
 	// Interval is the rebalancing period: at most MaxShiftPerInterval of
 	// the sticky sessions are moved for weight changes per Interval.
 	Interval            time.Duration
@@ -50,6 +64,9 @@ func DefaultConfig() Config {
 		MinTTL:              2 * time.Second,
 		StickyTTL:           3 * time.Minute,
 		MaxSessions:         500_000,
+		SessionsPerNetwork:  16,
+		NetworkBits4:        32,
+		NetworkBits6:        48,
 		Interval:            time.Minute,
 		MaxShiftPerInterval: 0.10,
 		RebalanceSlack:      0.05,
@@ -82,6 +99,15 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSessions <= 0 {
 		bad("MaxSessions: %d, must be positive", c.MaxSessions)
+	}
+	if c.SessionsPerNetwork <= 0 {
+		bad("SessionsPerNetwork: %d, must be positive", c.SessionsPerNetwork)
+	}
+	if c.NetworkBits4 < 1 || c.NetworkBits4 > 32 {
+		bad("NetworkBits4: %d, want 1..32", c.NetworkBits4)
+	}
+	if c.NetworkBits6 < 1 || c.NetworkBits6 > 128 {
+		bad("NetworkBits6: %d, want 1..128", c.NetworkBits6)
 	}
 	if c.MaxShiftPerInterval < 0 || c.MaxShiftPerInterval > 1 {
 		bad("MaxShiftPerInterval: %v, want 0..1", c.MaxShiftPerInterval)

@@ -52,6 +52,10 @@ type Stats struct {
 	// ShiftBudget is how many sessions may still be moved for rebalancing
 	// in the current interval.
 	ShiftBudget int
+	// OverNetworkCap counts, since the engine started, the new sessions
+	// not remembered because their client network already held
+	// Config.SessionsPerNetwork.
+	OverNetworkCap uint64
 }
 
 // New returns an Engine. It does no I/O.
@@ -61,7 +65,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg: cfg, now: deps.Now, health: deps.Health, rnd: deps.Rand,
-		sessions: newSessionTable(cfg.StickyTTL, cfg.MaxSessions),
+		sessions: newSessionTable(cfg.StickyTTL, cfg.MaxSessions, cfg.SessionsPerNetwork),
 		cdnDrain: make(map[string]time.Time), edgeDrain: make(map[string]time.Time),
 		shedding: make(map[string]bool),
 	}
@@ -88,7 +92,8 @@ func (e *Engine) Stats() Stats {
 	defer e.mu.Unlock()
 	e.sessions.expire(e.now())
 	t := e.sessions
-	st := Stats{Sessions: t.len(), PerPathway: make(map[string]int), Mbps: make(map[string]float64), PerEdge: make(map[string]int), ShiftBudget: e.budget}
+	st := Stats{Sessions: t.len(), PerPathway: make(map[string]int), Mbps: make(map[string]float64), PerEdge: make(map[string]int),
+		ShiftBudget: e.budget, OverNetworkCap: t.overCap}
 	for id, n := range t.count {
 		st.PerPathway[id] = n
 		st.Mbps[id] = t.mbps[id]

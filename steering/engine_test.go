@@ -276,7 +276,8 @@ func TestConfigValidate(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"StickyTTL", "Interval", "MinTTL 2s longer", "MaxSessions", "MaxShiftPerInterval", "HighWater", "SessionMbps", "MaxAddrs"} {
+	for _, want := range []string{"StickyTTL", "Interval", "MinTTL 2s longer", "MaxSessions", "MaxShiftPerInterval", "HighWater", "SessionMbps", "MaxAddrs",
+		"SessionsPerNetwork", "NetworkBits4", "NetworkBits6"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}

@@ -48,14 +48,15 @@ type healthState struct {
 	flaps  int // state changes so far
 }
 
-// HealthStatus is one target's state, for metrics and the admin API.
+// HealthStatus is one target's state, for metrics and the admin API
+// (snake_case in JSON, like the rest of it).
 type HealthStatus struct {
-	ID    string
-	Up    bool
-	Flaps int
+	ID    string `json:"id"`
+	Up    bool   `json:"up"`
+	Flaps int    `json:"flaps"`
 	// Streak is how many signals in a row have disagreed with the current
 	// state.
-	Streak int
+	Streak int `json:"streak"`
 }
 
 // NewHealth returns a tracker where every target is up.

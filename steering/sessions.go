@@ -2,6 +2,7 @@ package steering
 
 import (
 	"hash/fnv"
+	"net/netip"
 	"time"
 )
 
@@ -9,6 +10,7 @@ import (
 // decision, most recent first, so expiry and eviction take from the tail.
 type session struct {
 	id      string
+	network netip.Prefix // the client network that started it
 	pathway string
 	edge    string // mesh edge id, "" on a CDN
 	mbps    float64
@@ -30,13 +32,30 @@ type sessionTable struct {
 	count      map[string]int
 	mbps       map[string]float64
 	perEdge    map[string]int
+	// perNetwork counts the sessions each client network started, so that
+	// no network holds more than maxPerNetwork of them; overCap counts
+	// the new sessions refused for it.
+	perNetwork    map[netip.Prefix]int
+	maxPerNetwork int
+	overCap       uint64
 }
 
-func newSessionTable(ttl time.Duration, max int) *sessionTable {
+func newSessionTable(ttl time.Duration, max, maxPerNetwork int) *sessionTable {
 	return &sessionTable{
 		byID: make(map[string]*session), ttl: ttl, max: max,
 		count: make(map[string]int), mbps: make(map[string]float64), perEdge: make(map[string]int),
+		perNetwork: make(map[netip.Prefix]int), maxPerNetwork: maxPerNetwork,
 	}
+}
+
+// room reports whether network may start another session; when not, it
+// counts the refusal.
+func (t *sessionTable) room(network netip.Prefix) bool {
+	if t.perNetwork[network] < t.maxPerNetwork {
+		return true
+	}
+	t.overCap++
+	return false
 }
 
 func (t *sessionTable) len() int { return len(t.byID) }
@@ -50,14 +69,16 @@ func (t *sessionTable) expire(now time.Time) {
 	}
 }
 
-// add records a new session on pathway (and edge), evicting the least
-// recently seen one when the table is full.
-func (t *sessionTable) add(id, pathway, edge string, mbps float64, now time.Time) *session {
+// add records a new session of network on pathway (and edge), evicting
+// the least recently seen one when the table is full. The caller checked
+// room(network).
+func (t *sessionTable) add(id string, network netip.Prefix, pathway, edge string, mbps float64, now time.Time) *session {
 	if len(t.byID) >= t.max && t.tail != nil {
 		t.remove(t.tail)
 	}
-	s := &session{id: id, mbps: mbps, seen: now, spread: spreadOf(id)}
+	s := &session{id: id, network: network, mbps: mbps, seen: now, spread: spreadOf(id)}
 	t.byID[id] = s
+	t.perNetwork[network]++
 	t.pushFront(s)
 	t.assign(s, pathway, edge)
 	return s
@@ -109,6 +130,9 @@ func (t *sessionTable) remove(s *session) {
 	t.assign(s, "", "")
 	t.unlink(s)
 	delete(t.byID, s.id)
+	if t.perNetwork[s.network]--; t.perNetwork[s.network] <= 0 {
+		delete(t.perNetwork, s.network)
+	}
 }
 
 func (t *sessionTable) pushFront(s *session) {
@@ -149,4 +173,20 @@ func spreadOf(id string) float64 {
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
 	return float64(x>>11) / (1 << 53)
+}
+
+// networkOf is the client network of addr: its first bits4 (IPv4,
+// IPv4-mapped included) or bits6 bits. An invalid address is the zero
+// Prefix, a network of its own.
+func networkOf(addr netip.Addr, bits4, bits6 int) netip.Prefix {
+	if !addr.IsValid() {
+		return netip.Prefix{}
+	}
+	addr = addr.Unmap()
+	bits := bits6
+	if addr.Is4() {
+		bits = bits4
+	}
+	p, _ := addr.Prefix(bits) // bits is within range: Config.Validate
+	return p
 }

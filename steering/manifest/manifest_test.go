@@ -64,9 +64,22 @@ func TestDASHManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"VERSION":1,"TTL":45,"RELOAD-URI":"https://steer.example/dash?s=1","SERVICE-LOCATION-PRIORITY":["mesh","cdn-a"]}`
+	// PATHWAY-PRIORITY is what DASH-IF CTS 001 / ETSI TS 103 998 define
+	// and dash.js and Shaka read; SERVICE-LOCATION-PRIORITY (the
+	// community-review draft's name) is kept for clients built on it.
+	want := `{"VERSION":1,"TTL":45,"RELOAD-URI":"https://steer.example/dash?s=1","PATHWAY-PRIORITY":["mesh","cdn-a"],"SERVICE-LOCATION-PRIORITY":["mesh","cdn-a"]}`
 	if string(got) != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	var m struct {
+		Priority []string `json:"PATHWAY-PRIORITY"`
+	}
+	if err := json.Unmarshal(got, &m); err != nil || len(m.Priority) != 2 || m.Priority[0] != "mesh" {
+		t.Fatalf("a player reading PATHWAY-PRIORITY gets %v (%v)", m.Priority, err)
+	}
+	got, err = DASHManifest(decision("mesh"), time.Minute, "", []Clone{{BaseID: "mesh", ID: "cdn-c", Host: "c.example"}})
+	if err != nil || !strings.Contains(string(got), `"PATHWAY-CLONES":[{"BASE-ID":"mesh","ID":"cdn-c","URI-REPLACEMENT":{"HOST":"c.example"}}]`) {
+		t.Fatalf("clones: %s %v", got, err)
 	}
 	if _, err := DASHManifest(steering.Decision{}, time.Second, "", nil); !errors.Is(err, ErrNoPathways) {
 		t.Fatalf("err %v", err)
@@ -97,6 +110,14 @@ func TestParseQuery(t *testing.T) {
 		{"bad throughput", `_HLS_throughput=fast`, false, Params{}, true},
 		{"negative throughput", `_HLS_throughput=-1`, false, Params{}, true},
 		{"dash", `_DASH_pathway=mesh&_DASH_throughput=800000`, true, Params{"mesh", 800000}, false},
+		// dash.js: a quoted list of the locations used since the last
+		// reload, best throughput first, and their throughputs.
+		{"dash.js list", `_DASH_pathway=%22cdn-a,mesh%22&_DASH_throughput=5140000,800000`, true, Params{"cdn-a", 5140000}, false},
+		{"dash.js list without throughput", `_DASH_pathway=%22cdn-a,mesh%22&_DASH_throughput=`, true, Params{Pathway: "cdn-a"}, false},
+		{"dash list with a bad id", `_DASH_pathway=%22cdn-a,a%20b%22`, true, Params{}, true},
+		{"dash list with an empty id", `_DASH_pathway=%22cdn-a,,mesh%22`, true, Params{}, true},
+		{"dash bad throughput in the list", `_DASH_throughput=1,x`, true, Params{}, true},
+		{"hls takes no list", `_HLS_pathway=%22cdn-a,mesh%22`, false, Params{}, true},
 		{"dash ignores hls keys", `_HLS_pathway=mesh`, true, Params{}, false},
 	}
 	for _, tt := range tests {

@@ -51,10 +51,17 @@ type hlsJSON struct {
 	PathwayClones   []cloneJSON `json:"PATHWAY-CLONES,omitempty"`
 }
 
+// dashJSON is the DASH content steering manifest (DASH-IF CTS 001, ETSI
+// TS 103 998): the same keys as HLS, pathway ids being the MPD's
+// serviceLocation values. SERVICE-LOCATION-PRIORITY is the name the
+// DASH-IF community-review draft used; dash.js and Shaka read only
+// PATHWAY-PRIORITY, video.js prefers it, so it is sent as a copy for
+// clients built on the draft.
 type dashJSON struct {
 	Version                 int         `json:"VERSION"`
 	TTL                     int64       `json:"TTL"`
 	ReloadURI               string      `json:"RELOAD-URI,omitempty"`
+	PathwayPriority         []string    `json:"PATHWAY-PRIORITY"`
 	ServiceLocationPriority []string    `json:"SERVICE-LOCATION-PRIORITY"`
 	PathwayClones           []cloneJSON `json:"PATHWAY-CLONES,omitempty"`
 }
@@ -82,15 +89,17 @@ func HLSManifest(d steering.Decision, ttl time.Duration, reloadURI string, clone
 	return encode(hlsJSON{Version: 1, TTL: seconds(ttl), ReloadURI: reloadURI, PathwayPriority: prio, PathwayClones: cl})
 }
 
-// DASHManifest is HLSManifest for DASH-IF content steering: the priority
-// is SERVICE-LOCATION-PRIORITY (pathway ids are the MPD's
-// serviceLocation values).
+// DASHManifest is HLSManifest for DASH content steering (DASH-IF CTS
+// 001, ETSI TS 103 998): the priority is PATHWAY-PRIORITY, whose ids are
+// the MPD's serviceLocation values, repeated as the draft's
+// SERVICE-LOCATION-PRIORITY; clones are PATHWAY-CLONES of a location.
 func DASHManifest(d steering.Decision, ttl time.Duration, reloadURI string, clones []Clone) ([]byte, error) {
 	prio, cl, err := check(d, clones)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: dash: %w", err)
 	}
-	return encode(dashJSON{Version: 1, TTL: seconds(ttl), ReloadURI: reloadURI, ServiceLocationPriority: prio, PathwayClones: cl})
+	return encode(dashJSON{Version: 1, TTL: seconds(ttl), ReloadURI: reloadURI,
+		PathwayPriority: prio, ServiceLocationPriority: prio, PathwayClones: cl})
 }
 
 // check validates the pathway ids and clones and returns them in JSON form.
@@ -143,41 +152,60 @@ type Params struct {
 // ParseHLSQuery reads _HLS_pathway (a quoted-string, or bare as some
 // players send it) and _HLS_throughput from a steering request's query.
 func ParseHLSQuery(q url.Values) (Params, error) {
-	p, err := parseQuery(q, "_HLS_pathway", "_HLS_throughput")
+	p, err := parseQuery(q, "_HLS_pathway", "_HLS_throughput", false)
 	if err != nil {
 		return Params{}, fmt.Errorf("manifest: hls query: %w", err)
 	}
 	return p, nil
 }
 
-// ParseDASHQuery reads _DASH_pathway and _DASH_throughput.
+// ParseDASHQuery reads _DASH_pathway and _DASH_throughput. Each may be a
+// comma-separated list, as dash.js sends them: every location used since
+// the last reload (quoted), best throughput first, and the throughputs
+// measured; Params holds the first of each.
 func ParseDASHQuery(q url.Values) (Params, error) {
-	p, err := parseQuery(q, "_DASH_pathway", "_DASH_throughput")
+	p, err := parseQuery(q, "_DASH_pathway", "_DASH_throughput", true)
 	if err != nil {
 		return Params{}, fmt.Errorf("manifest: dash query: %w", err)
 	}
 	return p, nil
 }
 
-func parseQuery(q url.Values, pathwayKey, throughputKey string) (Params, error) {
+func parseQuery(q url.Values, pathwayKey, throughputKey string, list bool) (Params, error) {
 	var p Params
 	if v := q.Get(pathwayKey); v != "" {
 		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 			v = v[1 : len(v)-1]
 		}
-		if !steering.ValidPathwayID(v) {
-			return Params{}, fmt.Errorf("%w: %s=%q", ErrBadID, pathwayKey, v)
+		for i, id := range items(v, list) {
+			if !steering.ValidPathwayID(id) {
+				return Params{}, fmt.Errorf("%w: %s=%q", ErrBadID, pathwayKey, q.Get(pathwayKey))
+			}
+			if i == 0 {
+				p.Pathway = id
+			}
 		}
-		p.Pathway = v
 	}
 	if v := q.Get(throughputKey); v != "" {
-		// Some players send a fractional rate; keep the integer part.
-		v, _, _ = strings.Cut(v, ".")
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return Params{}, fmt.Errorf("bad %s %q", throughputKey, q.Get(throughputKey))
+		for i, t := range items(v, list) {
+			// Some players send a fractional rate; keep the integer part.
+			t, _, _ = strings.Cut(t, ".")
+			n, err := strconv.ParseInt(t, 10, 64)
+			if err != nil || n < 0 {
+				return Params{}, fmt.Errorf("bad %s %q", throughputKey, q.Get(throughputKey))
+			}
+			if i == 0 {
+				p.Throughput = n
+			}
 		}
-		p.Throughput = n
 	}
 	return p, nil
+}
+
+// items splits a list value at commas, or returns v alone.
+func items(v string, list bool) []string {
+	if !list {
+		return []string{v}
+	}
+	return strings.Split(v, ",")
 }
