@@ -201,6 +201,12 @@ type HTTPSection struct {
 	// SendTimeout closes a connection whose client takes no bytes of a
 	// response for this long (a slow client that keeps reading is fine).
 	SendTimeout Duration `yaml:"send_timeout"`
+	// MaxInflightBytes bounds the memory of large bodies (64 KiB and up)
+	// held only by responses in flight: objects the cache evicted, or never
+	// took, while clients still read them. Past it such responses get 503
+	// with Retry-After. What responses alone hold stays under this plus
+	// cache.max_bytes (bodies the cache drops while they are being sent).
+	MaxInflightBytes ByteSize `yaml:"max_inflight_bytes"`
 	// TLSListen serves the same routes over HTTPS (players, encoders)
 	// with the certificates in TLS, chosen by SNI (the first is the
 	// default); TLS 1.2+ with forward-secret AEAD suites only. The plain
@@ -276,7 +282,8 @@ func DefaultConfig() Config {
 		Node: NodeSection{ID: host, Roles: []string{RoleIngest, RoleShield, RoleEdge}},
 		HTTP: HTTPSection{Listen: "127.0.0.1:8080", ReadHeaderTimeout: Duration(10 * time.Second),
 			IngestIdleTimeout: Duration(10 * time.Second), StreamTimeout: Duration(30 * time.Second),
-			IdleTimeout: Duration(90 * time.Second), SendTimeout: Duration(30 * time.Second)},
+			IdleTimeout: Duration(90 * time.Second), SendTimeout: Duration(30 * time.Second),
+			MaxInflightBytes: 64 << 20},
 		Ingest: IngestSection{MaxBodyBytes: ByteSize(ic.MaxBodyBytes), MaxPlaylistBytes: ByteSize(ic.MaxPlaylistBytes),
 			LiveBytes: ByteSize(ic.LiveBytes), RetiredBytes: ByteSize(ic.RetiredBytes),
 			ListedGrace: Duration(ic.ListedGrace), OrphanTTL: Duration(ic.OrphanTTL)},

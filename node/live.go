@@ -235,20 +235,31 @@ func (n *running) writeObject(ctx *fasthttp.RequestCtx, obj *object.Object, xcac
 		n.writeRange(ctx, obj, body)
 		return
 	}
+	// A large body (or one still arriving) from the cache tier is pinned
+	// before anything is answered: over the in-flight budget the answer is
+	// a 503 instead.
+	pinned := !ctx.IsHead() && fromCache(xcache) && (!complete || len(body) >= pinMin)
+	if pinned && !n.pin(ctx, obj) {
+		return
+	}
 	ctx.SetStatusCode(obj.Status)
 	n.m.status(obj.Status)
 	if complete {
-		if obj.Gzip != nil {
+		if obj.Gzip != nil && !pinned {
 			h.SetCanonical(hdrVary, valAcceptEncoding)
 			if ctx.Request.Header.HasAcceptEncodingBytes(valGzip) {
 				h.SetCanonical(hdrContentEncoding, valGzip)
 				body = obj.Gzip
 			}
 		}
-		n.m.bytesOut.Add(float64(len(body)))
 		if ctx.IsHead() {
 			ctx.Response.SkipBody = true
 			h.SetContentLength(len(body))
+			return
+		}
+		n.m.bytesOut.Add(float64(len(body)))
+		if pinned {
+			setPinnedBody(ctx, obj, body)
 			return
 		}
 		ctx.Response.SetBodyRaw(body)
@@ -259,6 +270,10 @@ func (n *running) writeObject(ctx *fasthttp.RequestCtx, obj *object.Object, xcac
 		return
 	}
 	rctx, cancel := n.requestContext(time.Duration(n.cfg.HTTP.StreamTimeout))
+	if pinned {
+		ctx.SetBodyStream(obj.NewReader(rctx, func() { cancel(); obj.Unpin() }), -1)
+		return
+	}
 	ctx.SetBodyStream(obj.NewReader(rctx, cancel), -1)
 }
 

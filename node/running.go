@@ -21,6 +21,7 @@ import (
 	"github.com/ringside-live/ringside/identity"
 	"github.com/ringside-live/ringside/ingest"
 	"github.com/ringside-live/ringside/mesh"
+	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/route"
 	"github.com/ringside-live/ringside/shield"
 )
@@ -38,12 +39,14 @@ type running struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	reg     *prometheus.Registry // every /metrics
-	opsReg  *prometheus.Registry // only for operators: the admin listener, or the admin token
-	m       *httpMetrics
-	ingest  *ingest.Origin // nil without the ingest role
-	shield  *shield.Shield
-	fetcher *route.Fetcher
+	reg    *prometheus.Registry // every /metrics
+	opsReg *prometheus.Registry // only for operators: the admin listener, or the admin token
+	m      *httpMetrics
+	ingest *ingest.Origin // nil without the ingest role
+	shield *shield.Shield
+	// inflight bounds the bodies only responses hold (http.max_inflight_bytes).
+	inflight *object.Budget
+	fetcher  *route.Fetcher
 	// peers verifies members' certificates; cluster is its client of
 	// node-to-node control calls (purge, drain and key fan-out); config
 	// polls, peer fetches and admin forwarding have their own. nil
@@ -102,6 +105,7 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.m = newHTTPMetrics(n.reg)
 	n.registerListenerMetrics()
+	n.inflight = object.NewBudget(int64(cfg.HTTP.MaxInflightBytes))
 	n.registerControlMetrics()
 	if err := n.loadIdentity(); err != nil {
 		return nil, err

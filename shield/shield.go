@@ -90,7 +90,12 @@ func New(cfg Config, f Fetcher, deps Deps) (*Shield, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c, err := bytecache.New[*entry](cfg.MaxBytes)
+	// The cache tells each object when it holds it (see object.Budget).
+	c, err := bytecache.NewNotify[*entry](cfg.MaxBytes, func(e *entry) {
+		if e.obj != nil {
+			e.obj.Cached(-1)
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("shield: %w", err)
 	}
@@ -193,11 +198,17 @@ func (s *Shield) finish(f *flight, key string, e *entry, cost int64) {
 	s.mu.Lock()
 	purged := f.purged
 	s.mu.Unlock()
+	stored := false
 	if e != nil && !purged && cost <= s.cfg.MaxObjectBytes {
 		ttl := e.staleUntil.Sub(s.now())
-		if ttl > 0 {
+		if ttl > 0 && e.obj != nil {
+			e.obj.Cached(+1)
 			s.cache.Set(key, e, cost, ttl)
+			stored = true
 		}
+	}
+	if !stored && e != nil && e.obj != nil {
+		e.obj.Settled() // streamed to its readers only: all of it counts now
 	}
 	s.mu.Lock()
 	if s.flights[key] == f {
@@ -255,6 +266,7 @@ func (s *Shield) Store(r Request, obj *object.Object) {
 		return
 	}
 	fresh := s.now().Add(s.cfg.SegmentTTL)
+	obj.Cached(+1)
 	s.cache.Set(r.Key, &entry{obj: obj, freshUntil: fresh, staleUntil: fresh.Add(s.cfg.StaleFor)}, int64(len(body)), s.cfg.SegmentTTL+s.cfg.StaleFor)
 	s.m.fills.Inc()
 }

@@ -17,6 +17,8 @@ type Cache[V any] struct {
 
 	mu   sync.Mutex
 	keys map[string]*item[V] // every admitted or pending key, for DelPrefix
+
+	exit func(V) // nil, or told of every value that leaves (or is refused)
 }
 
 type item[V any] struct {
@@ -26,8 +28,13 @@ type item[V any] struct {
 }
 
 // New returns a cache bounded to maxBytes of cost.
-func New[V any](maxBytes int64) (*Cache[V], error) {
-	bc := &Cache[V]{keys: make(map[string]*item[V])}
+func New[V any](maxBytes int64) (*Cache[V], error) { return NewNotify[V](maxBytes, nil) }
+
+// NewNotify is New, and exit is called once for every value Set gave it
+// when the value leaves: evicted, expired, deleted, replaced, or refused
+// by the admission policy.
+func NewNotify[V any](maxBytes int64, exit func(V)) (*Cache[V], error) {
+	bc := &Cache[V]{keys: make(map[string]*item[V]), exit: exit}
 	c, err := ristretto.NewCache(&ristretto.Config[string, *item[V]]{
 		// Ten counters per expected item; items are assumed >= 4 KiB.
 		NumCounters:        max(maxBytes/(4<<10)*10, 10_000),
@@ -53,6 +60,9 @@ func (bc *Cache[V]) onExit(it *item[V]) {
 		delete(bc.keys, it.key)
 	}
 	bc.mu.Unlock()
+	if bc.exit != nil {
+		bc.exit(it.val)
+	}
 }
 
 // Get returns the value for key. It does not retain key, so key may alias a

@@ -39,6 +39,8 @@ type Object struct {
 	// wake is closed and replaced on every append or completion; readers
 	// wait on the channel they saw under mu, so no wake-up is missed.
 	wake chan struct{}
+
+	holds holds // who keeps the body in memory (see hold.go)
 }
 
 // New returns an open object; sizeHint preallocates the body (0 if unknown).
