@@ -83,11 +83,16 @@ func (n *running) routes(public, operator bool) []httpRoute {
 		add(prefixAdmin, false, notHere)
 		add(prefixPprof, false, notHere)
 	}
-	// The operators' metrics (Raft positions) are on the admin listener,
-	// and on a public one only for the admin tokens' holders.
+	// Metrics are on the admin listener when there is one. Sharing the
+	// public listener, the operators' metrics (Raft positions) are only
+	// for the admin tokens' holders.
 	metrics := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
 	all := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(prometheus.Gatherers{n.reg, n.opsReg}, promhttp.HandlerOpts{}))
 	add(pathMetrics, true, func(ctx *fasthttp.RequestCtx, _ []byte) {
+		if public && !operator {
+			problem(ctx, fasthttp.StatusNotFound, "metrics are on the admin listener (admin.listen)")
+			return
+		}
 		if (operator && !public) || n.operatorToken(ctx) {
 			all(ctx)
 			return

@@ -177,6 +177,13 @@ func TestAdminTLS(t *testing.T) {
 	if st, err := get("http://" + n.AdminAddr() + "/admin/v1/nodes"); err == nil && st == 200 {
 		t.Fatal("the admin.tls listener answered plain HTTP")
 	}
+	// With an admin listener, metrics are there and not on the public one.
+	if st, err := get("https://" + n.AdminAddr() + "/metrics"); err != nil || st != 200 {
+		t.Fatalf("metrics on the admin listener: %d %v", st, err)
+	}
+	if r := do(t, "GET", "http://"+n.HTTPAddr()+"/metrics", "", nil); r.status != 404 {
+		t.Fatalf("metrics on the public listener with admin.listen set: %d", r.status)
+	}
 
 	shared := startNode(t, func(c *Config) {
 		c.Node.ID, c.HTTP.Listen, c.Admin.Token = "t1", "0.0.0.0:0", "admin-token-of-the-test"

@@ -169,7 +169,7 @@ control plane, steering) and an ffmpeg encoder pushing a 2-rung ladder
   variants: %[1]s/live/demo/0/index.m3u8   %[1]s/live/demo/1/index.m3u8
   playback: %[1]s/play/demo   (pathways and a session; %[1]s/r/live/demo/master.m3u8 redirects)
   steering: %[1]s/s/live/demo/master.m3u8   (HLS content steering, manifest at /steer/demo)
-  metrics:  %[1]s/metrics
+  metrics:  %[2]s/metrics
   health:   %[1]s/healthz
   admin:    %[2]s/admin/v1/  (token %[3]s)
             RINGSIDE_ADDR=%[2]s RINGSIDE_TOKEN=%[3]s ringside ctl status
