@@ -227,6 +227,12 @@ type IngestSection struct {
 	RetiredBytes     ByteSize `yaml:"retired_bytes"`
 	ListedGrace      Duration `yaml:"listed_grace"`
 	OrphanTTL        Duration `yaml:"orphan_ttl"`
+	// EventBytes caps what one event holds of live_bytes; 0 (default):
+	// each push event is guaranteed live_bytes / (2 x events) and may use
+	// what no other event's guarantee needs.
+	EventBytes ByteSize `yaml:"event_bytes"`
+	// MaxEventFiles caps the files one event holds live (0: 10000).
+	MaxEventFiles int `yaml:"max_event_files"`
 }
 
 // CacheSection maps to shield.Config.
@@ -362,7 +368,8 @@ func (c Config) hasRole(r string) bool { return slices.Contains(c.Node.Roles, r)
 func (c Config) ingestConfig() ingest.Config {
 	return ingest.Config{MaxBodyBytes: int64(c.Ingest.MaxBodyBytes), MaxPlaylistBytes: int64(c.Ingest.MaxPlaylistBytes),
 		LiveBytes: int64(c.Ingest.LiveBytes), RetiredBytes: int64(c.Ingest.RetiredBytes),
-		ListedGrace: time.Duration(c.Ingest.ListedGrace), OrphanTTL: time.Duration(c.Ingest.OrphanTTL)}
+		ListedGrace: time.Duration(c.Ingest.ListedGrace), OrphanTTL: time.Duration(c.Ingest.OrphanTTL),
+		EventBytes: int64(c.Ingest.EventBytes), MaxEventFiles: c.Ingest.MaxEventFiles}
 }
 
 func (c Config) shieldConfig() shield.Config {

@@ -109,6 +109,12 @@ func (c Config) validateStores() []error {
 	if in.RetiredBytes < 0 || in.ListedGrace < 0 || ca.StaleFor < 0 {
 		bad("ingest.retired_bytes, ingest.listed_grace and cache.stale_for must not be negative")
 	}
+	if in.EventBytes != 0 && (in.EventBytes < in.MaxBodyBytes || in.EventBytes > in.LiveBytes) {
+		bad("ingest.event_bytes: 0 (guaranteed shares of live_bytes) or between ingest.max_body_bytes and ingest.live_bytes")
+	}
+	if in.MaxEventFiles < 0 {
+		bad("ingest.max_event_files must not be negative")
+	}
 	if c.Control.ReadyTimeout < 0 {
 		bad("control.ready_timeout: must not be negative")
 	}
