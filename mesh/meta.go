@@ -33,6 +33,8 @@ type Meta struct {
 	Tier     string   `json:"tier,omitempty"`   // "edge", "regional", "origin" (shield tier)
 	Region   string   `json:"region,omitempty"` // regional shields are chosen per region
 	HTTPAddr string   `json:"http"`             // host:port of the node's HTTP listener
+	// HTTPSAddr is host:port of its HTTPS listener for players ("": none).
+	HTTPSAddr string `json:"https,omitempty"`
 	// AdminAddr is host:port of the node's admin listener, when the admin
 	// API has its own (admin.listen); empty: it shares HTTPAddr.
 	AdminAddr string `json:"admin,omitempty"`
@@ -56,7 +58,7 @@ func (m Meta) clone() Meta {
 
 func (m Meta) equal(o Meta) bool {
 	return m.ID == o.ID && slices.Equal(m.Roles, o.Roles) && m.Tier == o.Tier &&
-		m.Region == o.Region && m.HTTPAddr == o.HTTPAddr && m.AdminAddr == o.AdminAddr && m.MeshAddr == o.MeshAddr && m.Load == o.Load &&
+		m.Region == o.Region && m.HTTPAddr == o.HTTPAddr && m.HTTPSAddr == o.HTTPSAddr && m.AdminAddr == o.AdminAddr && m.MeshAddr == o.MeshAddr && m.Load == o.Load &&
 		m.Drain == o.Drain && slices.Equal(m.Events, o.Events)
 }
 

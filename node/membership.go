@@ -26,7 +26,7 @@ func meshConfig(cfg Config, deps Deps) (mesh.Config, error) {
 // selfMeta is what this node advertises.
 func (n *running) selfMeta() mesh.Meta {
 	meta := mesh.Meta{ID: n.cfg.Node.ID, Roles: n.cfg.Node.Roles, Region: n.cfg.Node.Region,
-		Tier: n.cfg.Node.Tier, HTTPAddr: n.httpAddr, AdminAddr: n.adminAddr, MeshAddr: n.meshAddr, Drain: n.drained.Load()}
+		Tier: n.cfg.Node.Tier, HTTPAddr: n.httpAddr, HTTPSAddr: n.httpsAddr, AdminAddr: n.adminAddr, MeshAddr: n.meshAddr, Drain: n.drained.Load()}
 	if meta.Tier == "" && n.cfg.hasRole(RoleShield) {
 		meta.Tier = mesh.TierOrigin
 	}

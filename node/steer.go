@@ -172,8 +172,12 @@ func (s *steer) buildSnapshot(ev *Event, version uint64) steering.Snapshot {
 		if err != nil || perr != nil || addr.IsUnspecified() {
 			continue
 		}
-		snap.Edges = append(snap.Edges, steering.Edge{ID: m.ID, Region: m.Region, Addr: addr,
-			BaseURL: "http://" + m.HTTPAddr, Load: m.Load, Drain: m.Drain, Alive: m.State == mesh.StateAlive})
+		e := steering.Edge{ID: m.ID, Region: m.Region, Addr: addr,
+			BaseURL: "http://" + m.HTTPAddr, Load: m.Load, Drain: m.Drain, Alive: m.State == mesh.StateAlive}
+		if m.HTTPSAddr != "" {
+			e.TLSBaseURL = "https://" + m.HTTPSAddr
+		}
+		snap.Edges = append(snap.Edges, e)
 	}
 	return snap
 }

@@ -59,7 +59,7 @@ func (n *running) decideFor(ctx *fasthttp.RequestCtx, output, id string) (d stee
 // client describes the requester to the engine.
 func (n *running) steeringClient(ctx *fasthttp.RequestCtx, session string) steering.Client {
 	addr, _ := netip.AddrFromSlice(ctx.RemoteIP())
-	return steering.Client{Addr: addr.Unmap(), Session: session}
+	return steering.Client{Addr: addr.Unmap(), Session: session, TLS: ctx.IsTLS()}
 }
 
 func sessionOf(ctx *fasthttp.RequestCtx) string {
@@ -115,7 +115,11 @@ func (n *running) servePlay(ctx *fasthttp.RequestCtx, id string) {
 	for _, p := range d.Pathways {
 		pws = append(pws, pathway{p.ID, p.Kind, playURL(p, ev.ID, "master.m3u8", tok)})
 	}
-	host := "http://" + string(ctx.Host())
+	scheme := "http://"
+	if ctx.IsTLS() {
+		scheme = "https://"
+	}
+	host := scheme + string(ctx.Host())
 	out := map[string]any{"event": ev.ID, "title": ev.Title, "session": session, "region": d.Region,
 		"ttl": int(d.TTL / time.Second), "pathways": pws, "reasons": d.Reasons,
 		"steering":         host + "/steer/" + ev.ID + "?session=" + session,

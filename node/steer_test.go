@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -382,4 +385,51 @@ func FuzzDNSName(f *testing.F) {
 			t.Fatalf("%q names event %q", name, id)
 		}
 	})
+}
+
+// TestSteeringOverHTTPS: a player that asks over HTTPS is sent to the
+// edges' HTTPS listener (a page on https:// may not load http:// media):
+// the playback API's URLs, the steered master's mesh variants and the /r/
+// redirect; over plain HTTP the same requests stay on HTTP.
+func TestSteeringOverHTTPS(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\n0/index.m3u8\n"))
+	}))
+	defer origin.Close()
+	ids := issueFor(t, "t1", RoleEdge, RoleShield, RoleControl, RoleSteer)
+	n := steerNode(t, origin.URL, func(c *Config) {
+		c.HTTP.TLSListen, c.HTTP.TLS = "127.0.0.1:0", []KeyPairConfig{{Cert: ids.Cert, Key: ids.Key}}
+	})
+	pool := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(ids.CA)
+	pool.AppendCertsFromPEM(caPEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(url string) (int, http.Header, string) {
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	tlsBase, plainBase := "https://"+n.HTTPSAddr(), "http://"+n.HTTPAddr()
+	for _, tc := range []struct{ base, want, not string }{
+		{tlsBase, "https://" + n.HTTPSAddr(), "http://"},
+		{plainBase, "http://" + n.HTTPAddr(), "https://"},
+	} {
+		st, _, body := get(tc.base + "/play/fight?session=s1")
+		if st != 200 || !strings.Contains(body, tc.want+"/live/fight/master.m3u8") || strings.Contains(body, tc.not) {
+			t.Fatalf("/play from %s: %d %s", tc.base, st, body)
+		}
+		st, _, body = get(tc.base + "/s/live/fight/master.m3u8?session=s1")
+		if st != 200 || !strings.Contains(body, tc.want+"/live/fight/0/index.m3u8") || strings.Contains(body, tc.not) {
+			t.Fatalf("steered master from %s: %d %s", tc.base, st, body)
+		}
+		st, h, _ := get(tc.base + "/r/live/fight/master.m3u8?session=s1")
+		if st != 302 || !strings.HasPrefix(h.Get("Location"), tc.want+"/live/fight/") {
+			t.Fatalf("redirect from %s: %d %s", tc.base, st, h.Get("Location"))
+		}
+	}
 }

@@ -32,8 +32,10 @@ func (d *decider) pathway(c *candidate, edge int, why string) Pathway {
 		return p
 	}
 	edges := d.s.Edges
-	if edges[edge].BaseURL != "" {
-		p.BaseURL = edges[edge].BaseURL
+	if base := edges[edge].BaseURL; d.c.TLS {
+		p.BaseURL = edges[edge].TLSBaseURL // "" without one: relative to the steering answer's own origin
+	} else if base != "" {
+		p.BaseURL = base
 	}
 	rest := c.open // edges at high water are offered only when all are
 	if len(rest) == 0 {

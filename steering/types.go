@@ -66,9 +66,13 @@ type Edge struct {
 	Region  string
 	Addr    netip.Addr
 	BaseURL string
-	Load    float64 // 0..1
-	Drain   bool
-	Alive   bool
+	// TLSBaseURL is the edge's HTTPS base URL ("" without one): what a
+	// client that came over HTTPS is sent to (a page on https:// may not
+	// load http:// media).
+	TLSBaseURL string
+	Load       float64 // 0..1
+	Drain      bool
+	Alive      bool
 }
 
 // Snapshot is everything Decide needs to know about the world. Version
@@ -91,6 +95,9 @@ type Client struct {
 	// Mbps is the session's estimated bitrate for capacity accounting;
 	// 0 = Config.SessionMbps.
 	Mbps float64
+	// TLS: the client asked over HTTPS, so mesh pathways get the edges'
+	// HTTPS base URLs (edges without one are not offered first).
+	TLS bool
 }
 
 // Decision is where a client should go.

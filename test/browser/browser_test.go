@@ -70,16 +70,16 @@ func TestPlayers(t *testing.T) {
 		{name: "hls.js/no-cors-control", player: "hls.js", manifest: noCORS + "/live/demo/nope.m3u8", seconds: 5, wantStatus: 0},
 		{name: "hls.js/master-https", player: "hls.js", manifest: "/live/demo/master.m3u8", https: true, seconds: 20,
 			minPlayed: 15, noStall: true, staysHTTPS: true, via: []hop{{path: "/live/demo/master.m3u8", status: 200}}},
-		// The steered master names its variants on the mesh pathway, whose
-		// base URL is the edge's http:// listener: the player leaves HTTPS
-		// after the master (see doc.go).
+		// The steered master names its variants on the mesh pathway: asked
+		// over HTTPS, the edges' https:// base URLs, so the player stays on
+		// HTTPS.
 		{name: "hls.js/steered-https", player: "hls.js", manifest: "/s/live/demo/master.m3u8", https: true, seconds: 20,
-			minPlayed: 15, noStall: true, via: []hop{{path: "/s/live/demo/master.m3u8", status: 200}, {path: "/steer/demo?", status: 200}}},
+			minPlayed: 15, noStall: true, staysHTTPS: true, via: []hop{{path: "/s/live/demo/master.m3u8", status: 200}, {path: "/steer/demo?", status: 200}}},
 		// CMCD as request headers (CTA-5004): every request is preflighted,
 		// the redirect and its target included. The target is on the mesh
-		// pathway too.
+		// pathway too, over HTTPS.
 		{name: "hls.js/redirect-cmcd-headers-https", player: "hls.js", manifest: "/r/live/demo/master.m3u8", https: true,
-			seconds: 20, config: map[string]any{"cmcd": map[string]any{"useHeaders": true}}, minPlayed: 15, noStall: true,
+			seconds: 20, config: map[string]any{"cmcd": map[string]any{"useHeaders": true}}, minPlayed: 15, noStall: true, staysHTTPS: true,
 			preflight: true, via: []hop{{path: "/r/live/demo/master.m3u8", status: 302},
 				{path: "/live/demo/master.m3u8", status: 200, either: true}}},
 		{name: "hls.js/token-https", player: "hls.js", manifest: "/live/" + tokenEvent + "/master.m3u8", https: true, token: true,

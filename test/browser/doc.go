@@ -87,14 +87,13 @@
 //   - hls.js plays the steered master /s/live/demo/master.m3u8 over HTTPS
 //     for 20 s and fetches the steering manifest /steer/demo (200) over
 //     HTTPS. The variants the steered master names are on the mesh
-//     pathway, whose base URL is the edge's plain http:// listener (the
-//     node builds it as "http://" + the member's HTTP address): the player
-//     leaves HTTPS after the master and the steering manifest.
+//     pathway, whose base URL for a client that came over HTTPS is the
+//     edge's https:// listener (gossiped): every request stays on HTTPS.
 //   - hls.js plays /r/live/demo/master.m3u8 over HTTPS through its 302 for
 //     20 s, sending CMCD as request headers: every request, the redirect
 //     and its target included, is preflighted, and every OPTIONS is
 //     answered 2xx. The redirect's target is on the mesh pathway too,
-//     plain HTTP, for the same reason.
+//     over HTTPS: every request stays on HTTPS.
 //   - hls.js plays the require_token event "paid" over HTTPS for 20 s with
 //     the token the playback API (/play/paid, over HTTPS) signed, every
 //     request on the HTTPS listener; the node rewrites each playlist to
