@@ -16,10 +16,22 @@ import (
 // detector (`make test` does, so a race in a node is found too).
 func Build(t testing.TB, dir string) string {
 	t.Helper()
+	return build(t, dir, raceEnabled)
+}
+
+// BuildPlain builds cmd/ringside without the race detector, for tests
+// that measure the process (its memory, say): the detector multiplies it.
+func BuildPlain(t testing.TB, dir string) string {
+	t.Helper()
+	return build(t, dir, false)
+}
+
+func build(t testing.TB, dir string, race bool) string {
+	t.Helper()
 	root := ModuleRoot(t)
 	bin := filepath.Join(dir, "ringside")
 	args := []string{"build", "-o", bin}
-	if raceEnabled {
+	if race {
 		args = append(args, "-race")
 	}
 	cmd := exec.Command("go", append(args, "./cmd/ringside")...)
