@@ -22,8 +22,8 @@ import (
 // Tokens and the gossip key (base64 of 32 bytes) of every cluster the
 // test starts.
 const (
-	adminToken   = "linearizability-admin-token"
-	gossipKey    = "bGluZWFyaXphYmlsaXR5LWdvc3NpcC1rZXktMzJieSE="
+	adminToken = "linearizability-admin-token"
+	gossipKey  = "bGluZWFyaXphYmlsaXR5LWdvc3NpcC1rZXktMzJieSE="
 )
 
 // freeAddr returns a loopback address whose port is free right now. The
