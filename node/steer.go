@@ -34,6 +34,7 @@ type steerInputs interface {
 // steer is the steer role: one decision engine behind the DNS server, the
 // playback API, redirects and content-steering manifests.
 type steer struct {
+	masters parsedMasters // parsed master playlists of the steered routes
 	cfg     SteeringSection
 	in      steerInputs
 	log     *slog.Logger

@@ -7,10 +7,13 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
 	"github.com/ringside-live/ringside/pkg/token"
 	"github.com/ringside-live/ringside/shield"
@@ -271,7 +274,7 @@ func (n *running) serveSteeredManifest(ctx *fasthttp.RequestCtx, rest string) {
 		ctx.SetBody(out)
 		return
 	}
-	m, err := segment.ParseMaster(body)
+	m, err := n.steer.masters.parse(ev.ID+"/"+file, obj, body)
 	if err != nil {
 		problem(ctx, fasthttp.StatusBadGateway, "the event's master playlist does not parse: "+err.Error())
 		return
@@ -343,4 +346,44 @@ func appendParam(uri []byte, esc string) []byte {
 		sep = "&"
 	}
 	return append(append(append([]byte(nil), uri...), sep+"token="...), esc...)
+}
+
+// parsedMasters remembers the parse of each event's master playlist, by
+// the object it came from: every steered request of the same version
+// shares one parse (a large master took milliseconds to parse, and every
+// anonymous request re-parsed it). One entry per master path.
+type parsedMasters struct {
+	mu     sync.Mutex
+	last   map[string]parsedMaster
+	parses atomic.Int64 // parses made, for tests
+}
+
+type parsedMaster struct {
+	obj *object.Object
+	m   *segment.MasterPlaylist
+	err error
+}
+
+// parse returns the parse of body, the complete body of obj, the one
+// already made when obj is the object last parsed for key. The result is
+// shared: read it, never change it.
+func (p *parsedMasters) parse(key string, obj *object.Object, body []byte) (*segment.MasterPlaylist, error) {
+	p.mu.Lock()
+	if e, ok := p.last[key]; ok && e.obj == obj {
+		p.mu.Unlock()
+		return e.m, e.err
+	}
+	p.mu.Unlock()
+	p.parses.Add(1)
+	m, err := segment.ParseMaster(body)
+	p.mu.Lock()
+	if p.last == nil {
+		p.last = map[string]parsedMaster{}
+	}
+	if len(p.last) > 1024 { // events come and go: bounded
+		clear(p.last)
+	}
+	p.last[key] = parsedMaster{obj: obj, m: m, err: err}
+	p.mu.Unlock()
+	return m, err
 }

@@ -433,3 +433,22 @@ func TestSteeringOverHTTPS(t *testing.T) {
 		}
 	}
 }
+
+// TestSteeredMasterParsedOnce: steered requests for the same master share
+// one parse (a large master used to be parsed again for every anonymous
+// request).
+func TestSteeredMasterParsedOnce(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\n0/index.m3u8\n"))
+	}))
+	defer origin.Close()
+	n := steerNode(t, origin.URL)
+	for i := range 20 {
+		if r := do(t, "GET", fmt.Sprintf("http://%s/s/live/fight/master.m3u8?session=s%d", n.HTTPAddr(), i), "", nil); r.status != 200 {
+			t.Fatalf("steered master: %d %s", r.status, r.body)
+		}
+	}
+	if got := n.running().steer.masters.parses.Load(); got != 1 {
+		t.Fatalf("20 steered requests of one master: %d parses", got)
+	}
+}

@@ -196,6 +196,12 @@ func Detect(data []byte) (PlaylistKind, error) {
 // ones included).
 const MaxAttrs = 256
 
+// MaxTargetDuration is the longest EXT-X-TARGETDURATION, in seconds, a
+// valid media playlist may have: a live segment is seconds long, and the
+// target duration sets every cache's freshness of the playlist (RFC 8216
+// sets no bound; without one a playlist asked to be kept for 34 years).
+const MaxTargetDuration = 120
+
 func parseAttrs(s string) ([]Attr, error) {
 	if s == "" {
 		return nil, errors.New("no attributes")

@@ -103,8 +103,8 @@ func (n *versionNeed) require(version int, feature string) {
 // wrapping ErrInvalid and naming the segment by sequence number and URI.
 func (p *MediaPlaylist) Validate() error {
 	var ps problems
-	if p.TargetDuration <= 0 {
-		ps.add("EXT-X-TARGETDURATION %d, want > 0", p.TargetDuration)
+	if p.TargetDuration <= 0 || p.TargetDuration > MaxTargetDuration {
+		ps.add("EXT-X-TARGETDURATION %d, want 1 to %d", p.TargetDuration, MaxTargetDuration)
 	}
 	if p.Version < 0 {
 		ps.add("EXT-X-VERSION %d", p.Version)

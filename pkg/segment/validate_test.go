@@ -35,7 +35,7 @@ func TestMediaValidate(t *testing.T) {
 	}{
 		{"valid", live(10, 3), ""},
 		{"empty window", live(10, 0), ""},
-		{"no target duration", with(live(10, 1), func(p *MediaPlaylist) { p.TargetDuration = 0 }), "EXT-X-TARGETDURATION 0, want > 0"},
+		{"no target duration", with(live(10, 1), func(p *MediaPlaylist) { p.TargetDuration = 0 }), "EXT-X-TARGETDURATION 0, want 1 to 120"},
 		{"rounds down to target", with(live(10, 2), func(p *MediaPlaylist) { p.Segments[1].Duration, p.Segments[1].DurationRaw = 2.49, "2.49" }), ""},
 		{"rounds above target", with(live(10, 2), func(p *MediaPlaylist) { p.Segments[1].Duration, p.Segments[1].DurationRaw = 2.5, "2.5" }),
 			"segment: invalid playlist: sequence 11 (seg11.ts): EXTINF 2.5 rounds above target duration 2"},
@@ -233,5 +233,24 @@ func TestCheckNextFFmpeg(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTargetDurationBounded: a target duration past MaxTargetDuration is
+// refused (it sets every cache's freshness of the playlist).
+func TestTargetDurationBounded(t *testing.T) {
+	for _, td := range []int{1073741823, 121} {
+		pl := fmt.Sprintf("#EXTM3U\n#EXT-X-TARGETDURATION:%d\n#EXTINF:2,\na.ts\n", td)
+		p, err := ParseMedia([]byte(pl))
+		if err == nil {
+			err = p.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), "TARGETDURATION") {
+			t.Fatalf("target duration %d: %v", td, err)
+		}
+	}
+	p, err := ParseMedia([]byte("#EXTM3U\n#EXT-X-TARGETDURATION:120\n#EXTINF:2,\na.ts\n"))
+	if err != nil || p.Validate() != nil {
+		t.Fatalf("120 s: %v %v", err, p.Validate())
 	}
 }
