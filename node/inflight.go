@@ -79,3 +79,11 @@ func setPinnedBody(ctx *fasthttp.RequestCtx, obj *object.Object, body []byte) {
 // cache tier (not from this node's own ingest store, which has its own
 // budget).
 func fromCache(xcache []byte) bool { return !bytes.Equal(xcache, xcacheOrigin) }
+
+// largeOrUnknown reports whether a body still arriving is pinned: its
+// buffer (sized from the upstream's Content-Length when there was one) is
+// large, or its size is not known yet.
+func largeOrUnknown(obj *object.Object) bool {
+	c := obj.Cap()
+	return c == 0 || c >= pinMin
+}

@@ -238,7 +238,7 @@ func (n *running) writeObject(ctx *fasthttp.RequestCtx, obj *object.Object, xcac
 	// A large body (or one still arriving) from the cache tier is pinned
 	// before anything is answered: over the in-flight budget the answer is
 	// a 503 instead.
-	pinned := !ctx.IsHead() && fromCache(xcache) && (!complete || len(body) >= pinMin)
+	pinned := !ctx.IsHead() && fromCache(xcache) && (complete && len(body) >= pinMin || !complete && largeOrUnknown(obj))
 	if pinned && !n.pin(ctx, obj) {
 		return
 	}
