@@ -241,6 +241,7 @@ type childFunc func(se xml.StartElement, start int, dash bool) error
 // end tag. Text goes to *text; with text nil, only white space is
 // allowed.
 func (r *mpdReader) content(se xml.StartElement, text *string, child childFunc) error {
+	var b strings.Builder // text may come in many pieces (between comments)
 	for {
 		start := int(r.d.InputOffset())
 		tok, err := r.d.RawToken()
@@ -264,11 +265,14 @@ func (r *mpdReader) content(se xml.StartElement, text *string, child childFunc) 
 				return r.fail(qname(se.Name), "closed by </%s>", qname(t.Name))
 			}
 			r.close()
+			if text != nil {
+				*text = b.String()
+			}
 			return nil
 		case xml.CharData:
 			switch {
 			case text != nil:
-				*text += string(t)
+				b.Write(t)
 			case !isXMLSpace(t):
 				return r.fail(se.Name.Local, "unexpected text %q", clipText(bytes.TrimSpace(t)))
 			}

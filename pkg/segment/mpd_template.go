@@ -8,6 +8,11 @@ import (
 	"strings"
 )
 
+// maxMPDURL is the longest URL or URL template, in bytes, the MPD
+// helpers work on: longer ones are rejected before any work, so that the
+// work per Representation stays bounded.
+const maxMPDURL = 4 * MaxPathLen
+
 // MaxTemplateWidth is the widest $Number%0Nd$ (or $Time$, $Bandwidth$)
 // format a SegmentTemplate may ask for.
 const MaxTemplateWidth = 32
@@ -70,6 +75,9 @@ func nextIdent(t string, i int) (start, end int, id templateIdent, err error) {
 
 // expandTemplate appends t with its identifiers replaced by v.
 func expandTemplate(dst []byte, t string, v templateValues) ([]byte, error) {
+	if len(t) > maxMPDURL {
+		return dst, fmt.Errorf("template of %d bytes: longer than %d", len(t), maxMPDURL)
+	}
 	for i := 0; i < len(t); {
 		start, end, id, err := nextIdent(t, i)
 		if err != nil {
@@ -115,6 +123,9 @@ func appendPadded(dst []byte, n uint64, width int) []byte {
 
 // templateUses reports which of $Number$ and $Time$ t uses.
 func templateUses(t string) (number, time bool, err error) {
+	if len(t) > maxMPDURL {
+		return false, false, fmt.Errorf("template of %d bytes: longer than %d", len(t), maxMPDURL)
+	}
 	for i := 0; i < len(t); {
 		start, end, id, err := nextIdent(t, i)
 		if err != nil || start < 0 {
@@ -132,6 +143,9 @@ func templateUses(t string) (number, time bool, err error) {
 // scheme, leading '/', backslash or ".." element.
 func checkRelativeRef(ref string) error {
 	q := quoteURL(ref)
+	if len(ref) > maxMPDURL {
+		return fmt.Errorf("%w: %s: longer than %d bytes", ErrBadPath, q, maxMPDURL)
+	}
 	if i := strings.IndexAny(ref, ":/?#"); i >= 0 && ref[i] == ':' {
 		return fmt.Errorf("%w: %s is an absolute URL", ErrBadPath, q)
 	}

@@ -600,3 +600,39 @@ func xmlnsDecls(n int) string {
 	}
 	return b.String()
 }
+
+// TestMPDLinear parses and validates large hostile documents that a
+// quadratic step would make take minutes: text in many pieces, one long
+// template inherited by many Representations, many unmodelled elements
+// beside many Representations. It counts nothing and asserts no time;
+// the test's own timeout is the bound.
+func TestMPDLinear(t *testing.T) {
+	head := `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"><Period><AdaptationSet>`
+	tail := `</AdaptationSet></Period></MPD>`
+	reps := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			b.WriteString(`<Representation id="r`)
+			b.WriteString(strings.Repeat("x", i%7))
+			b.WriteString(`" bandwidth="1"/>`)
+		}
+		return b.String()
+	}
+	for _, tc := range []struct{ name, doc string }{
+		{"text pieces", `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"><BaseURL>` + strings.Repeat("a<!---->", 120000) + `</BaseURL></MPD>`},
+		{"long inherited template", head + `<SegmentTemplate duration="1" media="` + strings.Repeat("a", 500000) + `$Number$.m4s"/>` + reps(12000) + tail},
+		{"raw beside reps", head + strings.Repeat("<Role/>", 40000) + reps(14000) + tail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if len(tc.doc) > MaxMPDSize {
+				t.Fatalf("test document of %d bytes is over the limit", len(tc.doc))
+			}
+			m, err := ParseMPD([]byte(tc.doc))
+			if err != nil {
+				return
+			}
+			_ = m.Validate()
+			_, _ = m.Files("")
+		})
+	}
+}

@@ -51,8 +51,9 @@ func (m *MPD) Validate() error {
 }
 
 type mpdValidator struct {
-	m  *MPD
-	ps problems
+	m       *MPD
+	ps      problems
+	segInfo map[*[]RawElement]bool // by level: has a SegmentBase or SegmentList
 }
 
 func (v *mpdValidator) mpd() {
@@ -276,7 +277,7 @@ func (v *mpdValidator) track(t *Track) {
 	where := fmt.Sprintf("%s / Representation %q", elemName("Period", t.PeriodIndex, t.Period.ID), t.Representation.ID)
 	tm := t.Template
 	if tm == nil {
-		if !hasRaw(t, "SegmentBase") && !hasRaw(t, "SegmentList") {
+		if !v.hasSegmentInfo(t) {
 			v.ps.add("%s: no SegmentTemplate, SegmentBase or SegmentList", where)
 		}
 		return
@@ -320,18 +321,32 @@ func (v *mpdValidator) track(t *Track) {
 	}
 }
 
-// hasRaw reports whether the Representation or a level above it has an
-// unmodelled element named name.
-func hasRaw(t *Track, name string) bool {
-	for _, extra := range [...][]RawElement{t.Representation.Extra, t.AdaptationSet.Extra, t.Period.Extra} {
-		for _, e := range extra {
-			if strings.HasPrefix(e.XML, "<"+name) && len(e.XML) > len(name)+1 &&
-				strings.IndexByte(" \t\r\n/>", e.XML[len(name)+1]) >= 0 {
-				return true
+// hasSegmentInfo reports whether the Representation or a level above it
+// has an unmodelled SegmentBase or SegmentList. The answers for the levels
+// above are kept, so that Validate stays linear.
+func (v *mpdValidator) hasSegmentInfo(t *Track) bool {
+	if v.segInfo == nil {
+		v.segInfo = make(map[*[]RawElement]bool)
+	}
+	for _, extra := range [...]*[]RawElement{&t.Representation.Extra, &t.AdaptationSet.Extra, &t.Period.Extra} {
+		has, ok := v.segInfo[extra]
+		if !ok {
+			for _, e := range *extra {
+				has = has || isElement(e.XML, "SegmentBase") || isElement(e.XML, "SegmentList")
 			}
+			v.segInfo[extra] = has
+		}
+		if has {
+			return true
 		}
 	}
 	return false
+}
+
+// isElement reports whether raw XML starts with an element named name.
+func isElement(xml, name string) bool {
+	return strings.HasPrefix(xml, "<"+name) && len(xml) > len(name)+1 &&
+		strings.IndexByte(" \t\r\n/>", xml[len(name)+1]) >= 0
 }
 
 // rendered checks that the MPD renders to a document ParseMPD reads, and
