@@ -41,13 +41,15 @@ func TestAcceptBacksOff(t *testing.T) {
 	emfile := &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
 	tl := newTrackingListener(&failingListener{Listener: ln, n: 3, err: emfile}, connLimits{}, slog.New(slog.DiscardHandler))
 	defer tl.Close()
+	accepted := make(chan struct{})
 	go func() {
 		if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
 			defer c.Close()
-			time.Sleep(2 * time.Second)
+			<-accepted // held open until the listener has taken it
 		}
 	}()
 	c, err := tl.Accept()
+	close(accepted)
 	if err != nil {
 		t.Fatalf("accept after EMFILE: %v", err)
 	}
