@@ -103,4 +103,8 @@ type EventConfig struct {
 	// StreamKeys are the bearer tokens an encoder may present; any one is
 	// accepted, so a key can be rotated without cutting the encoder off.
 	StreamKeys []string
+	// PartTarget > 0 makes the event low latency: Ringside packages its
+	// CMAF push as LL-HLS with parts of this target duration (see
+	// lowlatency.go); 0 leaves the push as it is.
+	PartTarget time.Duration
 }

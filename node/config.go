@@ -257,6 +257,18 @@ type EventConfig struct {
 	// so keys stay out of config files.
 	StreamKeyEnv string `yaml:"stream_key_env"`
 	PullURL      string `yaml:"pull_url"`
+	// LowLatency makes the ingest node a low-latency packager for a push
+	// event: from an LL-DASH/CMAF push it writes LL-HLS playlists (parts,
+	// blocking reload, delta updates, preload hints) beside the MPD.
+	LowLatency LowLatencyConfig `yaml:"low_latency"`
+}
+
+// LowLatencyConfig is an event's low-latency setting.
+type LowLatencyConfig struct {
+	Enabled bool `yaml:"enabled"`
+	// PartTarget is EXT-X-PART-INF's PART-TARGET, the encoder's fragment
+	// duration (ffmpeg -frag_duration); required when enabled, 100ms..5s.
+	PartTarget Duration `yaml:"part_target"`
 }
 
 // LogSection configures logging.

@@ -22,10 +22,11 @@ type Event struct {
 	StreamKeys   []string // push: any one authenticates an encoder
 	PullURL      string   // pull: /live/{id}/{rest} comes from {PullURL}/{rest}
 	RequireToken bool
-	LowLatency   bool        // LL-HLS: blocking playlist directives (_HLS_msn...) apply
-	Allowed      []string    // regions allowed (empty: everywhere)
-	Blackout     []string    // regions refused
-	TokenKeys    []token.Key // playback-token keys, current first
+	LowLatency   bool          // LL-HLS: blocking playlist directives (_HLS_msn...) apply
+	PartTarget   time.Duration // with LowLatency: the parts' target duration
+	Allowed      []string      // regions allowed (empty: everywhere)
+	Blackout     []string      // regions refused
+	TokenKeys    []token.Key   // playback-token keys, current first
 	// TokenGeneration: tokens signed for a lower one were revoked.
 	TokenGeneration uint64
 	// TokenTTL caps steering.token_ttl: the document's max_token_ttl,
@@ -43,7 +44,8 @@ func (e *Event) Push() bool { return len(e.StreamKeys) > 0 }
 func eventsFromConfig(evs []EventConfig) []Event {
 	out := make([]Event, 0, len(evs))
 	for _, ev := range evs {
-		e := Event{ID: ev.ID, Title: ev.Title, State: string(control.StateLive), PullURL: ev.PullURL}
+		e := Event{ID: ev.ID, Title: ev.Title, State: string(control.StateLive), PullURL: ev.PullURL,
+			LowLatency: ev.LowLatency.Enabled, PartTarget: time.Duration(ev.LowLatency.PartTarget)}
 		if ev.StreamKey != "" {
 			e.StreamKeys = []string{ev.StreamKey}
 		}
@@ -63,7 +65,8 @@ func eventsFromDocument(d *control.Document) []Event {
 	out := make([]Event, 0, len(d.Events))
 	for _, ev := range d.Events {
 		out = append(out, Event{ID: ev.ID, Title: ev.Title, State: string(ev.State), StreamKeys: ev.StreamKeys,
-			PullURL: ev.PullURL, RequireToken: ev.RequireToken, LowLatency: ev.LowLatency.Enabled, Allowed: ev.AllowedRegions,
+			PullURL: ev.PullURL, RequireToken: ev.RequireToken, LowLatency: ev.LowLatency.Enabled,
+			PartTarget: time.Duration(ev.LowLatency.PartTarget), Allowed: ev.AllowedRegions,
 			Blackout: ev.BlackoutRegions, TokenKeys: keys, TokenGeneration: ev.TokenGeneration,
 			TokenTTL: d.Signing.TokenTTL(), Regions: rt})
 	}
@@ -86,12 +89,17 @@ func tokenKeys(d *control.Document) []token.Key {
 // control is the event as the control document's seed holds it.
 func (e *Event) control() control.Event {
 	return control.Event{ID: e.ID, Title: e.Title, State: control.EventState(e.State), StreamKeys: e.StreamKeys,
-		PullURL: e.PullURL, RequireToken: e.RequireToken, AllowedRegions: e.Allowed, BlackoutRegions: e.Blackout}
+		PullURL: e.PullURL, RequireToken: e.RequireToken, AllowedRegions: e.Allowed, BlackoutRegions: e.Blackout,
+		LowLatency: control.LowLatency{Enabled: e.LowLatency, PartTarget: control.Duration(e.PartTarget)}}
 }
 
 // ingest is the event as the ingest origin needs it.
 func (e *Event) ingest() ingest.EventConfig {
-	return ingest.EventConfig{ID: e.ID, StreamKeys: e.StreamKeys}
+	ec := ingest.EventConfig{ID: e.ID, StreamKeys: e.StreamKeys}
+	if e.LowLatency {
+		ec.PartTarget = e.PartTarget
+	}
+	return ec
 }
 
 // steering is the event as the steering engine needs it.
