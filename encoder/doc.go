@@ -2,6 +2,27 @@
 // (test pattern and tone) into a Ringside ingest node over HTTP PUT, the way
 // a production encoder would. The demo and the end-to-end tests use it.
 //
+// # HLS and low-latency DASH
+//
+// By default ffmpeg's hls muxer pushes a master playlist, a media playlist
+// per rung and whole segments. With Config.LowLatency it pushes
+// low-latency DASH/CMAF instead, which the node packages as LL-HLS
+// itself: ffmpeg's dash muxer with -ldash 1 -streaming 1, the MPD to
+// IngestBase/manifest.mpd (segment template, no timeline), the video rungs
+// in adaptation set 0 and one AAC audio in set 1, x264 with -tune
+// zerolatency. Every segment starts with a keyframe (GOP = FPS x
+// SegmentSeconds) and is one chunked PUT lasting the segment, a CMAF
+// fragment (moof+mdat) arriving every part. ffmpeg's -frag_duration is
+// not the part target: the mov muxer ends a fragment before the first
+// packet at least -frag_duration in, so fragments are rounded up to whole
+// frames (0.512 s of 48 kHz AAC, 0.533 s of 15 fps video for 0.5). Args
+// sets it just under the last frame boundary within PartTarget in both
+// streams, so no fragment is longer than the part target (at 30 fps: 0.5 s
+// of video, 0.491 s of audio, and a short last fragment per segment).
+// No -write_prft: ffmpeg 5.1 writes it only with -utc_timing_url, which
+// then also becomes the MPD's UTCTiming for players, and the node serves
+// no such clock (see dashArgs).
+//
 // # The stream key
 //
 // The node wants "Authorization: Bearer KEY" on every upload. Any local
@@ -23,6 +44,15 @@
 // that line from the stderr it keeps for its errors. Validate limits the
 // key to printable ASCII (no header injection) that fits ffmpeg's preset
 // line buffer.
+//
+// The dash muxer has no headers option: ffmpeg accepts -headers with it
+// but sends no header on its uploads (measured). It passes its http_opts
+// dictionary to every request it makes, so in low-latency mode the preset
+// line is "http_opts=headers='Authorization: Bearer KEY'", quoted for
+// ffmpeg's dictionary parser (see presetLine). With Debian's ffmpeg 5.1
+// the header is on every init segment, segment and MPD PUT and every
+// DELETE, on persistent and separate connections; a key holding ', \, :
+// or = arrives intact.
 //
 // A loopback forward proxy that adds the key (ffmpeg's http_proxy with a
 // credential in the environment) was built and rejected, for what ffmpeg

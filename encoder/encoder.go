@@ -43,6 +43,17 @@ type Config struct {
 	// (-http_persistent 1); without it the playlist may arrive before the
 	// segment it lists.
 	Persistent bool
+	// LowLatency pushes low-latency DASH/CMAF instead of HLS (ffmpeg's dash
+	// muxer with -ldash and -streaming): the MPD to IngestBase/manifest.mpd,
+	// video and AAC audio in two adaptation sets, each segment uploaded
+	// while it is encoded, as CMAF fragments of at most PartTarget (see
+	// the package doc). SegmentSeconds is -seg_duration, ListSize
+	// -window_size; FMP4 does not apply.
+	LowLatency bool
+	// PartTarget is, with LowLatency, the longest fragment: the event's
+	// low_latency.part_target, which the ingest node's LL-HLS parts keep
+	// to. An even FPS makes 0.5 s a whole number of frames.
+	PartTarget time.Duration
 	// Duration stops the encoder after this much media (0: until ctx ends).
 	Duration time.Duration
 	Logger   *slog.Logger
@@ -52,7 +63,7 @@ type Config struct {
 // ultrafast, 2 s segments, 6 in the playlist.
 func DefaultConfig() Config {
 	return Config{FFmpeg: "ffmpeg", Ladder: []Rung{{Width: 854, Height: 480, VideoKbps: 1200}, {Width: 426, Height: 240, VideoKbps: 400}}, FPS: 15, Preset: "ultrafast",
-		SegmentSeconds: 2, ListSize: 6, Persistent: true}
+		SegmentSeconds: 2, ListSize: 6, Persistent: true, PartTarget: 500 * time.Millisecond}
 }
 
 // Validate reports every problem at once.
@@ -70,6 +81,9 @@ func (c Config) Validate() error {
 	if c.FPS <= 0 || c.SegmentSeconds <= 0 || c.ListSize <= 0 {
 		errs = append(errs, errors.New("encoder: fps, segment seconds and list size must be positive"))
 	}
+	if c.LowLatency {
+		errs = append(errs, c.validateLowLatency()...)
+	}
 	return errors.Join(errs...)
 }
 
@@ -77,10 +91,32 @@ func (c Config) Validate() error {
 // key: with one, they make ffmpeg read it from a preset on file descriptor
 // 3, which Run provides.
 func Args(cfg Config) []string {
+	a := sourceArgs(cfg)
+	if cfg.LowLatency {
+		a = append(a, dashArgs(cfg)...)
+	} else {
+		a = append(a, hlsArgs(cfg)...)
+	}
+	if cfg.StreamKey != "" {
+		// The key's header comes from the preset Run passes on this fd.
+		a = append(a, "-fpre", "/dev/fd/"+strconv.Itoa(presetFD))
+	}
+	if cfg.LowLatency {
+		return append(a, strings.TrimRight(cfg.IngestBase, "/")+"/manifest.mpd")
+	}
+	return append(a, strings.TrimRight(cfg.IngestBase, "/")+"/%v/index.m3u8")
+}
+
+// sourceArgs is the synthetic source (test pattern and tone), the ladder
+// and the encoders: libx264 with one keyframe per segment, so every
+// segment starts with one, and AAC. HLS maps the audio once per rung (a
+// variant stream per rung), low-latency DASH once (its own adaptation
+// set).
+func sourceArgs(cfg Config) []string {
 	gop := strconv.Itoa(cfg.FPS * cfg.SegmentSeconds)
 	a := []string{"-hide_banner", "-loglevel", "warning", "-nostdin",
 		"-re", "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=%d", cfg.Ladder[0].Width, cfg.Ladder[0].Height, cfg.FPS),
-		"-re", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"}
+		"-re", "-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=1000:sample_rate=%d", sampleRate)}
 	if cfg.Duration > 0 {
 		a = append(a, "-t", strconv.FormatFloat(cfg.Duration.Seconds(), 'f', 3, 64))
 	}
@@ -93,32 +129,42 @@ func Args(cfg Config) []string {
 		fmt.Fprintf(&fc, ";[s%d]scale=%d:%d[v%d]", i, r.Width, r.Height, i)
 	}
 	a = append(a, "-filter_complex", fc.String())
-	var vsm []string
 	for i := range cfg.Ladder {
 		a = append(a, "-map", fmt.Sprintf("[v%d]", i))
-		vsm = append(vsm, fmt.Sprintf("v:%d,a:%d", i, i))
 	}
-	for range cfg.Ladder {
+	audio := len(cfg.Ladder)
+	if cfg.LowLatency {
+		audio = 1
+	}
+	for range audio {
 		a = append(a, "-map", "1:a")
 	}
 	a = append(a, "-c:v", "libx264", "-preset", cfg.Preset, "-g", gop, "-keyint_min", gop, "-sc_threshold", "0")
+	if cfg.LowLatency {
+		// No lookahead or frame-thread delay inside x264.
+		a = append(a, "-tune", "zerolatency")
+	}
 	for i, r := range cfg.Ladder {
 		a = append(a, fmt.Sprintf("-b:v:%d", i), fmt.Sprintf("%dk", r.VideoKbps))
 	}
-	a = append(a, "-c:a", "aac", "-b:a", "96k", "-ac", "2",
-		"-f", "hls", "-method", "PUT", "-http_persistent", boolArg(cfg.Persistent),
+	return append(a, "-c:a", "aac", "-b:a", "96k", "-ac", "2")
+}
+
+// hlsArgs is the HLS push: a variant stream per rung, each with its audio.
+func hlsArgs(cfg Config) []string {
+	var vsm []string
+	for i := range cfg.Ladder {
+		vsm = append(vsm, fmt.Sprintf("v:%d,a:%d", i, i))
+	}
+	a := []string{"-f", "hls", "-method", "PUT", "-http_persistent", boolArg(cfg.Persistent),
 		"-hls_time", strconv.Itoa(cfg.SegmentSeconds), "-hls_list_size", strconv.Itoa(cfg.ListSize),
 		"-hls_flags", "delete_segments+independent_segments+program_date_time",
 		"-master_pl_name", "master.m3u8", "-var_stream_map", strings.Join(vsm, " "),
-		"-ignore_io_errors", "1")
+		"-ignore_io_errors", "1"}
 	if cfg.FMP4 {
 		a = append(a, "-hls_segment_type", "fmp4")
 	}
-	if cfg.StreamKey != "" {
-		// The key's header comes from the preset Run passes on this fd.
-		a = append(a, "-fpre", "/dev/fd/"+strconv.Itoa(presetFD))
-	}
-	return append(a, strings.TrimRight(cfg.IngestBase, "/")+"/%v/index.m3u8")
+	return a
 }
 
 func boolArg(b bool) string {
@@ -156,7 +202,7 @@ func run(ctx context.Context, cfg Config, started func(pid int)) error {
 	stderr := &stderrBuffer{max: 64 << 10}
 	cmd.Stderr = stderr
 	if cfg.StreamKey != "" {
-		preset, err := keyPreset(cfg.StreamKey)
+		preset, err := keyPreset(presetLine(cfg.StreamKey, cfg.LowLatency))
 		if err != nil {
 			return err
 		}

@@ -53,7 +53,7 @@ func push(t *testing.T, fmp4, persistent bool) {
 	var mu sync.Mutex
 	var uploads []upload
 	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		looked.Do(func() { lookAtFFmpeg(t, int(pid.Load())) })
+		looked.Do(func() { lookAtFFmpeg(t, int(pid.Load()), testKey) })
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			return // cut off by ffmpeg's exit; the checks below see it missing
@@ -143,7 +143,7 @@ func push(t *testing.T, fmp4, persistent bool) {
 
 // lookAtFFmpeg checks a running ffmpeg that has parsed its options (it is
 // uploading): the key is in no /proc entry another process can read.
-func lookAtFFmpeg(t *testing.T, pid int) {
+func lookAtFFmpeg(t *testing.T, pid int, key string) {
 	dir := "/proc/" + strconv.Itoa(pid)
 	cmdline, err := os.ReadFile(dir + "/cmdline")
 	if err != nil || !bytes.Contains(cmdline, []byte("-fpre\x00/dev/fd/3")) {
@@ -159,7 +159,7 @@ func lookAtFFmpeg(t *testing.T, pid int) {
 		t.Error(err)
 	}
 	for name, b := range map[string][]byte{"cmdline": cmdline, "environ": environ, "fd/3": preset} {
-		if bytes.Contains(b, []byte(testKey)) {
+		if bytes.Contains(b, []byte(key)) {
 			t.Errorf("the stream key is in ffmpeg's /proc/%d/%s", pid, name)
 		}
 	}

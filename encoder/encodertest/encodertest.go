@@ -19,6 +19,15 @@ func Config(ingestBase, key string) encoder.Config {
 	return cfg
 }
 
+// LowLatencyConfig is Config as a low-latency DASH/CMAF push (the MPD to
+// ingestBase/manifest.mpd) at 30 fps, so that 0.5 s parts are whole
+// numbers of frames.
+func LowLatencyConfig(ingestBase, key string) encoder.Config {
+	cfg := Config(ingestBase, key)
+	cfg.LowLatency, cfg.FPS = true, 30
+	return cfg
+}
+
 // Start runs ffmpeg with cfg until the test ends; an encoder failure fails
 // the test.
 func Start(t testing.TB, cfg encoder.Config) {
