@@ -18,10 +18,11 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/ringside
 
-## run: a live event on this machine: one node plus an ffmpeg encoder.
+## run: live events on this machine: one node plus two ffmpeg encoders
+## (HLS into "demo", LL-DASH/CMAF into the low-latency event "demo-ll").
 run: build
 	./scripts/ensure-ffmpeg
-	./$(BIN) demo --http $(HTTP) --https $(HTTPS) --admin $(ADMIN) --dns $(DNS)
+	./$(BIN) demo --http $(HTTP) --https $(HTTPS) --admin $(ADMIN) --dns $(DNS) --low-latency
 
 ## test: vet, the whole suite under the race detector, and fuzz smoke runs.
 test: vet unit fuzz

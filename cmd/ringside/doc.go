@@ -2,6 +2,6 @@
 // operator's CLI.
 //
 //	ringside node --config FILE
-//	ringside demo --http ADDR [--admin ADDR] [--dns ADDR]
+//	ringside demo --http ADDR [--admin ADDR] [--dns ADDR] [--https ADDR] [--low-latency]
 //	ringside ctl COMMAND
 package main

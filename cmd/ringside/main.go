@@ -12,8 +12,9 @@ import (
 
 const usage = `usage:
   ringside node --config FILE     run a node from its YAML configuration
-  ringside demo --http ADDR [--admin ADDR]
+  ringside demo --http ADDR [--admin ADDR] [--low-latency]
                                   one node with a demo event fed by a local ffmpeg
+                                  (--low-latency: and an LL-HLS/LL-DASH event fed by a second)
   ringside ctl COMMAND            the operator's CLI over the admin API (ringside ctl for help)
   ringside version
 `

@@ -109,8 +109,9 @@ func TestNodeCommand(t *testing.T) {
 	}
 }
 
-// TestDemoCommand is what `make run` does: one node and a real ffmpeg; the
-// printed master playlist URL plays.
+// TestDemoCommand is what `make run` does: one node and two real ffmpegs
+// (--low-latency); the printed master playlist URL plays, and the
+// low-latency event's MPD is live.
 func TestDemoCommand(t *testing.T) {
 	t.Setenv("RINGSIDE_TOKEN", "demo-admin-token")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -118,7 +119,7 @@ func TestDemoCommand(t *testing.T) {
 	var out, errb syncBuffer
 	go func() {
 		done <- run(ctx, []string{"demo", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-			"--dns", "127.0.0.1:0", "--log-level", "warn"}, &out, &errb)
+			"--dns", "127.0.0.1:0", "--low-latency", "--log-level", "warn"}, &out, &errb)
 	}()
 	defer func() {
 		cancel()
@@ -132,12 +133,18 @@ func TestDemoCommand(t *testing.T) {
 		}
 	}()
 	// The demo prints where it listens.
-	printed := regexp.MustCompile(`play: +http://(\S+)/live/demo/master.m3u8[\s\S]*admin: +http://(\S+)/admin/v1/[\s\S]*dig @(\S+) -p (\d+) live[\s\S]*https: +(https://\S+/live/demo/master.m3u8)\s+\(certificate from the demo's throwaway CA: (\S+)\)`)
+	printed := regexp.MustCompile(`play: +http://(\S+)/live/demo/master.m3u8[\s\S]*admin: +http://(\S+)/admin/v1/[\s\S]*dig @(\S+) -p (\d+) live` +
+		`[\s\S]*ll-hls: +(http://\S+/live/demo-ll/ll.m3u8)[\s\S]*ll-dash: +(http://\S+/live/demo-ll/manifest.mpd)` +
+		`[\s\S]*https: +(https://\S+/live/demo/master.m3u8)\s+\(certificate from the demo's throwaway CA: (\S+)\)` +
+		`\s+(https://\S+/live/demo-ll/ll.m3u8) +(https://\S+/live/demo-ll/manifest.mpd)\n`)
 	var m []string
 	eventually(t, 20*time.Second, func() bool { m = printed.FindStringSubmatch(out.String()); return m != nil },
 		func() string { return "demo URLs in its output:\n" + out.String() + "\n" + errb.String() })
 	addr, admin, dnsAddr := m[1], m[2], net.JoinHostPort(m[3], m[4])
-	httpsMaster, caFile := m[5], m[6]
+	llMPD, httpsMaster, caFile, httpsLLMPD := m[6], m[7], m[8], m[10]
+	if want := "http://" + addr + "/live/demo-ll/"; m[5] != want+"ll.m3u8" || llMPD != want+"manifest.mpd" {
+		t.Errorf("low-latency URLs %s %s, want them on %s", m[5], llMPD, want)
+	}
 	// As soon as the node answers at all, its configuration is there: the
 	// first `ctl status` that works is followed by an `events list` that
 	// names the demo event, with no retry.
@@ -182,6 +189,9 @@ func TestDemoCommand(t *testing.T) {
 	if resp.StatusCode != 200 || strings.Count(string(hb), "#EXT-X-STREAM-INF") != 2 {
 		t.Fatalf("%s: %d %q", httpsMaster, resp.StatusCode, hb)
 	}
+	// The low-latency event: the second ffmpeg's LL-DASH push is live, its
+	// segments announced before they are complete, over HTTPS too.
+	lowLatencyLive(t, llMPD, tlsClient, httpsLLMPD, &errb)
 	// It steers: authoritative for ringside.test, live.ringside.test is its
 	// edge, /play/demo answers the playback JSON.
 	q := new(dns.Msg)
@@ -199,4 +209,32 @@ func TestDemoCommand(t *testing.T) {
 		o, e = syncBuffer{}, syncBuffer{}
 		return runCtl([]string{"--addr", admin, "events", "list"}, &o, &e) == 0 && strings.Contains(o.String(), "demo")
 	}, func() string { return "ctl against the demo: " + o.String() + e.String() })
+}
+
+// lowLatencyLive waits for the demo's low-latency MPD to be live with the
+// video and audio adaptation sets, fetches its first segments, and gets
+// the same MPD over HTTPS.
+func lowLatencyLive(t *testing.T, mpd string, tlsClient *http.Client, httpsMPD string, errb *syncBuffer) {
+	t.Helper()
+	var body string
+	waitHTTP(t, mpd, 30*time.Second, func(r *http.Response, b string) bool {
+		body = b
+		return r.StatusCode == 200 && strings.Contains(b, `type="dynamic"`) && strings.Contains(b, `availabilityTimeComplete="false"`) &&
+			strings.Contains(b, `contentType="video"`) && strings.Contains(b, `contentType="audio"`)
+	}, errb)
+	base := strings.TrimSuffix(mpd, "manifest.mpd")
+	for _, f := range []string{"init-stream0.m4s", "init-stream2.m4s", "chunk-stream0-00001.m4s", "chunk-stream2-00001.m4s"} {
+		waitHTTP(t, base+f, 10*time.Second, func(r *http.Response, b string) bool {
+			return r.StatusCode == 200 && len(b) > 0
+		}, errb)
+	}
+	resp, err := tlsClient.Get(httpsMPD)
+	if err != nil {
+		t.Fatalf("%s: %v", httpsMPD, err)
+	}
+	hb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(hb), "chunk-stream$RepresentationID$") {
+		t.Fatalf("%s: %d %q (over HTTP: %q)", httpsMPD, resp.StatusCode, hb, body)
+	}
 }
