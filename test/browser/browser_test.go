@@ -32,6 +32,15 @@ type playCase struct {
 
 	wantStatus  int    // the player's fatal error carries this HTTP status
 	wantFailure string // and Chromium's network error on the manifest contains this
+
+	// lowLatency: a case on the low-latency event. Only a fatal error
+	// fails it (non-fatal ones are counted and logged); its latency is
+	// logged, never judged; no request may leave this machine, and hls.js
+	// and dash.js must say they are in low-latency mode (lowlatency_test.go).
+	lowLatency bool
+	// llHLS: every LL-HLS media playlist hls.js read had EXT-X-PART, and
+	// it reloaded them blocking (_HLS_msn).
+	llHLS bool
 }
 
 // hop is a response of the node: a path (and query) prefix and its
@@ -87,6 +96,14 @@ func TestPlayers(t *testing.T) {
 			via: []hop{{path: "/live/" + tokenEvent + "/master.m3u8?token=", status: 200}}},
 		{name: "shaka/master", player: "shaka", manifest: "/live/demo/master.m3u8", seconds: 10,
 			minPlayed: 7, noStall: true, via: []hop{{path: "/live/demo/master.m3u8", status: 200}}},
+		// The low-latency event, 60 s each: LL-DASH in dash.js and Shaka,
+		// latency logged (lowlatency_test.go).
+		{name: "dash.js/low-latency", player: "dash.js", manifest: "/live/" + llEvent + "/manifest.mpd", seconds: llSeconds,
+			config: dashLowLatency, minPlayed: llSeconds * 3 / 4, noStall: true, lowLatency: true,
+			via: []hop{{path: "/live/" + llEvent + "/manifest.mpd", status: 200}}},
+		{name: "shaka/low-latency", player: "shaka", manifest: "/live/" + llEvent + "/manifest.mpd", seconds: llSeconds,
+			config: map[string]any{"streaming": map[string]any{"lowLatencyMode": true}}, minPlayed: llSeconds * 3 / 4, noStall: true,
+			lowLatency: true, via: []hop{{path: "/live/" + llEvent + "/manifest.mpd", status: 200}}},
 	}
 	live := false
 	for _, c := range cases {
@@ -97,7 +114,12 @@ func TestPlayers(t *testing.T) {
 			d.waitLive(t, 4)
 			live = true
 		}
-		t.Run(c.name, func(t *testing.T) { playOne(t, d, c, page) })
+		t.Run(c.name, func(t *testing.T) {
+			if c.lowLatency {
+				d.waitLowLatency(t, c.llHLS)
+			}
+			playOne(t, d, c, page)
+		})
 	}
 }
 
@@ -118,14 +140,23 @@ func playOne(t *testing.T, d *demo, c playCase, page string) {
 	if c.token {
 		manifest += "?token=" + url.QueryEscape(d.playbackToken(t))
 	}
-	r := play(t, spec{Player: c.player, Page: page, Manifest: manifest, Seconds: c.seconds,
-		StartTimeout: 15, SPKI: spki, Chromium: chromiumPath, Config: c.config})
+	s := spec{Player: c.player, Page: page, Manifest: manifest, Seconds: c.seconds,
+		StartTimeout: 15, SPKI: spki, Chromium: chromiumPath, Config: c.config}
+	if c.lowLatency {
+		// Blocking playlist reloads and part requests: several a second.
+		s.MaxRequests, s.Inspect, s.Tags = 3000, `/ll-[0-9]+\.m3u8(\?|$)`, llTags
+	}
+	r := play(t, s)
 	t.Log(r.summary() + "; " + r.listeners(d))
 	var problems []string
 	if c.minPlayed > 0 {
 		problems = checkPlayed(c, r, d, base)
 	} else {
 		problems = checkRefused(c, r, manifest)
+	}
+	if c.lowLatency {
+		logLatency(t, c, r)
+		problems = append(problems, checkLowLatency(c, r)...)
 	}
 	if len(problems) > 0 {
 		t.Errorf("%s:\n  %s\nwhat the player saw: %s\nrequests to the node (%s, %s):\n%s",
@@ -148,7 +179,7 @@ func checkPlayed(c playCase, r result, d *demo, base string) []string {
 			len(p.Stalls), p.WaitingEvents))
 	}
 	for _, e := range p.Errors {
-		if !e.startGap() {
+		if !e.startGap() && (e.Fatal || !c.lowLatency) {
 			problems = append(problems, "the player reported "+e.String())
 		}
 	}

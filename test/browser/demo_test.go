@@ -20,8 +20,9 @@ import (
 	"github.com/ringside-live/ringside/test/childproc"
 )
 
-// demo is one `ringside demo` process: a node with every role and the
-// real ffmpeg it starts, pushing the live HLS event "demo".
+// demo is one `ringside demo --low-latency` process: a node with every
+// role and the two real ffmpegs it starts, pushing the live HLS event
+// "demo" and the low-latency LL-DASH/CMAF event llEvent.
 type demo struct {
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when cmd has been waited for
@@ -66,7 +67,7 @@ func startDemo(t *testing.T, bin string) *demo {
 	}
 	defer logf.Close()
 	d.cmd = exec.Command(bin, "demo", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-		"--dns", "127.0.0.1:0")
+		"--dns", "127.0.0.1:0", "--low-latency")
 	d.cmd.Env = append(os.Environ(), "RINGSIDE_TOKEN="+adminToken)
 	d.cmd.Stdout, d.cmd.Stderr = outf, logf
 	d.cmd.SysProcAttr = childproc.Attr()

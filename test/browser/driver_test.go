@@ -30,6 +30,12 @@ type spec struct {
 	// Config goes to the player: Hls config, dash.js settings, Shaka
 	// configure.
 	Config map[string]any `json:"config,omitempty"`
+	// MaxRequests bounds the responses recorded (default 400).
+	MaxRequests int `json:"maxRequests,omitempty"`
+	// Inspect is a RegExp: the bodies of 200 responses whose URL matches
+	// have their lines starting with each of Tags counted (request.Tags).
+	Inspect string   `json:"inspect,omitempty"`
+	Tags    []string `json:"tags,omitempty"`
 }
 
 // result is play.mjs's output: the page's report and what Chromium saw.
@@ -62,6 +68,24 @@ type report struct {
 	Levels          int           `json:"levels"`
 	Level           *level        `json:"level"`
 	Video           video         `json:"video"`
+	// Latency is sampled every 0.5 s after the first frame (live streams).
+	Latency []latencySample `json:"latency"`
+	// LowLatency: the player says it plays in low-latency mode (nil: it
+	// could not say).
+	LowLatency *bool `json:"lowLatency"`
+}
+
+// latencySample is the latency at one moment: Latency is the player's own
+// figure (hls.js: hls.latency, to the live edge of its playlist; dash.js:
+// getCurrentLiveLatency(); Shaka: getStats().liveLatency), Wall is now
+// minus the wall-clock time of the frame playing (hls.js: from
+// EXT-X-PROGRAM-DATE-TIME; dash.js and Shaka compute their own figure
+// so), Rate the playback rate (catch-up). nil: the player had no figure.
+type latencySample struct {
+	At      float64  `json:"at"` // seconds after the first frame
+	Latency *float64 `json:"latency"`
+	Wall    *float64 `json:"wall"`
+	Rate    float64  `json:"rate"`
 }
 
 type stall struct {
@@ -107,6 +131,9 @@ type request struct {
 	URL     string `json:"url"`
 	Status  int    `json:"status"`
 	Failure string `json:"failure"`
+	// Tags counts the body's lines starting with each of spec.Tags, for
+	// inspected responses whose body was read (nil otherwise).
+	Tags map[string]int `json:"tags"`
 }
 
 // play runs play.mjs on s and returns its result. node and the Chromium

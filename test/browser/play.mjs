@@ -12,12 +12,16 @@
 //    "spki": ["base64 SHA-256 of a SubjectPublicKeyInfo", ...],   or trust these keys only
 //    "config": {...},                     passed to the player (Hls config, dash.js
 //                                         settings, Shaka configure)
+//    "maxRequests": 400,                  responses recorded at most
+//    "inspect": "\\.m3u8(\\?|$)",          for responses whose URL matches (a RegExp),
+//    "tags": ["#EXT-X-PART:", ...],       count the body's lines starting with each
 //    "chromium": "/usr/bin/chromium"}
 //
 // The report is the page's (page/harness.js: started, startupSeconds,
 // secondsPlayed, stalls, rebufferSeconds, waitingEvents, errors with the
-// HTTP status the player saw, level, video) plus what Chromium itself saw
-// on the network (requests: url, status or failure; preflights: the CORS
+// HTTP status the player saw, level, video, latency samples) plus what
+// Chromium itself saw on the network (requests: url, status or failure,
+// and for inspected ones the tag counts of the body; preflights: the CORS
 // OPTIONS requests Chromium sent on the player's behalf, which pages never
 // see), how long each step took (timing) and the page's console. The exit status is 0 whenever a report is printed, whatever it
 // says; 2 when the browser could not be driven at all.
@@ -29,7 +33,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const maxRequests = 400;
+const defaultMaxRequests = 400;
 const maxPreflights = 200;
 const maxConsole = 100;
 
@@ -89,13 +93,26 @@ async function play(spec, out) {
       if (out.console.length < maxConsole) out.console.push(m.type() + ': ' + m.text());
     });
     page.on('pageerror', (e) => out.console.push('pageerror: ' + e.message));
+    const maxRequests = spec.maxRequests || defaultMaxRequests;
+    const inspect = spec.inspect ? new RegExp(spec.inspect) : null;
     page.on('response', (res) => {
-      if (out.requests.length < maxRequests) {
-        out.requests.push({ method: res.request().method(), url: res.url(), status: res.status() });
+      if (out.requests.length >= maxRequests) return;
+      const q = { method: res.request().method(), url: res.url(), status: res.status() };
+      out.requests.push(q);
+      if (inspect && inspect.test(q.url) && q.status === 200) {
+        // Counted when the body is complete (a blocking playlist reload
+        // answers when the playlist is ready).
+        res.text().then((body) => {
+          q.tags = {};
+          for (const tag of spec.tags || []) q.tags[tag] = 0;
+          for (const line of body.split('\n')) {
+            for (const tag of spec.tags || []) if (line.startsWith(tag)) q.tags[tag]++;
+          }
+        }).catch((e) => { q.bodyError = String(e && e.message); });
       }
     });
     page.on('requestfailed', (req) => {
-      if (out.requests.length < maxRequests) {
+      if (out.requests.length < (spec.maxRequests || defaultMaxRequests)) {
         out.requests.push({ method: req.method(), url: req.url(), status: 0, failure: req.failure()?.errorText || '' });
       }
     });

@@ -3,7 +3,8 @@
 // another origin, and records what a viewer would notice: when playback
 // started, how far video.currentTime advanced, every stall, every error
 // with the HTTP status the player itself saw, and the rendition it ended
-// on. play.mjs calls window.harness.start(spec) and polls
+// on; on a live stream, the latency every half second after the first
+// frame. play.mjs calls window.harness.start(spec) and polls
 // window.harness.report().
 'use strict';
 
@@ -17,6 +18,8 @@ window.harness = (() => {
   // not move although the video was neither paused nor ended.
   const stallMinSeconds = 0.5;
   const sampleMs = 100;
+  const latencyMs = 500;
+  const maxLatencySamples = 600;
 
   const r = {
     player: '',
@@ -35,11 +38,23 @@ window.harness = (() => {
     level: null, // {width, height, bitrate} as the player reports it
     video: null, // {width, height, droppedFrames, totalFrames, readyState}
     levels: 0, // renditions the player found
+    // {at, latency, wall, rate} every latencyMs after the first 'playing':
+    // latency is the player's own figure (hls.js: hls.latency, the
+    // distance to the live edge it computes from the playlist; dash.js:
+    // getCurrentLiveLatency(); Shaka: getStats().liveLatency), wall is now
+    // minus the wall-clock time of the frame playing (hls.js: playingDate,
+    // from EXT-X-PROGRAM-DATE-TIME; dash.js: the same as latency, it
+    // computes it so; Shaka: from getPresentationStartTimeAsDate()), rate
+    // the playback rate (catch-up).
+    latency: [],
+    lowLatency: null, // whether the player says it is in low-latency mode
   };
   let t0 = 0;
   let tPlaying = 0;
   let player = null;
   let lastLevel = () => null;
+  let latencyOf = () => ({ latency: null, wall: null });
+  let lowLatencyOf = () => null;
   let openStall = () => null; // a stall still going on, counted by report()
 
   const now = () => performance.now() / 1000;
@@ -96,6 +111,13 @@ window.harness = (() => {
         frozenSince = 0;
       }
     }, sampleMs);
+    setInterval(() => {
+      if (!r.started || r.latency.length >= maxLatencySamples) return;
+      let l = { latency: null, wall: null };
+      try { l = latencyOf(); } catch (_) { /* the player is not ready */ }
+      const num = (x) => (typeof x === 'number' && isFinite(x) ? round(x) : null);
+      r.latency.push({ at: round(now() - tPlaying), latency: num(l.latency), wall: num(l.wall), rate: video.playbackRate });
+    }, latencyMs);
     openStall = () => (frozenSince && now() - frozenSince >= stallMinSeconds
       ? { at: round(frozenSince - tPlaying), seconds: round(now() - frozenSince), ongoing: true } : null);
   }
@@ -121,6 +143,12 @@ window.harness = (() => {
       const l = hls.levels && hls.levels[hls.currentLevel];
       return l ? { width: l.width, height: l.height, bitrate: l.bitrate, index: hls.currentLevel } : null;
     };
+    latencyOf = () => ({
+      latency: hls.latency,
+      wall: hls.playingDate ? (Date.now() - hls.playingDate.getTime()) / 1000 : null,
+    });
+    lowLatencyOf = () => !!(hls.config.lowLatencyMode && hls.levels && hls.levels[hls.currentLevel]
+      && hls.levels[hls.currentLevel].details && hls.levels[hls.currentLevel].details.partList);
     hls.loadSource(spec.manifest);
     hls.attachMedia(video);
   }
@@ -159,6 +187,11 @@ window.harness = (() => {
       const rep = p.getCurrentRepresentationForType && p.getCurrentRepresentationForType('video');
       return rep ? { width: rep.width, height: rep.height, bitrate: rep.bandwidth, index: rep.absoluteIndex } : null;
     };
+    latencyOf = () => {
+      const l = p.getCurrentLiveLatency();
+      return { latency: l, wall: l };
+    };
+    lowLatencyOf = () => p.getLowLatencyModeEnabled();
     if (spec.config) p.updateSettings(spec.config);
     p.initialize(video, spec.manifest, true);
   }
@@ -186,6 +219,16 @@ window.harness = (() => {
       const tr = (p.getVariantTracks() || []).find((t) => t.active);
       return tr ? { width: tr.width, height: tr.height, bitrate: tr.bandwidth, index: tr.id } : null;
     };
+    latencyOf = () => {
+      // getLiveLatency() is not exported by the compiled build; its stats
+      // carry it (liveLatency), and the wall-clock figure is its formula.
+      const start = p.isLive() ? p.getPresentationStartTimeAsDate() : null;
+      return {
+        latency: p.isLive() ? p.getStats().liveLatency : null,
+        wall: start ? (Date.now() - start.getTime()) / 1000 - video.currentTime : null,
+      };
+    };
+    lowLatencyOf = () => !!p.getConfiguration().streaming.lowLatencyMode;
     if (spec.config) p.configure(spec.config);
     p.attach(video)
       .then(() => p.load(spec.manifest))
@@ -217,6 +260,8 @@ window.harness = (() => {
       const video = document.getElementById('video');
       let level = null;
       try { level = lastLevel(); } catch (e) { level = { error: String(e) }; }
+      let lowLatency = null;
+      try { lowLatency = lowLatencyOf(); } catch (_) { /* not ready */ }
       const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : {};
       const open = openStall();
       return Object.assign({}, r, {
@@ -225,6 +270,7 @@ window.harness = (() => {
         secondsPlayed: round(r.secondsPlayed),
         startupSeconds: r.startupSeconds === null ? null : round(r.startupSeconds),
         level,
+        lowLatency,
         video: {
           width: video.videoWidth,
           height: video.videoHeight,
