@@ -360,14 +360,14 @@ func TestUnlistedInitAndManifestSwept(t *testing.T) {
 	t.Cleanup(o.Close)
 	o.SetEvents([]EventConfig{{ID: "ev", StreamKeys: []string{key}}})
 	for p, b := range map[string]string{
-		"0/init_1.mp4": "never listed init", "old.mpd": "<MPD old/>", "0/init_0.mp4": "listed init", "0/index0.m4s": "seg0",
+		"0/init_1.mp4": "never listed init", "old.mpd": testMPD("old"), "0/init_0.mp4": "listed init", "0/index0.m4s": "seg0",
 	} {
 		if err := put(o, p, b); err != nil {
 			t.Fatal(err)
 		}
 	}
 	now.Add(int64(time.Second))
-	if err := put(o, "live.mpd", "<MPD newest/>"); err != nil {
+	if err := put(o, "live.mpd", testMPD("newest")); err != nil {
 		t.Fatal(err)
 	}
 	pl := "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI=\"init_0.mp4\"\n#EXTINF:2.0,\nindex0.m4s\n"
@@ -587,4 +587,13 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testMPD is a small valid static MPD whose Period id is id.
+func testMPD(id string) string {
+	return `<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT2S"` +
+		` minBufferTime="PT2S" profiles="urn:mpeg:dash:profile:isoff-live:2011"><Period id="` + id + `">` +
+		`<AdaptationSet mimeType="video/mp4"><Representation id="0" bandwidth="1000" codecs="avc1.42c016">` +
+		`<SegmentTemplate media="c-$Number$.m4s" initialization="i.m4s" duration="2" timescale="1"/>` +
+		`</Representation></AdaptationSet></Period></MPD>`
 }

@@ -10,6 +10,14 @@ type metrics struct {
 	rejected  *prometheus.CounterVec
 	published *prometheus.CounterVec
 	deletes   prometheus.Counter
+
+	// Low latency (lowlatency.go).
+	parts     prometheus.Counter
+	partDelay prometheus.Histogram
+	parked    prometheus.Gauge
+	held      prometheus.Gauge
+	wake      prometheus.Histogram
+	llErrors  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
@@ -29,6 +37,26 @@ func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
 		deletes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_ingest_deletes_total", Help: "Files removed by encoder DELETEs.",
 		}),
+		parts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_ingest_ll_parts_total", Help: "LL-HLS parts published (CMAF fragments of low-latency pushes).",
+		}),
+		partDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ringside_ingest_ll_part_publish_seconds", Help: "From reading a part's last byte to the part being listed.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1},
+		}),
+		parked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ringside_ingest_ll_parked_requests", Help: "Blocking playlist requests (_HLS_msn) waiting for their part.",
+		}),
+		held: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ringside_ingest_held_requests", Help: "Requests held for a file about to exist: a hinted part, a DASH segment before its availability time.",
+		}),
+		wake: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ringside_ingest_ll_wake_seconds", Help: "From a part being listed to a parked blocking request having its playlist.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
+		}),
+		llErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_ingest_ll_errors_total", Help: "Segments of low-latency pushes that could not (all) be made into parts.",
+		}),
 	}
 	for _, r := range []string{reasonUnauthorized, reasonNoEvent, reasonBadPath, reasonTooLarge,
 		reasonStoreFull, reasonPlaylist, reasonAborted, reasonConflict} {
@@ -36,6 +64,7 @@ func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.uploads, m.bytes, m.rejected, m.published, m.deletes,
+			m.parts, m.partDelay, m.parked, m.held, m.wake, m.llErrors,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "ringside_ingest_live_bytes", Help: "Bytes held in live windows and pending uploads.",
 			}, func() float64 { return float64(o.store.used.Load()) }),

@@ -48,6 +48,12 @@ type Origin struct {
 	mu     sync.RWMutex
 	events map[string]*event
 	budget budget
+
+	// ctx ends at Close; the packagers of low-latency segments (wg) run
+	// under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // event is the state of one push event. Its mutex guards maps only; no
@@ -68,6 +74,11 @@ type event struct {
 	// progress give their reservations back instead of handing them over.
 	removed bool
 	swept   time.Time // last sweep of unlisted files
+	// dash is the state of its DASH push (its MPD, the LL-HLS packager of
+	// a low-latency event): made with the event when it is low latency,
+	// else with its first MPD.
+	dash       *dash
+	partTarget time.Duration // > 0: low latency
 }
 
 type file struct {
@@ -97,6 +108,7 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 	}
 	o := &Origin{cfg: cfg, log: deps.Logger, now: deps.Now, store: st, filler: deps.Filler,
 		active: deps.OnActive, events: make(map[string]*event)}
+	o.ctx, o.cancel = context.WithCancel(context.Background())
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
@@ -107,8 +119,12 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 	return o, nil
 }
 
-// Close releases the retired cache.
-func (o *Origin) Close() { o.store.close() }
+// Close stops the low-latency packagers and releases the retired cache.
+func (o *Origin) Close() {
+	o.cancel()
+	o.wg.Wait()
+	o.store.close()
+}
 
 // SetEvents replaces the set of push events: new ones start empty, existing
 // ones keep their content (and take a changed stream key), removed ones are
@@ -122,11 +138,25 @@ func (o *Origin) SetEvents(evs []EventConfig) {
 		if ev, ok := o.events[ec.ID]; ok {
 			ev.mu.Lock()
 			ev.keys = keyBytes(ec.StreamKeys)
+			var old *dash
+			if ev.partTarget != ec.PartTarget { // a new packager; files stay
+				old, ev.partTarget, ev.dash = ev.dash, ec.PartTarget, nil
+				if ec.PartTarget > 0 {
+					ev.dash = newDash(o, ev, ec.PartTarget)
+				}
+			}
 			ev.mu.Unlock()
+			if old != nil {
+				old.releaseAll()
+			}
 			continue
 		}
-		o.events[ec.ID] = &event{id: ec.ID, keys: keyBytes(ec.StreamKeys), files: make(map[string]*file),
-			playlists: make(map[string]*playlist), changed: make(chan struct{})}
+		ev := &event{id: ec.ID, keys: keyBytes(ec.StreamKeys), files: make(map[string]*file),
+			playlists: make(map[string]*playlist), changed: make(chan struct{}), partTarget: ec.PartTarget}
+		if ec.PartTarget > 0 {
+			ev.dash = newDash(o, ev, ec.PartTarget)
+		}
+		o.events[ec.ID] = ev
 	}
 	for id, ev := range o.events {
 		if keep[id] {
@@ -142,7 +172,12 @@ func (o *Origin) SetEvents(evs []EventConfig) {
 			o.release(ev, p.cost)
 		}
 		ev.files, ev.playlists = map[string]*file{}, map[string]*playlist{}
+		d := ev.dash
+		ev.dash = nil
 		ev.mu.Unlock()
+		if d != nil {
+			d.releaseAll()
+		}
 		o.store.dropRetiredPrefix(id + "/")
 	}
 	evl := make([]*event, 0, len(o.events))
@@ -247,7 +282,13 @@ func (o *Origin) Get(id, path string) (*object.Object, error) {
 		ev.mu.Unlock()
 		return f.obj, nil
 	}
+	d := ev.dash
 	ev.mu.Unlock()
+	if d != nil && d.partTarget > 0 {
+		if obj, ok, err := d.llGet(path); ok {
+			return obj, err
+		}
+	}
 	if r := o.store.getRetired(id + "/" + path); r != nil {
 		return r, nil
 	}

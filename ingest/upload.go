@@ -45,16 +45,22 @@ func (o *Origin) Put(ctx context.Context, u Upload) (res Result, err error) {
 		return Result{}, err
 	}
 	o.maybeSweep(ev)
+	if ev.dashState().reservedLL(u.Path) {
+		return Result{}, fmt.Errorf("%w: %s is a name Ringside writes in a low-latency event (ll.m3u8, ll-*)", ErrBadPath, u.Path)
+	}
 	limit := o.cfg.MaxBodyBytes
-	if kind == segment.KindPlaylist {
+	if kind == segment.KindPlaylist || kind == segment.KindManifest {
 		limit = o.cfg.MaxPlaylistBytes
 	}
 	if u.ContentLength > limit {
 		return Result{}, fmt.Errorf("%w: declared %d bytes, limit %d", ErrTooLarge, u.ContentLength, limit)
 	}
-	if kind == segment.KindPlaylist {
+	switch kind {
+	case segment.KindPlaylist:
 		res, err = o.putPlaylist(ctx, ev, u)
-	} else {
+	case segment.KindManifest:
+		res, err = o.putMPD(ev, u)
+	default:
 		res, err = o.putFile(ev, u, kind, ct)
 	}
 	if err == nil {
@@ -93,8 +99,12 @@ func (o *Origin) putFile(ev *event, u Upload, kind segment.FileKind, ct string) 
 		ev.files[u.Path] = nf
 		ev.notify()
 	}
+	d := ev.dash
 	ev.mu.Unlock()
 	o.markActive(ev) // readable from its first byte: this node now originates the event
+	if d != nil && !replacing && kind == segment.KindSegment {
+		d.segmentStarted(u.Path, obj)
+	}
 
 	bw := o.newBudgetWriter(ev, obj, u.Path, o.cfg.MaxBodyBytes, u.ContentLength)
 	_, err = object.Copy(bw, u.Body)
@@ -185,8 +195,14 @@ func (o *Origin) Delete(id, path, token string) (err error) {
 		found = true
 	}
 	if f, ok := ev.files[path]; ok && f.obj.Done() {
-		delete(ev.files, path)
-		o.release(ev, f.size)
+		if f.listed > 0 {
+			// Still listed (a playlist Ringside writes, or one the encoder
+			// has not replaced yet): it goes when it leaves the window.
+			f.ever = true
+		} else {
+			delete(ev.files, path)
+			o.release(ev, f.size)
+		}
 		found = true
 	}
 	ev.mu.Unlock()

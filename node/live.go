@@ -90,6 +90,11 @@ func (n *running) lookupLive(ctx *fasthttp.RequestCtx, ev *Event, p []byte, file
 	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind, Hops: b2s(hops)}
 	if kind == segment.KindPlaylist && ev.LowLatency {
 		if q := ctx.URI().QueryString(); len(q) > 0 {
+			if ev.Push() && n.ingest != nil && n.ingest.Active(ev.ID) {
+				if obj, done, ok := n.lookupBlocking(ctx, ev, p, file, b2s(q)); done {
+					return obj, xcacheOrigin, ok
+				}
+			}
 			return n.lookupDirectives(ctx, ev, p, req, b2s(q))
 		}
 	}
@@ -152,6 +157,39 @@ func (n *running) lookupDirectives(ctx *fasthttp.RequestCtx, ev *Event, p []byte
 	return obj, xcache, true
 }
 
+// lookupBlocking answers a request with LL-HLS directives for a media
+// playlist this node's ingest writes (a low-latency event packaged here):
+// held until the part exists, 400 too far ahead, 503 when the part did
+// not come within three target durations (RFC 8216bis 6.2.5.2). done is
+// false when the playlist is not one Ringside writes (an encoder's own
+// playlist): lookupDirectives takes it.
+func (n *running) lookupBlocking(ctx *fasthttp.RequestCtx, ev *Event, p []byte, file, q string) (obj *object.Object, done, ok bool) {
+	d, present, err := segment.ParseDirectives(q)
+	if err != nil {
+		n.liveProblem(ctx, fasthttp.StatusBadRequest, err.Error())
+		return nil, true, false
+	}
+	if !present {
+		return nil, false, false
+	}
+	obj, err = n.ingest.Blocking(n.ctx, ev.ID, file, d)
+	switch {
+	case errors.Is(err, ingest.ErrNotLowLatency):
+		return nil, false, false
+	case errors.Is(err, ingest.ErrTooFarAhead):
+		n.liveProblem(ctx, fasthttp.StatusBadRequest, err.Error())
+		return nil, true, false
+	case errors.Is(err, ingest.ErrBlockTimeout):
+		ctx.Response.Header.Set("Retry-After", "1")
+		n.liveProblem(ctx, fasthttp.StatusServiceUnavailable, err.Error())
+		return nil, true, false
+	case err != nil:
+		n.liveError(ctx, p, err)
+		return nil, true, false
+	}
+	return obj, true, true
+}
+
 // getLive gets a file of ev: from this node's ingest origin when an
 // encoder pushes the event here, otherwise through the cache tier. A hit
 // costs no context; a miss waits at most cache.fetch_timeout (the shared
@@ -159,6 +197,10 @@ func (n *running) lookupDirectives(ctx *fasthttp.RequestCtx, ev *Event, p []byte
 func (n *running) getLive(ev *Event, r shield.Request) (*object.Object, []byte, error) {
 	if ev.Push() && n.ingest != nil {
 		obj, err := n.ingest.Get(ev.ID, r.Path)
+		if errors.Is(err, ingest.ErrNotFound) {
+			// A hinted part or a DASH segment about to start is held.
+			obj, err = n.ingest.Await(n.ctx, ev.ID, r.Path)
+		}
 		if !errors.Is(err, ingest.ErrInactive) {
 			return obj, xcacheOrigin, err
 		}

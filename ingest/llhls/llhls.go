@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringside-live/ringside/pkg/segment"
@@ -32,6 +33,11 @@ type Config struct {
 	TargetDuration int
 	// Window is how many complete segments the playlist lists.
 	Window int
+	// SegmentDuration is the encoder's nominal segment duration, 0 if
+	// unknown. When the parts of the segment in progress add up to it
+	// (less half a part target), the preload hint names the next
+	// segment's first part: the encoder is about to end the segment.
+	SegmentDuration time.Duration
 	// Map is the init segment's URI (EXT-X-MAP), "" for none.
 	Map string
 	// SegmentURI and PartURI name segment msn and part i of segment msn,
@@ -65,14 +71,29 @@ func (c Config) validate() error {
 type Part struct {
 	Duration    time.Duration
 	Independent bool // starts with a sync sample
+	// Start is the wall-clock time of its first sample; the first part's
+	// is the segment's EXT-X-PROGRAM-DATE-TIME (zero: when it was added).
+	Start time.Time
+}
+
+// Segment describes the next segment before its first part (Begin).
+type Segment struct {
+	// URI names it in the playlist; "" for Config.SegmentURI.
+	URI string
+	// Discontinuity: its timestamps or encoding do not follow the previous
+	// segment's (EXT-X-DISCONTINUITY), e.g. the encoder restarted.
+	Discontinuity bool
 }
 
 type seg struct {
 	msn      uint64
+	uri      string
+	disc     bool
+	gap      bool // EXT-X-GAP: its upload failed; the parts it has stay listed
 	parts    []Part
 	duration time.Duration // set when complete
 	complete bool
-	start    time.Time // wall clock of its first part, for EXT-X-PROGRAM-DATE-TIME
+	start    time.Time // wall clock of its first sample, for EXT-X-PROGRAM-DATE-TIME
 }
 
 // Report is a sibling rendition's position, for EXT-X-RENDITION-REPORT.
@@ -92,6 +113,10 @@ var (
 	ErrPartTooLong = errors.New("llhls: part longer than the part target")
 	// ErrOrder: a part or segment out of order.
 	ErrOrder = errors.New("llhls: out of order")
+	// ErrSegmentTooLong: a completed segment whose rounded duration is
+	// above the target duration. It is published all the same (its bytes
+	// are already out); the encoder is misconfigured.
+	ErrSegmentTooLong = errors.New("llhls: segment longer than the target duration")
 )
 
 // Rendition is one rendition's timeline. Safe for concurrent use: the
@@ -100,10 +125,13 @@ type Rendition struct {
 	cfg Config
 	now func() time.Time
 
-	mu      sync.Mutex
-	segs    []*seg // the window: complete segments, then the one in progress (if any)
-	next    uint64 // msn of the segment the next part belongs to (when none is open)
-	changed chan struct{}
+	mu       sync.Mutex
+	segs     []*seg // the window: complete segments, then the one in progress (if any)
+	next     uint64 // msn of the segment the next part belongs to (when none is open)
+	upcoming Segment
+	discSeq  uint64 // EXT-X-DISCONTINUITY-SEQUENCE: discontinuities that left the window
+	changed  chan struct{}
+	version  atomic.Uint64 // counts the changes, for caches of rendered playlists
 }
 
 // New returns an empty rendition whose first segment is msn first.
@@ -116,6 +144,7 @@ func New(cfg Config, first uint64) (*Rendition, error) {
 
 // wake tells every waiter the timeline moved. Called with mu held.
 func (r *Rendition) wake() {
+	r.version.Add(1)
 	close(r.changed)
 	r.changed = make(chan struct{})
 }
@@ -125,10 +154,23 @@ func (r *Rendition) open() *seg {
 	if n := len(r.segs); n > 0 && !r.segs[n-1].complete {
 		return r.segs[n-1]
 	}
-	s := &seg{msn: r.next, start: r.now()}
+	s := &seg{msn: r.next, uri: r.upcoming.URI, disc: r.upcoming.Discontinuity}
+	r.upcoming = Segment{}
 	r.next++
 	r.segs = append(r.segs, s)
 	return s
+}
+
+// Begin describes the segment the next part opens and returns its msn.
+// There must be no segment in progress.
+func (r *Rendition) Begin(s Segment) (uint64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.segs); n > 0 && !r.segs[n-1].complete {
+		return 0, fmt.Errorf("%w: segment %d is still in progress", ErrOrder, r.segs[n-1].msn)
+	}
+	r.upcoming = s
+	return r.next, nil
 }
 
 // AddPart publishes the next part of the segment in progress (opening a
@@ -140,6 +182,12 @@ func (r *Rendition) AddPart(p Part) (msn uint64, index int, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.open()
+	if len(s.parts) == 0 {
+		s.start = p.Start
+		if s.start.IsZero() {
+			s.start = r.now().Add(-p.Duration)
+		}
+	}
 	s.parts = append(s.parts, p)
 	r.wake()
 	return s.msn, len(s.parts) - 1, nil
@@ -147,7 +195,14 @@ func (r *Rendition) AddPart(p Part) (msn uint64, index int, err error) {
 
 // EndSegment completes the segment in progress: its duration is what its
 // parts add up to. It returns the segment's msn.
-func (r *Rendition) EndSegment() (uint64, error) {
+func (r *Rendition) EndSegment() (uint64, error) { return r.End(0, false) }
+
+// End completes the segment in progress. Its duration is d, or what its
+// parts add up to when d is 0. gap marks a segment that will never be
+// whole (its upload failed): it is listed with EXT-X-GAP, and the parts
+// it has stay listed. A segment whose rounded duration is above the
+// target duration is completed all the same, with ErrSegmentTooLong.
+func (r *Rendition) End(d time.Duration, gap bool) (uint64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := len(r.segs)
@@ -155,20 +210,76 @@ func (r *Rendition) EndSegment() (uint64, error) {
 		return 0, fmt.Errorf("%w: no segment in progress", ErrOrder)
 	}
 	s := r.segs[n-1]
-	for _, p := range s.parts {
-		s.duration += p.Duration
+	if d <= 0 {
+		for _, p := range s.parts {
+			d += p.Duration
+		}
 	}
-	if math.Round(s.duration.Seconds()) > float64(r.cfg.TargetDuration) {
-		return 0, fmt.Errorf("llhls: segment %d of %v is longer than the target duration %d s", s.msn, s.duration, r.cfg.TargetDuration)
-	}
-	s.complete = true
-	// Keep the window of complete segments (plus the skippable history a
-	// delta update leaves out is not needed: it is never rendered).
+	s.duration, s.gap, s.complete = d, gap, true
+	// Keep the window of complete segments (the history a delta update
+	// skips is never rendered, so it is not kept either).
 	if complete := len(r.segs); complete > r.cfg.Window {
+		for _, old := range r.segs[:complete-r.cfg.Window] {
+			if old.disc {
+				r.discSeq++
+			}
+		}
 		r.segs = append(r.segs[:0:0], r.segs[complete-r.cfg.Window:]...)
 	}
 	r.wake()
+	if math.Round(d.Seconds()) > float64(r.cfg.TargetDuration) {
+		return s.msn, fmt.Errorf("%w: segment %d lasts %v, the target duration is %d s", ErrSegmentTooLong, s.msn, d, r.cfg.TargetDuration)
+	}
 	return s.msn, nil
+}
+
+// Version counts the timeline's changes: a playlist rendered at one
+// version is current until it moves.
+func (r *Rendition) Version() uint64 { return r.version.Load() }
+
+// Parts reports how many parts segment msn has and whether it is
+// complete; ok is false for a segment not in the window (gone, or not
+// begun).
+func (r *Rendition) Parts(msn uint64) (n int, complete, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.segs {
+		if s.msn == msn {
+			return len(s.parts), s.complete, true
+		}
+	}
+	return 0, false, false
+}
+
+// Next is the part the preload hint names: the next part of the segment
+// in progress, or the first of the next segment.
+func (r *Rendition) Next() (msn uint64, part int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.nextPart()
+}
+
+func (r *Rendition) nextPart() (uint64, int) {
+	n := len(r.segs)
+	if n == 0 || r.segs[n-1].complete {
+		return r.next, 0
+	}
+	s := r.segs[n-1]
+	if sd := r.cfg.SegmentDuration; sd > 0 {
+		var sum time.Duration
+		for _, p := range s.parts {
+			sum += p.Duration
+		}
+		if sum >= sd-r.cfg.PartTarget/2 {
+			return s.msn + 1, 0
+		}
+	}
+	return s.msn, len(s.parts)
+}
+
+// TargetDuration is the configured EXT-X-TARGETDURATION.
+func (r *Rendition) TargetDuration() time.Duration {
+	return time.Duration(r.cfg.TargetDuration) * time.Second
 }
 
 // Position is the last part published: the segment and its part index
@@ -274,6 +385,9 @@ func (r *Rendition) Playlist(skip bool, reports []Report) []byte {
 		first = r.segs[0].msn
 	}
 	fmt.Fprintf(&b, "#EXT-X-MEDIA-SEQUENCE:%d\n", first)
+	if r.discSeq > 0 {
+		fmt.Fprintf(&b, "#EXT-X-DISCONTINUITY-SEQUENCE:%d\n", r.discSeq)
+	}
 	if c.Map != "" {
 		fmt.Fprintf(&b, "#EXT-X-MAP:URI=%q\n", c.Map)
 	}
@@ -295,7 +409,10 @@ func (r *Rendition) Playlist(skip bool, reports []Report) []byte {
 	}
 	for i := skipTo; i < len(r.segs); i++ {
 		s := r.segs[i]
-		if i == skipTo || i == 0 {
+		if s.disc {
+			b.WriteString("#EXT-X-DISCONTINUITY\n")
+		}
+		if (i == skipTo || s.disc) && !s.start.IsZero() {
 			fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:%s\n", s.start.UTC().Format("2006-01-02T15:04:05.000Z"))
 		}
 		if i >= partsFrom {
@@ -308,14 +425,18 @@ func (r *Rendition) Playlist(skip bool, reports []Report) []byte {
 			}
 		}
 		if s.complete {
-			fmt.Fprintf(&b, "#EXTINF:%s,\n%s\n", seconds(s.duration), c.SegmentURI(s.msn))
+			if s.gap {
+				b.WriteString("#EXT-X-GAP\n")
+			}
+			uri := s.uri
+			if uri == "" {
+				uri = c.SegmentURI(s.msn)
+			}
+			fmt.Fprintf(&b, "#EXTINF:%s,\n%s\n", seconds(s.duration), uri)
 		}
 	}
 	// The next part: of the segment in progress, or the first of the next.
-	hintMSN, hintPart := r.next, 0
-	if n := len(r.segs); n > 0 && !r.segs[n-1].complete {
-		hintMSN, hintPart = r.segs[n-1].msn, len(r.segs[n-1].parts)
-	}
+	hintMSN, hintPart := r.nextPart()
 	fmt.Fprintf(&b, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=%q\n", c.PartURI(hintMSN, hintPart))
 	for _, rep := range reports {
 		fmt.Fprintf(&b, "#EXT-X-RENDITION-REPORT:URI=%q,LAST-MSN=%d", rep.URI, rep.LastMSN)

@@ -1,0 +1,843 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringside-live/ringside/ingest/llhls"
+	"github.com/ringside-live/ringside/pkg/bmff"
+	"github.com/ringside-live/ringside/pkg/object"
+	"github.com/ringside-live/ringside/pkg/segment"
+)
+
+// A low-latency event's CMAF push (ffmpeg -f dash -ldash 1 -streaming 1:
+// one chunked PUT per segment lasting the whole segment) is packaged as
+// LL-HLS while it arrives. Beside the MPD, in its directory, Ringside
+// writes:
+//
+//	ll.m3u8                    the master playlist (from the MPD and the init segments)
+//	ll-{rep}.m3u8              one media playlist per Representation
+//	ll-{rep}/{msn}.{part}.m4s  the parts
+//
+// Segments and init segments are the pushed DASH files, so HLS and DASH
+// players share one cache entry per segment. A part is one CMAF fragment
+// (moof+mdat and the boxes before it), found by pkg/bmff as the segment's
+// bytes arrive; it is listed the moment its last byte is in, and it is
+// readable, and streamed to players that asked for it from the preload
+// hint, from its first byte. Parts are copies (a few hundred kilobytes per
+// rendition, reserved from the event's budget) kept for llPartSegments
+// segments. These names are reserved in a low-latency event: an encoder
+// cannot upload them.
+
+const (
+	llMaster = "ll.m3u8"
+	// llWindow is how many segments an LL-HLS media playlist lists: twice
+	// CAN-SKIP-UNTIL (6 target durations), so delta updates skip half.
+	llWindow = 12
+	// llPartSegments is how many of the newest segments keep their parts
+	// (they are listed for the last 3 target durations).
+	llPartSegments = 5
+)
+
+// llTrack is the LL-HLS rendition of one Representation. Its fields are
+// guarded by the dash mutex, except tl (its own lock) and the render
+// cache (renderMu).
+type llTrack struct {
+	id   string
+	tl   *llhls.Rendition // nil until its first part
+	next uint64           // msn of the next segment when tl is nil
+
+	initPath string
+	initObj  *object.Object
+	init     *bmff.Init
+
+	lastNumber uint64 // DASH number of the last segment packaged
+	hasLast    bool
+	skipped    bool          // a segment was not packaged: the next one is discontinuous
+	tail       chan struct{} // closed when the previous segment's packaging is done
+
+	parts map[partID]*llPart
+	segs  []llSeg // completed segments still listed, oldest first
+
+	lastChange atomic.Int64 // when the last part was listed (unix ns)
+
+	renderMu sync.Mutex
+	render   [2]cachedObject // full, delta
+}
+
+type partID struct {
+	msn uint64
+	i   int
+}
+
+type llPart struct {
+	obj  *object.Object
+	size int64 // bytes reserved for it
+}
+
+type llSeg struct {
+	msn  uint64
+	path string // the DASH file, listed while the segment is
+}
+
+func partPath(id string, msn uint64, i int) string {
+	return "ll-" + id + "/" + strconv.FormatUint(msn, 10) + "." + strconv.Itoa(i) + ".m4s"
+}
+
+// llKind is what a path of a low-latency event names.
+type llKind int
+
+const (
+	llNone llKind = iota
+	llMasterFile
+	llMediaFile
+	llPartFile
+)
+
+// llName classifies p (inside the event); it does not allocate.
+func (d *dash) llName(p string) (kind llKind, id string, msn uint64, part int) {
+	rel := p
+	if d.dir != "" {
+		if !strings.HasPrefix(p, d.dir) || len(p) <= len(d.dir) || p[len(d.dir)] != '/' {
+			return llNone, "", 0, 0
+		}
+		rel = p[len(d.dir)+1:]
+	}
+	if !strings.HasPrefix(rel, "ll") {
+		return llNone, "", 0, 0
+	}
+	if rel == llMaster {
+		return llMasterFile, "", 0, 0
+	}
+	if !strings.HasPrefix(rel, "ll-") {
+		return llNone, "", 0, 0
+	}
+	rest := rel[3:]
+	if slash := strings.IndexByte(rest, '/'); slash >= 0 {
+		id, file := rest[:slash], rest[slash+1:]
+		num, ok := strings.CutSuffix(file, ".m4s")
+		ms, ps, ok2 := strings.Cut(num, ".")
+		if !ok || !ok2 {
+			return llNone, "", 0, 0
+		}
+		m, err1 := strconv.ParseUint(ms, 10, 64)
+		n, err2 := strconv.Atoi(ps)
+		if err1 != nil || err2 != nil || n < 0 {
+			return llNone, "", 0, 0
+		}
+		return llPartFile, id, m, n
+	}
+	if id, ok := strings.CutSuffix(rest, ".m3u8"); ok {
+		return llMediaFile, id, 0, 0
+	}
+	return llNone, "", 0, 0
+}
+
+// reservedLL reports whether an encoder's upload to p would take a name
+// Ringside writes in a low-latency event.
+func (d *dash) reservedLL(p string) bool {
+	if d == nil || d.partTarget <= 0 {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.mpd == nil { // no MPD yet: the names are relative to where it will be
+		base := p[strings.LastIndexByte(p, '/')+1:]
+		return base == llMaster || strings.HasPrefix(base, "ll-") || strings.Contains(p, "/ll-") || strings.HasPrefix(p, "ll-")
+	}
+	k, _, _, _ := d.llName(p)
+	return k != llNone
+}
+
+// llGet returns a low-latency file: the master, a media playlist as it is
+// now, or a part (complete or arriving). ok is false when p is not an
+// LL-HLS name.
+func (d *dash) llGet(p string) (*object.Object, bool, error) {
+	d.mu.Lock()
+	kind, id, msn, part := d.llName(p)
+	if kind == llNone {
+		d.mu.Unlock()
+		return nil, false, nil
+	}
+	if kind == llMasterFile {
+		obj, err := d.masterLocked()
+		d.mu.Unlock()
+		return obj, true, err
+	}
+	dt := d.tracks[id]
+	if dt == nil || dt.ll == nil || dt.ll.tl == nil {
+		d.mu.Unlock()
+		return nil, true, fmt.Errorf("%w: %s", ErrNotFound, p)
+	}
+	lt := dt.ll
+	if kind == llPartFile {
+		pt := lt.parts[partID{msn, part}]
+		d.mu.Unlock()
+		if pt == nil {
+			return nil, true, fmt.Errorf("%w: %s", ErrNotFound, p)
+		}
+		return pt.obj, true, nil
+	}
+	d.mu.Unlock()
+	return d.mediaPlaylist(lt, false), true, nil
+}
+
+// versionKey changes whenever any rendition of the event moves, so a
+// cached playlist (whose rendition reports name every sibling) is current
+// while it is the same.
+func (d *dash) versionKey() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var k uint64
+	for _, dt := range d.tracks {
+		if dt.ll != nil && dt.ll.tl != nil {
+			k += dt.ll.tl.Version()
+		}
+	}
+	return k
+}
+
+// reports are the rendition reports of lt's siblings.
+func (d *dash) reports(lt *llTrack) []llhls.Report {
+	d.mu.Lock()
+	var tls []*llTrack
+	for _, dt := range d.tracks {
+		if dt.ll != nil && dt.ll != lt && dt.ll.tl != nil {
+			tls = append(tls, dt.ll)
+		}
+	}
+	d.mu.Unlock()
+	sort.Slice(tls, func(i, j int) bool { return tls[i].id < tls[j].id })
+	out := make([]llhls.Report, 0, len(tls))
+	for _, s := range tls {
+		if r, ok := s.tl.Report("ll-" + s.id + ".m3u8"); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// mediaPlaylist renders lt's playlist (a delta update with skip), or
+// returns the one rendered since nothing moved.
+func (d *dash) mediaPlaylist(lt *llTrack, skip bool) *object.Object {
+	key := d.versionKey()
+	i := 0
+	if skip {
+		i = 1
+	}
+	lt.renderMu.Lock()
+	defer lt.renderMu.Unlock()
+	if c := lt.render[i]; c.obj != nil && c.key == key {
+		return c.obj
+	}
+	body := lt.tl.Playlist(skip, d.reports(lt))
+	obj := object.NewComplete(object.Meta{Status: 200, Kind: segment.KindPlaylist,
+		ContentType: "application/vnd.apple.mpegurl", CacheControl: llPlaylistCC,
+		Gzip: object.Compress(body), Source: "ingest"}, body)
+	lt.render[i] = cachedObject{key: key, obj: obj}
+	return obj
+}
+
+// llPlaylistCC: an LL-HLS playlist changes with every part.
+const llPlaylistCC = "public, max-age=0"
+
+// Errors of blocking playlist requests.
+var (
+	// ErrTooFarAhead: _HLS_msn/_HLS_part beyond what the spec lets a
+	// client wait for (400).
+	ErrTooFarAhead = errors.New("ingest: blocking request too far ahead of the live edge")
+	// ErrBlockTimeout: the part did not appear within three target
+	// durations (503, as RFC 8216bis asks).
+	ErrBlockTimeout = errors.New("ingest: the requested part did not appear within three target durations")
+	// ErrNotLowLatency: the path is not an LL-HLS media playlist Ringside
+	// writes.
+	ErrNotLowLatency = errors.New("ingest: not a low-latency media playlist")
+)
+
+// Blocking answers a request with LL-HLS directives for a media playlist
+// Ringside writes: it waits until the part _HLS_msn/_HLS_part exists (at
+// most three target durations: ErrBlockTimeout), then returns the
+// playlist, a delta update when _HLS_skip asks for one.
+func (o *Origin) Blocking(ctx context.Context, id, p string, dir segment.Directives) (*object.Object, error) {
+	ev := o.event(id)
+	if ev == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNoEvent, id)
+	}
+	d := ev.dashState()
+	if d == nil || d.partTarget <= 0 {
+		return nil, ErrNotLowLatency
+	}
+	d.mu.Lock()
+	kind, rep, _, _ := d.llName(p)
+	var lt *llTrack
+	if dt := d.tracks[rep]; kind == llMediaFile && dt != nil {
+		lt = dt.ll
+	}
+	d.mu.Unlock()
+	if kind != llMediaFile {
+		return nil, ErrNotLowLatency
+	}
+	if lt == nil || lt.tl == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, p)
+	}
+	if dir.MSN >= 0 {
+		part := -1
+		if dir.Part >= 0 {
+			part = int(dir.Part)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 3*lt.tl.TargetDuration())
+		o.m.parked.Inc()
+		waited := time.Now()
+		err := lt.tl.Wait(wctx, uint64(dir.MSN), part)
+		o.m.parked.Dec()
+		timedOut := wctx.Err() == context.DeadlineExceeded
+		cancel()
+		switch {
+		case errors.Is(err, llhls.ErrTooFarAhead):
+			return nil, fmt.Errorf("%w: %w", ErrTooFarAhead, err)
+		case err != nil && timedOut:
+			return nil, fmt.Errorf("%w: %s _HLS_msn=%d _HLS_part=%d", ErrBlockTimeout, p, dir.MSN, dir.Part)
+		case err != nil:
+			return nil, err
+		}
+		obj := d.mediaPlaylist(lt, dir.Skip != "")
+		if changed := time.Unix(0, lt.lastChange.Load()); changed.After(waited) {
+			o.m.wake.Observe(time.Since(changed).Seconds())
+		}
+		return obj, nil
+	}
+	return d.mediaPlaylist(lt, dir.Skip != ""), nil
+}
+
+// Await is Get for a file that is about to exist: a part named by a
+// preload hint (held until its first byte arrives, then streamed), or a
+// DASH media segment requested just before its upload starts (held until
+// its availability time, see dash.holdUntil). Anything else is Get. The
+// wait is bounded by the origin, whatever ctx.
+func (o *Origin) Await(ctx context.Context, id, p string) (*object.Object, error) {
+	obj, err := o.Get(id, p)
+	if !errors.Is(err, ErrNotFound) {
+		return obj, err
+	}
+	ev := o.event(id)
+	d := ev.dashState()
+	if d == nil {
+		return nil, err
+	}
+	if d.partTarget > 0 {
+		d.mu.Lock()
+		kind, rep, msn, part := d.llName(p)
+		var lt *llTrack
+		if dt := d.tracks[rep]; dt != nil {
+			lt = dt.ll
+		}
+		d.mu.Unlock()
+		if kind == llPartFile {
+			if lt == nil || lt.tl == nil {
+				return nil, err
+			}
+			return o.awaitPart(ctx, d, lt, p, msn, part)
+		}
+		if kind != llNone {
+			return nil, err
+		}
+	}
+	if until, ok := d.holdUntil(p, o.now()); ok {
+		return o.awaitFile(ctx, ev, d, p, until)
+	}
+	return nil, err
+}
+
+// awaitPart holds a request for part (msn, i) until the part's first byte
+// is in, for the part the preload hint names or one just past it; at most
+// three target durations.
+func (o *Origin) awaitPart(ctx context.Context, d *dash, lt *llTrack, p string, msn uint64, i int) (*object.Object, error) {
+	nextMSN, nextPart := lt.tl.Next()
+	if msn > nextMSN+1 || (msn == nextMSN && i > nextPart+1) || (msn == nextMSN+1 && i > 1) || msn < nextMSN {
+		return nil, fmt.Errorf("%w: %s (the next part is %d.%d)", ErrNotFound, p, nextMSN, nextPart)
+	}
+	t := time.NewTimer(3 * lt.tl.TargetDuration())
+	defer t.Stop()
+	o.m.held.Inc()
+	defer o.m.held.Dec()
+	for {
+		d.mu.Lock()
+		pt := lt.parts[partID{msn, i}]
+		ch := d.changed
+		d.mu.Unlock()
+		if pt != nil {
+			return pt.obj, nil
+		}
+		if n, complete, ok := lt.tl.Parts(msn); ok && complete && i >= n {
+			return nil, fmt.Errorf("%w: %s (segment %d ended with %d parts)", ErrNotFound, p, msn, n)
+		}
+		select {
+		case <-ch:
+		case <-t.C:
+			return nil, fmt.Errorf("%w: %s did not start within three target durations", ErrNotFound, p)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %s: %w", ErrNotFound, p, ctx.Err())
+		}
+	}
+}
+
+// follow packages the segment upload p (just started) into parts, in a
+// goroutine: after the previous segment of its rendition, once the MPD
+// names it and its init segment is in.
+func (o *Origin) follow(d *dash, p string, obj *object.Object) {
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		dt, n, ok := o.awaitMatch(d, p)
+		if !ok {
+			o.log.Debug("low latency: segment not in the MPD, not packaged", "event", d.ev.id, "path", p)
+			return
+		}
+		d.mu.Lock()
+		if dt.ll == nil {
+			if !safeID(dt.id) {
+				d.mu.Unlock()
+				o.log.Warn("low latency: Representation id cannot name LL-HLS files, not packaged", "event", d.ev.id, "id", dt.id)
+				return
+			}
+			dt.ll = &llTrack{id: dt.id, parts: map[partID]*llPart{}, tail: closedChan()}
+		}
+		lt := dt.ll
+		prev, mine := lt.tail, make(chan struct{})
+		lt.tail = mine
+		d.mu.Unlock()
+		defer close(mine)
+		select {
+		case <-prev:
+		case <-o.ctx.Done():
+			return
+		}
+		o.packageSegment(d, dt, lt, p, n, obj)
+	}()
+}
+
+func closedChan() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
+// awaitMatch waits (up to ListedGrace, for an MPD arriving just after the
+// segment's upload started) until the MPD names p.
+func (o *Origin) awaitMatch(d *dash, p string) (*dashTrack, uint64, bool) {
+	var timer <-chan time.Time
+	for {
+		d.mu.Lock()
+		dt, n, ok := d.matchLocked(p)
+		ch, gone := d.changed, d.gone
+		d.mu.Unlock()
+		if ok || gone {
+			return dt, n, ok
+		}
+		if timer == nil {
+			t := time.NewTimer(o.cfg.ListedGrace)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-ch:
+		case <-timer:
+			return nil, 0, false
+		case <-o.ctx.Done():
+			return nil, 0, false
+		}
+	}
+}
+
+// initFor waits for the Representation's init segment and parses it (once
+// per upload of it). changed is true when it differs from the one the
+// previous segment had.
+func (o *Origin) initFor(d *dash, dt *dashTrack, lt *llTrack, obj *object.Object) (in *bmff.Init, changed bool, err error) {
+	d.mu.Lock()
+	ip := dt.file.Init
+	d.mu.Unlock()
+	if ip == "" {
+		return nil, false, errors.New("the MPD names no init segment")
+	}
+	ev := d.ev
+	var iobj *object.Object
+	for iobj == nil {
+		ev.mu.Lock()
+		if f := ev.files[ip]; f != nil {
+			iobj = f.obj
+		}
+		ch := ev.changed
+		ev.mu.Unlock()
+		if iobj != nil {
+			break
+		}
+		if obj.Done() {
+			return nil, false, fmt.Errorf("no init segment %s by the end of the segment", ip)
+		}
+		select {
+		case <-ch:
+		case <-o.ctx.Done():
+			return nil, false, o.ctx.Err()
+		}
+	}
+	b, err := iobj.WaitDone(o.ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("init segment %s: %w", ip, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if lt.initObj == iobj {
+		return lt.init, false, nil
+	}
+	in, err = bmff.ParseInit(b)
+	if err != nil {
+		return nil, false, fmt.Errorf("init segment %s: %w", ip, err)
+	}
+	changed = lt.init != nil
+	lt.initObj, lt.init, lt.initPath = iobj, in, ip
+	d.master = cachedObject{}
+	return in, changed, nil
+}
+
+// segRun is the packaging of one segment.
+type segRun struct {
+	o        *Origin
+	d        *dash
+	dt       *dashTrack
+	lt       *llTrack
+	path     string
+	msn      uint64
+	disc     bool
+	idx      int            // the next part's index
+	cur      *object.Object // the part arriving, nil between parts
+	curBW    *budgetWriter
+	broken   bool // no more parts for this segment
+	begun    bool
+	total    time.Duration // every fragment's duration, parts or not
+	received time.Time     // when the chunk with the last fragment byte was read
+}
+
+// packageSegment turns the upload p (DASH number n) into parts as its
+// bytes arrive, and completes the LL-HLS segment when the upload ends.
+func (o *Origin) packageSegment(d *dash, dt *dashTrack, lt *llTrack, p string, n uint64, obj *object.Object) {
+	in, initChanged, err := o.initFor(d, dt, lt, obj)
+	if err != nil {
+		o.log.Warn("low latency: segment not packaged", "event", d.ev.id, "path", p, "err", err)
+		o.m.llErrors.Inc()
+		d.mu.Lock()
+		lt.skipped = true
+		d.mu.Unlock()
+		return
+	}
+	d.mu.Lock()
+	r := &segRun{o: o, d: d, dt: dt, lt: lt, path: p,
+		disc: lt.hasLast && (n != lt.lastNumber+1 || initChanged || lt.skipped)}
+	if lt.tl != nil {
+		r.msn, _ = lt.tl.Next()
+	} else {
+		if !lt.hasLast {
+			lt.next = n
+		}
+		r.msn = lt.next
+	}
+	lt.lastNumber, lt.hasLast, lt.skipped = n, true, false
+	d.mu.Unlock()
+
+	var frags []bmff.Fragment
+	sc := bmff.NewScanner(in, func(f bmff.Fragment) { frags = append(frags, f) })
+	off := 0
+	var failed error
+	for {
+		b, err := obj.Wait(o.ctx, off)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			failed = err
+			break
+		}
+		r.received = time.Now()
+		frags = frags[:0]
+		if !r.broken {
+			if _, err := sc.Write(b); err != nil {
+				r.fail("the segment is not CMAF as expected", err)
+			}
+		}
+		pos := int64(off)
+		for _, f := range frags {
+			end := f.Offset + f.Size
+			r.write(b[pos-int64(off) : end-int64(off)])
+			r.total += fragDuration(&f)
+			r.publish(&f)
+			pos = end
+		}
+		if pos < int64(off+len(b)) {
+			r.write(b[pos-int64(off):])
+		}
+		off += len(b)
+	}
+	if failed == nil && !r.broken {
+		if err := sc.Close(); err != nil {
+			r.fail("the segment ends inside a box", err)
+		}
+	}
+	r.dropCur()
+	r.end(failed)
+}
+
+func fragDuration(f *bmff.Fragment) time.Duration {
+	return time.Duration(math.Round(f.Seconds() * float64(time.Second)))
+}
+
+// fail stops making parts of this segment.
+func (r *segRun) fail(why string, err error) {
+	if !r.broken {
+		r.o.log.Warn("low latency: no more parts for this segment: "+why, "event", r.d.ev.id, "path", r.path, "err", err)
+		r.o.m.llErrors.Inc()
+	}
+	r.broken = true
+	r.dropCur()
+}
+
+// write appends bytes to the part arriving, starting it (readable from
+// its first byte) when there is none.
+func (r *segRun) write(b []byte) {
+	if r.broken || len(b) == 0 {
+		return
+	}
+	if r.cur == nil {
+		r.cur = object.New(object.Meta{Status: 200, Kind: segment.KindSegment, ContentType: "video/mp4",
+			CacheControl: object.CacheControl(segment.KindSegment, 0), Source: "ingest"}, 0)
+		if r.dt.track.AdaptationSet != nil && strings.HasPrefix(mimeOf(r.dt), "audio/") {
+			r.cur.ContentType = "audio/mp4"
+		}
+		pp := r.d.dir
+		if pp != "" {
+			pp += "/"
+		}
+		r.curBW = r.o.newBudgetWriter(r.d.ev, r.cur, pp+partPath(r.lt.id, r.msn, r.idx), r.o.cfg.MaxBodyBytes, -1)
+		r.d.mu.Lock()
+		r.lt.parts[partID{r.msn, r.idx}] = &llPart{obj: r.cur}
+		r.d.wakeLocked()
+		r.d.mu.Unlock()
+	}
+	if _, err := r.curBW.Write(b); err != nil {
+		r.fail("no room for the part", err)
+	}
+}
+
+func mimeOf(dt *dashTrack) string {
+	if m := dt.track.Representation.MimeType; m != "" {
+		return m
+	}
+	return dt.track.AdaptationSet.MimeType
+}
+
+// dropCur abandons the part arriving (the segment ended or broke before
+// it was a whole fragment).
+func (r *segRun) dropCur() {
+	if r.cur == nil {
+		return
+	}
+	r.cur.Fail(errors.New("the fragment did not complete"))
+	r.curBW.abandon()
+	r.d.mu.Lock()
+	delete(r.lt.parts, partID{r.msn, r.idx})
+	r.d.wakeLocked()
+	r.d.mu.Unlock()
+	r.cur, r.curBW = nil, nil
+}
+
+// publish completes the part arriving with fragment f and lists it.
+func (r *segRun) publish(f *bmff.Fragment) {
+	if r.broken || r.cur == nil {
+		return
+	}
+	obj, bw := r.cur, r.curBW
+	r.cur, r.curBW = nil, nil
+	bw.trim()
+	size := bw.handOver()
+	obj.Close()
+	d, lt := r.d, r.lt
+	dur := fragDuration(f)
+	if lt.tl == nil {
+		if err := r.newTimeline(f, dur); err != nil {
+			r.o.release(d.ev, size)
+			d.mu.Lock()
+			delete(lt.parts, partID{r.msn, r.idx})
+			d.mu.Unlock()
+			r.fail("cannot start the LL-HLS rendition", err)
+			return
+		}
+	}
+	if !r.begun {
+		msn, err := lt.tl.Begin(llhls.Segment{URI: r.relative(r.path), Discontinuity: r.disc})
+		if err == nil && msn != r.msn {
+			err = fmt.Errorf("%w: segment %d, expected %d", llhls.ErrOrder, msn, r.msn)
+		}
+		if err != nil {
+			r.o.release(d.ev, size)
+			r.fail("out of order", err)
+			return
+		}
+		r.begun = true
+	}
+	var start time.Time
+	if r.idx == 0 && len(f.Tracks) > 0 {
+		start = d.wallClock(r.dt, f.Tracks[0])
+	}
+	d.mu.Lock()
+	if d.gone { // the event was removed: its reservations went with it
+		d.mu.Unlock()
+		r.o.release(d.ev, size)
+		r.broken = true
+		return
+	}
+	if pt := lt.parts[partID{r.msn, r.idx}]; pt != nil && pt.obj == obj {
+		pt.size = size
+	}
+	d.mu.Unlock()
+	if _, _, err := lt.tl.AddPart(llhls.Part{Duration: dur, Independent: f.Independent(), Start: start}); err != nil {
+		d.mu.Lock()
+		delete(lt.parts, partID{r.msn, r.idx})
+		d.mu.Unlock()
+		r.o.release(d.ev, size)
+		r.fail("the fragment cannot be a part", err)
+		return
+	}
+	lt.lastChange.Store(time.Now().UnixNano())
+	r.o.m.parts.Inc()
+	r.o.m.partDelay.Observe(time.Since(r.received).Seconds())
+	r.idx++
+	d.mu.Lock()
+	d.wakeLocked()
+	d.mu.Unlock()
+}
+
+// newTimeline starts the rendition's LL-HLS timeline at the first part:
+// PART-TARGET is the event's part target plus one sample (ffmpeg cuts a
+// fragment at the first sample past -frag_duration, so its fragments are
+// up to one sample longer).
+func (r *segRun) newTimeline(f *bmff.Fragment, dur time.Duration) error {
+	d, lt := r.d, r.lt
+	sample := time.Duration(0)
+	if len(f.Tracks) > 0 && f.Tracks[0].Samples > 0 {
+		sample = dur / time.Duration(f.Tracks[0].Samples)
+	}
+	pt := (d.partTarget + sample + time.Millisecond - 1).Truncate(time.Millisecond)
+	d.mu.Lock()
+	td := d.targetDurationLocked(r.dt)
+	var sd time.Duration
+	if tm := r.dt.track.Template; tm != nil && tm.Timeline == nil {
+		sd, _ = unitsDuration(tm.Duration, tm.Timescale)
+	}
+	mapURI := r.relative(lt.initPath)
+	first := r.msn
+	d.mu.Unlock()
+	id := lt.id
+	tl, err := llhls.New(llhls.Config{PartTarget: pt, TargetDuration: td, Window: llWindow, Map: mapURI, SegmentDuration: sd,
+		SegmentURI: func(msn uint64) string { return "" },
+		PartURI:    func(msn uint64, i int) string { return partPath(id, msn, i) }}, first)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	lt.tl = tl
+	d.master = cachedObject{}
+	d.mu.Unlock()
+	r.o.listPaths(d.ev, []string{lt.initPath})
+	return nil
+}
+
+// relative is p (inside the event) relative to the playlists' directory.
+func (r *segRun) relative(p string) string {
+	if r.d.dir == "" {
+		return p
+	}
+	return strings.TrimPrefix(p, r.d.dir+"/")
+}
+
+// end completes the LL-HLS segment: listed with EXT-X-GAP when its upload
+// failed, its DASH file listed (kept while the playlist lists it), parts of
+// old segments dropped.
+func (r *segRun) end(failed error) {
+	d, lt := r.d, r.lt
+	if !r.begun {
+		d.mu.Lock()
+		lt.skipped = true
+		d.mu.Unlock()
+		return
+	}
+	if _, err := lt.tl.End(r.total, failed != nil); err != nil {
+		r.o.log.Warn("low latency: segment", "event", d.ev.id, "path", r.path, "err", err)
+	}
+	if failed == nil {
+		r.o.listPaths(d.ev, []string{r.path})
+	}
+	var unlist []string
+	var release int64
+	d.mu.Lock()
+	if failed == nil {
+		lt.segs = append(lt.segs, llSeg{msn: r.msn, path: r.path})
+	}
+	for len(lt.segs) > llWindow {
+		unlist = append(unlist, lt.segs[0].path)
+		lt.segs = lt.segs[1:]
+	}
+	for id, pt := range lt.parts {
+		if id.msn+llPartSegments <= r.msn && pt.obj.Done() {
+			delete(lt.parts, id)
+			release += pt.size
+		}
+	}
+	d.wakeLocked()
+	d.mu.Unlock()
+	r.o.release(d.ev, release)
+	if len(unlist) > 0 {
+		d.ev.mu.Lock()
+		retired := r.o.unlist(d.ev, unlist, nil)
+		d.ev.mu.Unlock()
+		r.o.retireAll(retired)
+	}
+}
+
+// listPaths counts one more listing of each path: a listed file stays
+// until it is unlisted.
+func (o *Origin) listPaths(ev *event, paths []string) {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	for _, p := range paths {
+		if f := ev.files[p]; f != nil {
+			f.listed++
+			f.ever = true
+		}
+	}
+}
+
+// releaseAll gives back what the packager holds (the event was removed).
+func (d *dash) releaseAll() {
+	var n int64
+	d.mu.Lock()
+	for _, dt := range d.tracks {
+		if dt.ll == nil {
+			continue
+		}
+		for id, pt := range dt.ll.parts {
+			n += pt.size
+			delete(dt.ll.parts, id)
+		}
+	}
+	d.gone = true
+	d.wakeLocked()
+	d.mu.Unlock()
+	d.o.release(d.ev, n)
+}
