@@ -111,7 +111,7 @@ func TestNodeCommand(t *testing.T) {
 
 // TestDemoCommand is what `make run` does: one node and two real ffmpegs
 // (--low-latency); the printed master playlist URL plays, and the
-// low-latency event's MPD is live.
+// low-latency event's MPD and LL-HLS playlists are live.
 func TestDemoCommand(t *testing.T) {
 	t.Setenv("RINGSIDE_TOKEN", "demo-admin-token")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -192,6 +192,14 @@ func TestDemoCommand(t *testing.T) {
 	// The low-latency event: the second ffmpeg's LL-DASH push is live, its
 	// segments announced before they are complete, over HTTPS too.
 	lowLatencyLive(t, llMPD, tlsClient, httpsLLMPD, &errb)
+	// and the node packages it as LL-HLS: the printed master names the
+	// renditions, whose playlists have parts.
+	waitHTTP(t, m[5], 10*time.Second, func(r *http.Response, b string) bool {
+		return r.StatusCode == 200 && strings.Count(b, "#EXT-X-STREAM-INF") == 2 && strings.Contains(b, "TYPE=AUDIO")
+	}, &errb)
+	waitHTTP(t, strings.TrimSuffix(m[5], "ll.m3u8")+"ll-0.m3u8", 10*time.Second, func(r *http.Response, b string) bool {
+		return r.StatusCode == 200 && strings.Contains(b, "#EXT-X-PART:") && strings.Contains(b, "#EXT-X-PRELOAD-HINT:")
+	}, &errb)
 	// It steers: authoritative for ringside.test, live.ringside.test is its
 	// edge, /play/demo answers the playback JSON.
 	q := new(dns.Msg)

@@ -96,8 +96,11 @@ func TestPlayers(t *testing.T) {
 			via: []hop{{path: "/live/" + tokenEvent + "/master.m3u8?token=", status: 200}}},
 		{name: "shaka/master", player: "shaka", manifest: "/live/demo/master.m3u8", seconds: 10,
 			minPlayed: 7, noStall: true, via: []hop{{path: "/live/demo/master.m3u8", status: 200}}},
-		// The low-latency event, 60 s each: LL-DASH in dash.js and Shaka,
-		// latency logged (lowlatency_test.go).
+		// The low-latency event, 60 s each: LL-HLS in hls.js, LL-DASH in
+		// dash.js and Shaka, latency logged (lowlatency_test.go).
+		{name: "hls.js/low-latency", player: "hls.js", manifest: "/live/" + llEvent + "/ll.m3u8", seconds: llSeconds,
+			config: map[string]any{"lowLatencyMode": true}, minPlayed: llSeconds * 3 / 4, noStall: true, lowLatency: true, llHLS: true,
+			via: []hop{{path: "/live/" + llEvent + "/ll.m3u8", status: 200}}},
 		{name: "dash.js/low-latency", player: "dash.js", manifest: "/live/" + llEvent + "/manifest.mpd", seconds: llSeconds,
 			config: dashLowLatency, minPlayed: llSeconds * 3 / 4, noStall: true, lowLatency: true,
 			via: []hop{{path: "/live/" + llEvent + "/manifest.mpd", status: 200}}},

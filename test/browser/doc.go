@@ -9,9 +9,11 @@
 //
 // The test builds cmd/ringside of the tree it runs in (with -race when the
 // test has it) and starts `ringside demo --http 127.0.0.1:0 --https
-// 127.0.0.1:0 --admin 127.0.0.1:0 --dns 127.0.0.1:0`: one node with every
-// role and a real ffmpeg pushing the live HLS event "demo" (a 480p and a
-// 240p rendition, 2 s segments), on a plain HTTP and an HTTPS listener. It
+// 127.0.0.1:0 --admin 127.0.0.1:0 --dns 127.0.0.1:0 --low-latency`: one
+// node with every role, a real ffmpeg pushing the live HLS event "demo" (a
+// 480p and a 240p rendition, 2 s segments) and a second pushing the
+// low-latency event "demo-ll" as LL-DASH/CMAF (the same ladder at 30 fps,
+// 2 s segments of 0.5 s fragments), on a plain HTTP and an HTTPS listener. It
 // reads what the demo prints: both play URLs, the admin API, and the
 // throwaway CA the demo made in its data dir for the HTTPS certificate.
 // The demo runs in its own process group, is interrupted (then killed)
@@ -40,7 +42,9 @@
 // # Driver
 //
 // For each case the test runs `node play.mjs` with a JSON spec on stdin
-// (player, page, manifest, seconds to play, the SPKI pins). The driver
+// (player, page, manifest, seconds to play, the SPKI pins; for the
+// low-latency cases how many responses to record and which playlists to
+// read, counting their LL-HLS tags). The driver
 // launches /usr/bin/chromium headless through playwright-core (which never
 // downloads a browser) with a fresh profile and --no-sandbox --disable-gpu
 // --disable-background-networking --disable-component-update
@@ -52,7 +56,9 @@
 // status the player saw (hls.js: response.code; Shaka: the status of
 // BAD_HTTP_STATUS, 0 for HTTP_ERROR; dash.js: the status of the last
 // failed response, from a response interceptor) and when it came, the
-// rendition it ended on, every response Chromium saw on the network (with
+// rendition it ended on, the latency every 0.5 s after the first frame
+// (the player's own figure and now minus the wall-clock time of the frame
+// playing), every response Chromium saw on the network (with
 // its network error, such as net::ERR_CERT_AUTHORITY_INVALID), and the
 // CORS preflights it sent (from the DevTools protocol: pages never see
 // them).
@@ -78,8 +84,6 @@
 //     without it sees status 0 and Chromium a certificate error
 //     (net::ERR_CERT_…), so the HTTPS cases pass because of the pin alone.
 //   - dash.js asked for /live/demo/nope.mpd over HTTP stops with status 404.
-//     The demo pushes HLS only, so dash.js has no MPD to play yet; the
-//     driver supports it fully for when the node serves DASH.
 //   - The control of CORS: hls.js asked for a 404 on a third origin without
 //     CORS headers sees status 0, which shows that the 404 cases can fail.
 //   - hls.js plays /live/demo/master.m3u8 over HTTPS for 20 s (at least
@@ -101,6 +105,19 @@
 //     refused (403) without the token and served with it.
 //   - Shaka Player plays /live/demo/master.m3u8 over HTTP (HLS, MPEG-TS
 //     transmuxed by Shaka itself) for 10 s (7 s advanced).
+//   - The low-latency event, each player for 60 s over HTTP (at least 45 s
+//     advanced, no stall or waiting event, no fatal error: non-fatal ones
+//     are counted and logged; no request leaving 127.0.0.1): hls.js with
+//     lowLatencyMode on /live/demo-ll/ll.m3u8, in low-latency mode (its
+//     level has parts), every LL-HLS media playlist it read having
+//     EXT-X-PART, reloading them blocking (_HLS_msn); dash.js on
+//     /live/demo-ll/manifest.mpd (2 s live delay, catch-up) in its
+//     low-latency mode, with clock synchronisation off: the MPD names no
+//     time source and dash.js's default one is on the internet, while the
+//     device clock here is the encoder's own; Shaka Player with
+//     streaming.lowLatencyMode on the same MPD. The test logs each
+//     player's median and p95 latency and a LATENCY JSON line; it never
+//     judges the figures.
 //
 // Each case logs what the player saw and how many of its requests went to
 // each listener. A failing case says what went wrong, the requests and
