@@ -723,17 +723,18 @@ func (r *segRun) publish(f *bmff.Fragment) {
 	d.mu.Unlock()
 }
 
-// newTimeline starts the rendition's LL-HLS timeline at the first part:
-// PART-TARGET is the event's part target plus one sample (ffmpeg cuts a
-// fragment at the first sample past -frag_duration, so its fragments are
-// up to one sample longer).
+// newTimeline starts the rendition's LL-HLS timeline at the first part.
+// PART-TARGET is the event's part target, unless the encoder's first
+// fragment is longer: then one sample more (ffmpeg ends a fragment at the
+// first sample past -frag_duration, so with -frag_duration equal to the
+// part target its fragments run up to one sample over).
 func (r *segRun) newTimeline(f *bmff.Fragment, dur time.Duration) error {
 	d, lt := r.d, r.lt
-	sample := time.Duration(0)
-	if len(f.Tracks) > 0 && f.Tracks[0].Samples > 0 {
-		sample = dur / time.Duration(f.Tracks[0].Samples)
+	pt := d.partTarget
+	if dur > pt && len(f.Tracks) > 0 && f.Tracks[0].Samples > 0 {
+		sample := dur / time.Duration(f.Tracks[0].Samples)
+		pt = (pt + sample + time.Millisecond - 1).Truncate(time.Millisecond)
 	}
-	pt := (d.partTarget + sample + time.Millisecond - 1).Truncate(time.Millisecond)
 	d.mu.Lock()
 	td := d.targetDurationLocked(r.dt)
 	var sd time.Duration
