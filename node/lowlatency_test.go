@@ -130,6 +130,11 @@ func checkRules(t *testing.T, name string, p *llMedia, video bool) {
 		t.Helper()
 		t.Fatalf("%s: %s\n%s", name, fmt.Sprintf(format, args...), p.raw)
 	}
+	if mp, err := segment.ParseMedia([]byte(p.raw)); err != nil {
+		fail("does not parse: %v", err)
+	} else if err := mp.Validate(); err != nil {
+		fail("does not validate: %v", err)
+	}
 	if p.version < 9 || !p.canBlock || p.partTarget <= 0 || p.target <= 0 {
 		fail("version %d, CAN-BLOCK-RELOAD %v, PART-TARGET %v, TARGETDURATION %d", p.version, p.canBlock, p.partTarget, p.target)
 	}

@@ -182,6 +182,73 @@ func TestBlockingReload(t *testing.T) {
 	}
 }
 
+// TestDiscontinuityGapAndHint: a segment begun as discontinuous gets
+// EXT-X-DISCONTINUITY (and the sequence counts those that left the
+// window), a failed one EXT-X-GAP with its parts, Begin names the URI, an
+// overlong segment is completed with ErrSegmentTooLong, and the hint moves
+// to the next segment once the parts make a whole segment.
+func TestDiscontinuityGapAndHint(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Window, cfg.Map, cfg.SegmentDuration = 3, "init.mp4", 2*time.Second
+	r, err := New(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := Part{Duration: 500 * time.Millisecond, Independent: true}
+	seg := func(uri string, disc, gap bool, parts int) {
+		t.Helper()
+		if msn, err := r.Begin(Segment{URI: uri, Discontinuity: disc}); err != nil || msn != r.next {
+			t.Fatalf("begin %s: %d %v", uri, msn, err)
+		}
+		for range parts {
+			if _, _, err := r.AddPart(half); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := r.End(0, gap); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seg("a.m4s", false, false, 4)
+	seg("b.m4s", true, false, 4)
+	seg("c.m4s", false, true, 2)
+	pl := string(r.Playlist(false, nil))
+	for _, want := range []string{"#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:", "\nb.m4s\n", "#EXT-X-GAP\n#EXTINF:1,\nc.m4s\n", `seg3.part1.m4s`} {
+		if !strings.Contains(pl, want) {
+			t.Fatalf("playlist lacks %q:\n%s", want, pl)
+		}
+	}
+	if _, err := r.Begin(Segment{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		r.AddPart(half)
+		if m, p := r.Next(); m != 4 || p != i+1 {
+			t.Fatalf("after %d parts the hint is %d.%d", i+1, m, p)
+		}
+	}
+	r.AddPart(half) // 2 s: the segment is whole
+	if m, p := r.Next(); m != 5 || p != 0 {
+		t.Fatalf("a whole segment's hint is %d.%d, want 5.0", m, p)
+	}
+	if !strings.Contains(string(r.Playlist(false, nil)), `PRELOAD-HINT:TYPE=PART,URI="seg5.part0.m4s"`) {
+		t.Fatal("the playlist's hint is not the next segment's first part")
+	}
+	if _, err := r.Begin(Segment{}); !errors.Is(err, ErrOrder) {
+		t.Fatalf("begin with a segment in progress: %v", err)
+	}
+	r.AddPart(half)
+	r.AddPart(half)
+	if _, err := r.End(0, false); !errors.Is(err, ErrSegmentTooLong) {
+		t.Fatalf("a 3-s segment with a 2-s target: %v", err)
+	}
+	// b.m4s (discontinuous) left the 3-segment window.
+	seg("e.m4s", false, false, 4)
+	if pl := string(r.Playlist(false, nil)); !strings.Contains(pl, "#EXT-X-DISCONTINUITY-SEQUENCE:1\n") || strings.Contains(pl, "b.m4s") {
+		t.Fatalf("after the discontinuity left the window:\n%s", pl)
+	}
+}
+
 // BenchmarkWake1000: 1,000 requests parked on the next part are all
 // released by its publication; reports the time from AddPart until the
 // last of them returned.
