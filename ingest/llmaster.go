@@ -27,7 +27,7 @@ func (d *dash) masterLocked() (*object.Object, error) {
 	var video, audio []*dashTrack
 	for _, dt := range d.tracks {
 		lt := dt.ll
-		if lt == nil || lt.tl == nil || lt.init == nil || len(lt.init.Tracks) == 0 {
+		if lt == nil || lt.tl.Load() == nil || lt.init == nil || len(lt.init.Tracks) == 0 {
 			continue
 		}
 		switch lt.init.Tracks[0].Handler {

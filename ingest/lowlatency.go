@@ -53,8 +53,8 @@ const (
 // cache (renderMu).
 type llTrack struct {
 	id   string
-	tl   *llhls.Rendition // nil until its first part
-	next uint64           // msn of the next segment when tl is nil
+	tl   atomic.Pointer[llhls.Rendition] // nil until its first part; set once
+	next uint64                          // msn of the next segment when tl is nil
 
 	initPath string
 	initObj  *object.Object
@@ -174,7 +174,7 @@ func (d *dash) llGet(p string) (*object.Object, bool, error) {
 		return obj, true, err
 	}
 	dt := d.tracks[id]
-	if dt == nil || dt.ll == nil || dt.ll.tl == nil {
+	if dt == nil || dt.ll == nil || dt.ll.tl.Load() == nil {
 		d.mu.Unlock()
 		return nil, true, fmt.Errorf("%w: %s", ErrNotFound, p)
 	}
@@ -199,8 +199,8 @@ func (d *dash) versionKey() uint64 {
 	defer d.mu.Unlock()
 	var k uint64
 	for _, dt := range d.tracks {
-		if dt.ll != nil && dt.ll.tl != nil {
-			k += dt.ll.tl.Version()
+		if dt.ll != nil && dt.ll.tl.Load() != nil {
+			k += dt.ll.tl.Load().Version()
 		}
 	}
 	return k
@@ -211,7 +211,7 @@ func (d *dash) reports(lt *llTrack) []llhls.Report {
 	d.mu.Lock()
 	var tls []*llTrack
 	for _, dt := range d.tracks {
-		if dt.ll != nil && dt.ll != lt && dt.ll.tl != nil {
+		if dt.ll != nil && dt.ll != lt && dt.ll.tl.Load() != nil {
 			tls = append(tls, dt.ll)
 		}
 	}
@@ -219,7 +219,7 @@ func (d *dash) reports(lt *llTrack) []llhls.Report {
 	sort.Slice(tls, func(i, j int) bool { return tls[i].id < tls[j].id })
 	out := make([]llhls.Report, 0, len(tls))
 	for _, s := range tls {
-		if r, ok := s.tl.Report("ll-" + s.id + ".m3u8"); ok {
+		if r, ok := s.tl.Load().Report("ll-" + s.id + ".m3u8"); ok {
 			out = append(out, r)
 		}
 	}
@@ -239,7 +239,7 @@ func (d *dash) mediaPlaylist(lt *llTrack, skip bool) *object.Object {
 	if c := lt.render[i]; c.obj != nil && c.key == key {
 		return c.obj
 	}
-	body := lt.tl.Playlist(skip, d.reports(lt))
+	body := lt.tl.Load().Playlist(skip, d.reports(lt))
 	obj := object.NewComplete(object.Meta{Status: 200, Kind: segment.KindPlaylist,
 		ContentType: "application/vnd.apple.mpegurl", CacheControl: llPlaylistCC,
 		Gzip: object.Compress(body), Source: "ingest"}, body)
@@ -286,7 +286,7 @@ func (o *Origin) Blocking(ctx context.Context, id, p string, dir segment.Directi
 	if kind != llMediaFile {
 		return nil, ErrNotLowLatency
 	}
-	if lt == nil || lt.tl == nil {
+	if lt == nil || lt.tl.Load() == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, p)
 	}
 	if dir.MSN >= 0 {
@@ -294,10 +294,10 @@ func (o *Origin) Blocking(ctx context.Context, id, p string, dir segment.Directi
 		if dir.Part >= 0 {
 			part = int(dir.Part)
 		}
-		wctx, cancel := context.WithTimeout(ctx, 3*lt.tl.TargetDuration())
+		wctx, cancel := context.WithTimeout(ctx, 3*lt.tl.Load().TargetDuration())
 		o.m.parked.Inc()
 		waited := time.Now()
-		err := lt.tl.Wait(wctx, uint64(dir.MSN), part)
+		err := lt.tl.Load().Wait(wctx, uint64(dir.MSN), part)
 		o.m.parked.Dec()
 		timedOut := wctx.Err() == context.DeadlineExceeded
 		cancel()
@@ -342,7 +342,7 @@ func (o *Origin) Await(ctx context.Context, id, p string) (*object.Object, error
 		}
 		d.mu.Unlock()
 		if kind == llPartFile {
-			if lt == nil || lt.tl == nil {
+			if lt == nil || lt.tl.Load() == nil {
 				return nil, err
 			}
 			return o.awaitPart(ctx, d, lt, p, msn, part)
@@ -361,11 +361,11 @@ func (o *Origin) Await(ctx context.Context, id, p string) (*object.Object, error
 // is in, for the part the preload hint names or one just past it; at most
 // three target durations.
 func (o *Origin) awaitPart(ctx context.Context, d *dash, lt *llTrack, p string, msn uint64, i int) (*object.Object, error) {
-	nextMSN, nextPart := lt.tl.Next()
+	nextMSN, nextPart := lt.tl.Load().Next()
 	if msn > nextMSN+1 || (msn == nextMSN && i > nextPart+1) || (msn == nextMSN+1 && i > 1) || msn < nextMSN {
 		return nil, fmt.Errorf("%w: %s (the next part is %d.%d)", ErrNotFound, p, nextMSN, nextPart)
 	}
-	t := time.NewTimer(3 * lt.tl.TargetDuration())
+	t := time.NewTimer(3 * lt.tl.Load().TargetDuration())
 	defer t.Stop()
 	o.m.held.Inc()
 	defer o.m.held.Dec()
@@ -377,7 +377,7 @@ func (o *Origin) awaitPart(ctx context.Context, d *dash, lt *llTrack, p string, 
 		if pt != nil {
 			return pt.obj, nil
 		}
-		if n, complete, ok := lt.tl.Parts(msn); ok && complete && i >= n {
+		if n, complete, ok := lt.tl.Load().Parts(msn); ok && complete && i >= n {
 			return nil, fmt.Errorf("%w: %s (segment %d ended with %d parts)", ErrNotFound, p, msn, n)
 		}
 		select {
@@ -510,20 +510,22 @@ func (o *Origin) initFor(d *dash, dt *dashTrack, lt *llTrack, obj *object.Object
 
 // segRun is the packaging of one segment.
 type segRun struct {
-	o        *Origin
-	d        *dash
-	dt       *dashTrack
-	lt       *llTrack
-	path     string
-	msn      uint64
-	disc     bool
-	idx      int            // the next part's index
-	cur      *object.Object // the part arriving, nil between parts
-	curBW    *budgetWriter
-	broken   bool // no more parts for this segment
-	begun    bool
-	total    time.Duration // every fragment's duration, parts or not
-	received time.Time     // when the chunk with the last fragment byte was read
+	o           *Origin
+	d           *dash
+	dt          *dashTrack
+	lt          *llTrack
+	path        string
+	dir         string // the playlists' directory
+	contentType string
+	msn         uint64
+	disc        bool
+	idx         int            // the next part's index
+	cur         *object.Object // the part arriving, nil between parts
+	curBW       *budgetWriter
+	broken      bool // no more parts for this segment
+	begun       bool
+	total       time.Duration // every fragment's duration, parts or not
+	received    time.Time     // when the chunk with the last fragment byte was read
 }
 
 // packageSegment turns the upload p (DASH number n) into parts as its
@@ -539,10 +541,13 @@ func (o *Origin) packageSegment(d *dash, dt *dashTrack, lt *llTrack, p string, n
 		return
 	}
 	d.mu.Lock()
-	r := &segRun{o: o, d: d, dt: dt, lt: lt, path: p,
+	r := &segRun{o: o, d: d, dt: dt, lt: lt, path: p, contentType: "video/mp4", dir: d.dir,
 		disc: lt.hasLast && (n != lt.lastNumber+1 || initChanged || lt.skipped)}
-	if lt.tl != nil {
-		r.msn, _ = lt.tl.Next()
+	if strings.HasPrefix(mimeOf(dt), "audio/") {
+		r.contentType = "audio/mp4"
+	}
+	if lt.tl.Load() != nil {
+		r.msn, _ = lt.tl.Load().Next()
 	} else {
 		if !lt.hasLast {
 			lt.next = n
@@ -615,12 +620,9 @@ func (r *segRun) write(b []byte) {
 		return
 	}
 	if r.cur == nil {
-		r.cur = object.New(object.Meta{Status: 200, Kind: segment.KindSegment, ContentType: "video/mp4",
+		r.cur = object.New(object.Meta{Status: 200, Kind: segment.KindSegment, ContentType: r.contentType,
 			CacheControl: object.CacheControl(segment.KindSegment, 0), Source: "ingest"}, 0)
-		if r.dt.track.AdaptationSet != nil && strings.HasPrefix(mimeOf(r.dt), "audio/") {
-			r.cur.ContentType = "audio/mp4"
-		}
-		pp := r.d.dir
+		pp := r.dir
 		if pp != "" {
 			pp += "/"
 		}
@@ -635,8 +637,10 @@ func (r *segRun) write(b []byte) {
 	}
 }
 
+// mimeOf is the Representation's (else its AdaptationSet's) mimeType;
+// d.mu held.
 func mimeOf(dt *dashTrack) string {
-	if m := dt.track.Representation.MimeType; m != "" {
+	if m := dt.track.Representation.MimeType; m != "" || dt.track.AdaptationSet == nil {
 		return m
 	}
 	return dt.track.AdaptationSet.MimeType
@@ -669,7 +673,7 @@ func (r *segRun) publish(f *bmff.Fragment) {
 	obj.Close()
 	d, lt := r.d, r.lt
 	dur := fragDuration(f)
-	if lt.tl == nil {
+	if lt.tl.Load() == nil {
 		if err := r.newTimeline(f, dur); err != nil {
 			r.o.release(d.ev, size)
 			d.mu.Lock()
@@ -680,7 +684,7 @@ func (r *segRun) publish(f *bmff.Fragment) {
 		}
 	}
 	if !r.begun {
-		msn, err := lt.tl.Begin(llhls.Segment{URI: r.relative(r.path), Discontinuity: r.disc})
+		msn, err := lt.tl.Load().Begin(llhls.Segment{URI: r.relative(r.path), Discontinuity: r.disc})
 		if err == nil && msn != r.msn {
 			err = fmt.Errorf("%w: segment %d, expected %d", llhls.ErrOrder, msn, r.msn)
 		}
@@ -706,7 +710,7 @@ func (r *segRun) publish(f *bmff.Fragment) {
 		pt.size = size
 	}
 	d.mu.Unlock()
-	if _, _, err := lt.tl.AddPart(llhls.Part{Duration: dur, Independent: f.Independent(), Start: start}); err != nil {
+	if _, _, err := lt.tl.Load().AddPart(llhls.Part{Duration: dur, Independent: f.Independent(), Start: start}); err != nil {
 		d.mu.Lock()
 		delete(lt.parts, partID{r.msn, r.idx})
 		d.mu.Unlock()
@@ -752,19 +756,20 @@ func (r *segRun) newTimeline(f *bmff.Fragment, dur time.Duration) error {
 		return err
 	}
 	d.mu.Lock()
-	lt.tl = tl
+	lt.tl.Store(tl)
 	d.master = cachedObject{}
+	initPath := lt.initPath
 	d.mu.Unlock()
-	r.o.listPaths(d.ev, []string{lt.initPath})
+	r.o.listPaths(d.ev, []string{initPath})
 	return nil
 }
 
 // relative is p (inside the event) relative to the playlists' directory.
 func (r *segRun) relative(p string) string {
-	if r.d.dir == "" {
+	if r.dir == "" {
 		return p
 	}
-	return strings.TrimPrefix(p, r.d.dir+"/")
+	return strings.TrimPrefix(p, r.dir+"/")
 }
 
 // end completes the LL-HLS segment: listed with EXT-X-GAP when its upload
@@ -778,7 +783,7 @@ func (r *segRun) end(failed error) {
 		d.mu.Unlock()
 		return
 	}
-	if _, err := lt.tl.End(r.total, failed != nil); err != nil {
+	if _, err := lt.tl.Load().End(r.total, failed != nil); err != nil {
 		r.o.log.Warn("low latency: segment", "event", d.ev.id, "path", r.path, "err", err)
 	}
 	if failed == nil {
