@@ -247,6 +247,7 @@ func TestLowLatencyFFmpeg(t *testing.T) {
 	base := "http://" + n.HTTPAddr()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	start := time.Now()
 	ffmpeg := llPush(t, ctx, base, "ll", 30)
 	live := base + "/live/ll/"
 
@@ -283,6 +284,16 @@ func TestLowLatencyFFmpeg(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+
+	// A plain HLS client (ffmpeg's demuxer, which knows no LL-HLS) plays
+	// the same playlists (now that they list whole segments).
+	pctx, pcancel := context.WithTimeout(ctx, time.Minute)
+	out, err := exec.CommandContext(pctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name",
+		"-of", "csv=p=0", live+"ll.m3u8").Output()
+	pcancel()
+	if err != nil || !strings.Contains(string(out), "h264") || !strings.Contains(string(out), "aac") {
+		t.Fatalf("ffprobe of ll.m3u8 (%v after the start): %v\n%s", time.Since(start), err, out)
+	}
 
 	// Too far ahead is 400 (RFC 8216bis 6.2.5.2); a delta update skips.
 	r := do(t, "GET", live+videoURI, "", nil)
