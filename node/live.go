@@ -116,8 +116,10 @@ const maxPartDirective = 100
 // with LL-HLS directives (RFC 8216bis 6.2.5.2). They are part of the key
 // only for what is not in the current playlist yet and at most two
 // segments beyond its live edge, in one canonical spelling; a request for
-// what the playlist already has gets the playlist; anything further ahead,
-// or malformed, is 400. So no query can make a new cache entry per value.
+// what the playlist this node has already lists (a complete segment, or a
+// part) gets that playlist at once, never an upstream request; anything
+// further ahead, or malformed, is 400. So no query can make a new cache
+// entry per value.
 func (n *running) lookupDirectives(ctx *fasthttp.RequestCtx, ev *Event, p []byte, req shield.Request, q string) (*object.Object, []byte, bool) {
 	d, present, err := segment.ParseDirectives(q)
 	if err != nil {
@@ -141,8 +143,8 @@ func (n *running) lookupDirectives(ctx *fasthttp.RequestCtx, ev *Event, p []byte
 		n.liveProblem(ctx, fasthttp.StatusBadRequest, "_HLS_msn "+strconv.FormatInt(d.MSN, 10)+
 			" is more than two segments beyond the live edge ("+strconv.FormatInt(last, 10)+"), or _HLS_part is too large")
 		return nil, nil, false
-	case d.MSN >= 0 && d.MSN <= last:
-		d.MSN, d.Part = -1, -1 // already in the playlist
+	case segment.Has(body, d.MSN, d.Part):
+		d.MSN, d.Part = -1, -1 // already in the playlist this node has: answered from it
 	}
 	if d.MSN < 0 && d.Skip == "" {
 		return cur, xcache, true

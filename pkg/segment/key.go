@@ -141,3 +141,89 @@ func LastMSN(playlist []byte) (last int64, ok bool) {
 	}
 	return seq + n - 1, true
 }
+
+var (
+	tagPart = []byte("#EXT-X-PART:")
+	tagSkip = []byte("#EXT-X-SKIP:")
+)
+
+// Has reports whether a media playlist already answers a blocking request
+// for segment msn (part < 0) or part part of it (RFC 8216bis 6.2.5.2): the
+// segment is complete in it, or the part is listed (a part index past a
+// complete segment's last part means the next segment's first, so any
+// part of a segment followed by one that has begun is there). false when
+// it cannot tell: the request then waits for a newer playlist. It is a
+// scan, not a parse, and does not allocate.
+func Has(playlist []byte, msn, part int64) bool {
+	if msn < 0 || bytes.Contains(playlist, tagSkip) {
+		return false
+	}
+	last, ok := LastMSN(playlist)
+	if !ok {
+		return false
+	}
+	if part < 0 || msn < last {
+		return msn <= last
+	}
+	// The parts listed after the last complete segment's URI line belong
+	// to the segment in progress, last+1.
+	tail := int64(0)
+	if i := bytes.LastIndex(playlist, tagInf); i >= 0 {
+		rest := playlist[i:]
+		if j := bytes.IndexByte(rest, '\n'); j >= 0 { // the EXTINF line
+			rest = rest[j+1:]
+			for len(rest) > 0 && rest[0] == '#' { // tags before the URI line
+				k := bytes.IndexByte(rest, '\n')
+				if k < 0 {
+					rest = nil
+					break
+				}
+				rest = rest[k+1:]
+			}
+			tail = int64(bytes.Count(rest, tagPart))
+		}
+	}
+	switch msn {
+	case last:
+		if tail > 0 {
+			return true
+		}
+		// Its own parts: those between the previous segment's URI line and
+		// its EXTINF. A playlist that lists none for it has it whole.
+		n := partsBefore(playlist)
+		return n == 0 || part < n
+	case last + 1:
+		return part < tail
+	}
+	return false
+}
+
+// partsBefore counts the EXT-X-PART tags between the last EXTINF and the
+// URI line before it.
+func partsBefore(playlist []byte) int64 {
+	i := bytes.LastIndex(playlist, tagInf)
+	if i < 0 {
+		return 0
+	}
+	head := playlist[:i]
+	start := 0
+	if j := bytes.LastIndex(head, tagInf); j >= 0 {
+		start = j
+	}
+	n := int64(0)
+	for rest := head[start:]; len(rest) > 0; {
+		line := rest
+		if k := bytes.IndexByte(rest, '\n'); k >= 0 {
+			line, rest = rest[:k], rest[k+1:]
+		} else {
+			rest = nil
+		}
+		switch {
+		case len(line) > 0 && line[0] != '#':
+			n = 0 // the previous segment's URI: count from here
+		case bytes.HasPrefix(line, tagPart):
+			n++
+		}
+	}
+	return n
+}

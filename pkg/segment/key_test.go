@@ -2,6 +2,7 @@ package segment
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -82,4 +83,45 @@ func FuzzDirectives(f *testing.F) {
 func FuzzLastMSN(f *testing.F) {
 	f.Add([]byte("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:10\n#EXTINF:2,\na.ts\n"))
 	f.Fuzz(func(t *testing.T, b []byte) { LastMSN(b) })
+}
+
+func TestHas(t *testing.T) {
+	pl := "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:10\n" +
+		"#EXT-X-PART:DURATION=0.5,URI=\"p10.0.m4s\"\n#EXT-X-PART:DURATION=0.5,URI=\"p10.1.m4s\"\n#EXTINF:1,\ns10.m4s\n" +
+		"#EXT-X-PART:DURATION=0.5,URI=\"p11.0.m4s\"\n#EXT-X-PART:DURATION=0.5,URI=\"p11.1.m4s\"\n#EXTINF:1,\ns11.m4s\n" +
+		"#EXT-X-PART:DURATION=0.5,URI=\"p12.0.m4s\"\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p12.1.m4s\"\n"
+	for _, tc := range []struct {
+		msn, part int64
+		want      bool
+	}{
+		{10, -1, true}, {11, -1, true}, {12, -1, false}, {9, 5, true}, {10, 7, true},
+		{11, 1, true}, {11, 2, true}, // past 11's last part: 12.0, which is there
+		{12, 0, true}, {12, 1, false}, {13, 0, false}, {-1, -1, false},
+	} {
+		if got := Has([]byte(pl), tc.msn, tc.part); got != tc.want {
+			t.Errorf("Has(%d, %d) = %v, want %v", tc.msn, tc.part, got, tc.want)
+		}
+	}
+	noTail := pl[:strings.Index(pl, "#EXT-X-PART:DURATION=0.5,URI=\"p12.0")]
+	if Has([]byte(noTail), 11, 2) || !Has([]byte(noTail), 11, 1) || !Has([]byte(noTail), 11, -1) {
+		t.Error("without a part of the next segment, a part past the last one cannot be told")
+	}
+	if !Has([]byte("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:3\n#EXTINF:2,\na.ts\n"), 3, 9) {
+		t.Error("a segment listed without parts is whole")
+	}
+	if Has([]byte(strings.Replace(pl, "#EXT-X-MEDIA-SEQUENCE:10\n", "#EXT-X-MEDIA-SEQUENCE:10\n#EXT-X-SKIP:SKIPPED-SEGMENTS=3\n", 1)), 10, -1) {
+		t.Error("a delta update is not judged")
+	}
+}
+
+func TestHasDoesNotAllocate(t *testing.T) {
+	pl := []byte("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:3\n#EXT-X-PART:DURATION=1,URI=\"a\"\n#EXTINF:2,\na.ts\n#EXT-X-PART:DURATION=1,URI=\"b\"\n")
+	if n := testing.AllocsPerRun(100, func() { Has(pl, 3, 0); Has(pl, 4, 0) }); n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}
+
+func FuzzHas(f *testing.F) {
+	f.Add([]byte("#EXTM3U\n#EXTINF:1,\na\n#EXT-X-PART:DURATION=1,URI=\"b\"\n"), int64(1), int64(0))
+	f.Fuzz(func(t *testing.T, b []byte, msn, part int64) { Has(b, msn, part) })
 }
