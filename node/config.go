@@ -259,7 +259,9 @@ type EventConfig struct {
 	PullURL      string `yaml:"pull_url"`
 	// LowLatency makes the ingest node a low-latency packager for a push
 	// event: from an LL-DASH/CMAF push it writes LL-HLS playlists (parts,
-	// blocking reload, delta updates, preload hints) beside the MPD.
+	// blocking reload, delta updates, preload hints) beside the MPD. For a
+	// pull event (an LL-HLS packager as origin) it makes every tier hold
+	// and coalesce blocking playlist requests.
 	LowLatency LowLatencyConfig `yaml:"low_latency"`
 }
 

@@ -173,8 +173,6 @@ func (c Config) validateEvents() []error {
 			errs = append(errs, fmt.Errorf("%s (%s): needs stream_key/stream_key_env (push) or pull_url (pull)", at, ev.ID))
 		case ev.StreamKey != "" && len(ev.StreamKey) < 16:
 			errs = append(errs, fmt.Errorf("%s (%s): stream_key shorter than 16 characters", at, ev.ID))
-		case ev.LowLatency.Enabled && ev.StreamKey == "":
-			errs = append(errs, fmt.Errorf("%s (%s): low_latency needs a push event (stream_key): Ringside packages the CMAF push", at, ev.ID))
 		case ev.LowLatency.Enabled && (ev.LowLatency.PartTarget < Duration(100*time.Millisecond) || ev.LowLatency.PartTarget > Duration(5*time.Second)):
 			errs = append(errs, fmt.Errorf("%s (%s): low_latency.part_target %v must be between 100ms and 5s", at, ev.ID, time.Duration(ev.LowLatency.PartTarget)))
 		case ev.PullURL != "":
