@@ -151,7 +151,9 @@ func (n *running) lookupDirectives(ctx *fasthttp.RequestCtx, ev *Event, p []byte
 	}
 	key := d.AppendKey(make([]byte, 0, len(p)+40), b2s(p))
 	req.Key, req.Query = b2s(key), d.Query()
+	n.m.parked.Inc()
 	obj, xcache, err := n.getLive(ev, req)
+	n.m.parked.Dec()
 	if err != nil {
 		n.liveError(ctx, p, err)
 		return nil, nil, false

@@ -13,6 +13,10 @@ type httpMetrics struct {
 	vec      *prometheus.CounterVec
 	byStatus [600]atomic.Pointer[prometheus.Counter]
 	bytesOut prometheus.Counter
+	// parked counts blocking playlist requests (LL-HLS directives) this
+	// node holds for an upstream answer (the ingest's own are counted by
+	// ringside_ingest_ll_parked_requests).
+	parked prometheus.Gauge
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -23,8 +27,11 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 		bytesOut: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_http_body_bytes_total", Help: "Body bytes of complete /live responses.",
 		}),
+		parked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ringside_ll_parked_requests", Help: "Blocking LL-HLS playlist requests held for an upstream answer (edge and shield tiers).",
+		}),
 	}
-	reg.MustRegister(m.vec, m.bytesOut)
+	reg.MustRegister(m.vec, m.bytesOut, m.parked)
 	return m
 }
 
