@@ -134,6 +134,10 @@ type request struct {
 	// Tags counts the body's lines starting with each of spec.Tags, for
 	// inspected responses whose body was read (nil otherwise).
 	Tags map[string]int `json:"tags"`
+	// At is when the response (or failure) came and End when its body
+	// ended (0: not seen), in seconds since the driver started.
+	At  float64 `json:"at"`
+	End float64 `json:"end"`
 }
 
 // play runs play.mjs on s and returns its result. node and the Chromium
@@ -223,7 +227,7 @@ func (r result) network(origins ...string) string {
 	var b strings.Builder
 	for _, q := range r.Requests {
 		if hasAnyPrefix(q.URL, origins) || q.Status >= 400 || q.Status == 0 {
-			fmt.Fprintf(&b, "  %s %s -> %d %s\n", q.Method, q.URL, q.Status, q.Failure)
+			fmt.Fprintf(&b, "  %6.2f-%6.2f s %s %s -> %d %s\n", q.At, q.End, q.Method, q.URL, q.Status, q.Failure)
 		}
 	}
 	for _, q := range r.Preflights {

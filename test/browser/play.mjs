@@ -21,7 +21,9 @@
 // secondsPlayed, stalls, rebufferSeconds, waitingEvents, errors with the
 // HTTP status the player saw, level, video, latency samples) plus what
 // Chromium itself saw on the network (requests: url, status or failure,
-// and for inspected ones the tag counts of the body; preflights: the CORS
+// when the response came and when its body ended (at, end: seconds since
+// the driver's start), for inspected ones the tag counts of the body;
+// preflights: the CORS
 // OPTIONS requests Chromium sent on the player's behalf, which pages never
 // see), how long each step took (timing) and the page's console. The exit status is 0 whenever a report is printed, whatever it
 // says; 2 when the browser could not be driven at all.
@@ -94,11 +96,19 @@ async function play(spec, out) {
     });
     page.on('pageerror', (e) => out.console.push('pageerror: ' + e.message));
     const maxRequests = spec.maxRequests || defaultMaxRequests;
+    // When each body ended (seconds since the driver's start): a part or a
+    // blocking playlist reload is held by the origin until it exists.
+    const finished = new WeakMap();
+    page.on('requestfinished', (req) => {
+      const q = finished.get(req);
+      if (q) q.end = secondsSince(t0);
+    });
     const inspect = spec.inspect ? new RegExp(spec.inspect) : null;
     page.on('response', (res) => {
       if (out.requests.length >= maxRequests) return;
-      const q = { method: res.request().method(), url: res.url(), status: res.status() };
+      const q = { method: res.request().method(), url: res.url(), status: res.status(), at: secondsSince(t0) };
       out.requests.push(q);
+      finished.set(res.request(), q);
       if (inspect && inspect.test(q.url) && q.status === 200) {
         // Counted when the body is complete (a blocking playlist reload
         // answers when the playlist is ready).
@@ -113,7 +123,8 @@ async function play(spec, out) {
     });
     page.on('requestfailed', (req) => {
       if (out.requests.length < (spec.maxRequests || defaultMaxRequests)) {
-        out.requests.push({ method: req.method(), url: req.url(), status: 0, failure: req.failure()?.errorText || '' });
+        out.requests.push({ method: req.method(), url: req.url(), status: 0, failure: req.failure()?.errorText || '',
+          at: secondsSince(t0) });
       }
     });
     await page.goto(spec.page, { timeout: 15000 });
