@@ -87,7 +87,10 @@ func (n *running) live(ctx *fasthttp.RequestCtx, p []byte, peer bool) {
 // lookupLive finds the /live object for the request and answers the
 // error itself (reporting false then).
 func (n *running) lookupLive(ctx *fasthttp.RequestCtx, ev *Event, p []byte, file string, kind segment.FileKind, hops []byte) (*object.Object, []byte, bool) {
-	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind, Hops: b2s(hops)}
+	// The ingest of a low-latency push holds a hinted part until its first
+	// byte, and any push's DASH segment asked for just before its upload.
+	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind, Hops: b2s(hops),
+		Hold: kind == segment.KindSegment && ev.Push() && ev.LowLatency}
 	if kind == segment.KindPlaylist && ev.LowLatency {
 		if q := ctx.URI().QueryString(); len(q) > 0 {
 			if ev.Push() && n.ingest != nil && n.ingest.Active(ev.ID) {
@@ -150,7 +153,7 @@ func (n *running) lookupDirectives(ctx *fasthttp.RequestCtx, ev *Event, p []byte
 		return cur, xcache, true
 	}
 	key := d.AppendKey(make([]byte, 0, len(p)+40), b2s(p))
-	req.Key, req.Query = b2s(key), d.Query()
+	req.Key, req.Query, req.Hold = b2s(key), d.Query(), true
 	n.m.parked.Inc()
 	obj, xcache, err := n.getLive(ev, req)
 	n.m.parked.Dec()
@@ -229,7 +232,7 @@ func (n *running) liveError(ctx *fasthttp.RequestCtx, p []byte, err error) {
 }
 
 func (n *running) observeLive(ctx *fasthttp.RequestCtx, p []byte) {
-	n.observe(Access{Path: string(p), Status: ctx.Response.StatusCode(),
+	n.observe(Access{Path: string(p), Query: string(ctx.URI().QueryString()), Status: ctx.Response.StatusCode(),
 		XCache: string(ctx.Response.Header.Peek("X-Cache")), Hops: string(ctx.Request.Header.Peek(route.HopHeader)),
 		Elapsed: time.Since(ctx.Time())})
 }

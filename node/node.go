@@ -30,6 +30,7 @@ type Deps struct {
 // Access describes one answered /live request.
 type Access struct {
 	Path    string
+	Query   string // the raw query string, "" for none
 	Status  int
 	XCache  string
 	Hops    string // the incoming hop header: which nodes it came through

@@ -185,12 +185,18 @@ func (p *peers) expectAt(addr string) (func(identity.Peer) error, error) {
 // route.NewClient for headerTimeout): https to mesh addresses only, each
 // connection verified by expectAt.
 func (p *peers) client(headerTimeout time.Duration) *http.Client {
+	return p.clientDial(headerTimeout, headerTimeout)
+}
+
+// clientDial is client with its own bound on connecting (and the TLS
+// handshake) to a peer.
+func (p *peers) clientDial(headerTimeout, dial time.Duration) *http.Client {
 	c := route.NewClient(headerTimeout)
 	tr := c.Transport.(*http.Transport)
-	dial := headerTimeout
 	if dial == 0 {
 		dial = 5 * time.Second
 	}
+	tr.TLSHandshakeTimeout = dial
 	tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		expect, err := p.expectAt(addr)
 		if err != nil {
@@ -203,6 +209,18 @@ func (p *peers) client(headerTimeout time.Duration) *http.Client {
 		return nil, errors.New("node: node-to-node calls are https only")
 	}
 	return c
+}
+
+// heldPeerClient is the peer client for requests an upstream may hold
+// (LL-HLS blocking reloads, hinted parts, segments asked for before their
+// upload): connects are as short as any peer's (mesh.peer_timeout), the
+// answer may take the whole fetch (cache.fetch_timeout, the fetch's own
+// deadline).
+func (n *running) heldPeerClient() *http.Client {
+	if n.peers != nil {
+		return n.peers.clientDial(time.Duration(n.cfg.Cache.FetchTimeout), time.Duration(n.cfg.Mesh.PeerTimeout))
+	}
+	return n.peerClient(0)
 }
 
 // peerClient is p.client, or without a mesh (no peers to call) a client

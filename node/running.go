@@ -159,7 +159,8 @@ func (n *running) newFetcher() (*route.Fetcher, error) {
 	rc := route.DefaultConfig()
 	rc.NodeID, rc.FillTimeout = n.cfg.Node.ID, time.Duration(n.cfg.Mesh.FillTimeout)
 	return route.NewFetcher(rc, route.Deps{Table: n.table, Sources: n, Registerer: n.reg,
-		Peer: n.peerClient(time.Duration(n.cfg.Mesh.PeerTimeout)), Origin: route.NewClient(10 * time.Second)})
+		Peer: n.peerClient(time.Duration(n.cfg.Mesh.PeerTimeout)), Origin: route.NewClient(10 * time.Second),
+		HeldPeer: n.heldPeerClient()})
 }
 
 func (n *running) newMesh(deps Deps) error {

@@ -59,7 +59,11 @@ type Deps struct {
 	// Peer is the node-to-node client: short connect and header timeouts,
 	// so a dead owner is skipped fast. Origin is the pull origins' client.
 	Peer, Origin *http.Client
-	Registerer   prometheus.Registerer
+	// HeldPeer is Peer for requests the upstream may hold (Request.Hold):
+	// the same short connect timeout, but it waits for the answer as long
+	// as the fetch may last. nil: Peer.
+	HeldPeer   *http.Client
+	Registerer prometheus.Registerer
 }
 
 // Fetcher is the cache tier's way up: the key's shield owners in
@@ -155,7 +159,11 @@ func (f *Fetcher) askPeer(ctx context.Context, t *Table, id string, r shield.Req
 	if r.Query != "" {
 		url += "?" + r.Query
 	}
-	resp, err := get(ctx, f.deps.Peer, url, r, f.cfg.NodeID, id, nil)
+	c := f.deps.Peer
+	if r.Hold && f.deps.HeldPeer != nil {
+		c = f.deps.HeldPeer
+	}
+	resp, err := get(ctx, c, url, r, f.cfg.NodeID, id, nil)
 	if err == nil && resp.Status >= 500 {
 		resp.Body.Close()
 		err = fmt.Errorf("status %d", resp.Status)

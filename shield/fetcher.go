@@ -20,6 +20,11 @@ type Request struct {
 	Hops string
 	// Offset asks for the body from this byte on (resuming a broken fetch).
 	Offset int64
+	// Hold says the upstream may hold the request before answering (an
+	// LL-HLS blocking reload, a hinted part, a segment asked for just
+	// before its upload): it is not failed over for a slow answer, only
+	// for a dead or failing upstream.
+	Hold bool
 }
 
 func (r Request) clone() Request {

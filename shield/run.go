@@ -14,7 +14,8 @@ import (
 
 // run performs the shared upstream fetch of flight f on its own deadline.
 func (s *Shield) run(f *flight, r Request) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.FetchTimeout)
+	defer s.runs.Done()
+	ctx, cancel := context.WithTimeout(s.base, s.cfg.FetchTimeout)
 	defer cancel()
 	s.m.fetches.Inc()
 	resp, err := s.fetch.Fetch(ctx, r)

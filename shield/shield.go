@@ -55,6 +55,12 @@ type Shield struct {
 	m     *metrics
 	cache *bytecache.Cache[*entry]
 
+	// base ends at Close; the shared fetches (runs) run under it, and
+	// Close waits for them before it closes the cache they fill.
+	base   context.Context
+	cancel context.CancelFunc
+	runs   sync.WaitGroup
+
 	mu      sync.Mutex
 	flights map[string]*flight
 	// seqs is the highest media sequence served per media playlist, so a
@@ -101,6 +107,7 @@ func New(cfg Config, f Fetcher, deps Deps) (*Shield, error) {
 	}
 	s := &Shield{cfg: cfg, fetch: f, log: deps.Logger, now: deps.Now, cache: c,
 		flights: make(map[string]*flight), seqs: make(map[string]uint64)}
+	s.base, s.cancel = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -111,8 +118,13 @@ func New(cfg Config, f Fetcher, deps Deps) (*Shield, error) {
 	return s, nil
 }
 
-// Close stops the cache.
-func (s *Shield) Close() { s.cache.Close() }
+// Close cancels the fetches in flight, waits for them, and stops the
+// cache.
+func (s *Shield) Close() {
+	s.cancel()
+	s.runs.Wait()
+	s.cache.Close()
+}
 
 // Get returns the object for r from this tier, or through one shared
 // upstream fetch. The object may still be arriving; readers follow it. ctx
@@ -188,6 +200,7 @@ func (s *Shield) join(r Request) (*flight, bool) {
 	f := &flight{ready: make(chan struct{})}
 	s.flights[r.Key] = f
 	s.mu.Unlock()
+	s.runs.Add(1)
 	go s.run(f, r)
 	return f, true
 }
