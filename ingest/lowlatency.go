@@ -721,10 +721,32 @@ func (r *segRun) publish(f *bmff.Fragment) {
 	lt.lastChange.Store(time.Now().UnixNano())
 	r.o.m.parts.Inc()
 	r.o.m.partDelay.Observe(time.Since(r.received).Seconds())
+	r.pushPart(obj)
 	r.idx++
 	d.mu.Lock()
 	d.wakeLocked()
 	d.mu.Unlock()
+}
+
+// pushPart hands the part just listed to the push filler (the node puts
+// it in its shield owners' caches), so the players reading the playlist
+// that lists it find it there instead of asking this node. It does not
+// delay the listing.
+func (r *segRun) pushPart(obj *object.Object) {
+	if r.o.filler == nil {
+		return
+	}
+	p := partPath(r.lt.id, r.msn, r.idx)
+	if r.dir != "" {
+		p = r.dir + "/" + p
+	}
+	r.o.wg.Add(1)
+	go func() {
+		defer r.o.wg.Done()
+		if err := r.o.filler.Fill(r.o.ctx, r.d.ev.id, p, obj); err != nil {
+			r.o.log.Debug("low latency: part push failed", "event", r.d.ev.id, "path", p, "err", err)
+		}
+	}()
 }
 
 // newTimeline starts the rendition's LL-HLS timeline at the first part.

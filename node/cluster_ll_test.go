@@ -111,6 +111,38 @@ func TestLowLatencyMesh(t *testing.T) {
 		t.Fatalf("the ingest node was asked %d times for %s?%s by the shields, want at most 1", asked, pl, query)
 	}
 
+	// The hinted part, asked for on both edges before it exists, is
+	// streamed to them; the ingest node is asked for it at most once
+	// (parts are pushed to their owners as they are listed).
+	_, body, err := llGet(client, c.URL(1)+pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hintRE.FindStringSubmatch(body)
+	partURL := fmt.Sprintf("/live/ll/ll-0/%s.%s.m4s", h[1], h[2])
+	bodies := make(chan string, 20)
+	for i := range 20 {
+		go func() {
+			st, b, err := llGet(client, c.URL(1+i%2)+partURL)
+			if err != nil || st != 200 {
+				b = fmt.Sprintf("error: %d %v", st, err)
+			}
+			bodies <- b
+		}()
+	}
+	first := <-bodies
+	for range 19 {
+		if b := <-bodies; b != first || len(b) == 0 || strings.HasPrefix(b, "error") {
+			t.Fatalf("the hinted part %s differs between players (%d and %d bytes): %.80s", partURL, len(first), len(b), b)
+		}
+	}
+	mu.Lock()
+	partAsks := atIngest[partURL+"?"]
+	mu.Unlock()
+	if partAsks > 1 {
+		t.Fatalf("the ingest node served the hinted part %d times, want at most 1", partAsks)
+	}
+
 	// Cache busters: far ahead, garbage, directives on parts and segments
 	// make no new request of the ingest node.
 	mu.Lock()
@@ -139,7 +171,7 @@ func TestLowLatencyMesh(t *testing.T) {
 	if err != nil || st != 200 {
 		t.Fatal(st, err)
 	}
-	h := hintRE.FindStringSubmatch(body)
+	h = hintRE.FindStringSubmatch(body)
 	msn, _ = strconv.Atoi(h[1])
 	msn++ // the next segment's first part: a second or so away
 	query = fmt.Sprintf("_HLS_msn=%d&_HLS_part=0", msn)
