@@ -44,20 +44,26 @@ func (r *recorder) addError() {
 func (r *recorder) summary() Latency {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	l := Latency{Count: int64(len(r.samples)) + r.errors, Errors: r.errors}
-	if len(r.samples) == 0 {
+	return Summarize(r.samples, r.errors)
+}
+
+// Summarize sorts samples in place and returns their percentiles, with
+// errors more requests that failed.
+func Summarize(samples []time.Duration, errors int64) Latency {
+	l := Latency{Count: int64(len(samples)) + errors, Errors: errors}
+	if len(samples) == 0 {
 		return l
 	}
-	slices.Sort(r.samples)
+	slices.Sort(samples)
 	var sum time.Duration
-	for _, d := range r.samples {
+	for _, d := range samples {
 		sum += d
 	}
-	l.P50MS = ms(percentile(r.samples, 0.50))
-	l.P95MS = ms(percentile(r.samples, 0.95))
-	l.P99MS = ms(percentile(r.samples, 0.99))
-	l.MaxMS = ms(r.samples[len(r.samples)-1])
-	l.MeanMS = ms(sum / time.Duration(len(r.samples)))
+	l.P50MS = ms(percentile(samples, 0.50))
+	l.P95MS = ms(percentile(samples, 0.95))
+	l.P99MS = ms(percentile(samples, 0.99))
+	l.MaxMS = ms(samples[len(samples)-1])
+	l.MeanMS = ms(sum / time.Duration(len(samples)))
 	return l
 }
 
