@@ -3,6 +3,7 @@ package llcrowd
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -45,6 +46,10 @@ type Config struct {
 	MetricsEvery time.Duration
 	// Seed makes the join times and rendition choices reproducible.
 	Seed uint64
+	// CyclesCSV, when set, receives every cycle of every player (for a
+	// closer look at a distribution): player, msn, part, and the times
+	// relative to the part's publication in ms.
+	CyclesCSV io.Writer
 }
 
 // DefaultConfig returns 500 players joining over 5 s and playing for 30 s

@@ -95,7 +95,7 @@ func (c *Crowd) Run(ctx context.Context) (Report, error) {
 			r.Origin = &OriginSummary{Error: err.Error()}
 		} else {
 			r.Origin = summarizeOrigin(st)
-			r.latencies(players, st)
+			r.latencies(players, st, c.cfg.CyclesCSV)
 		}
 	}
 	return r, nil

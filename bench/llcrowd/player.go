@@ -19,7 +19,12 @@ import (
 // and, with hints, the fetch of that part. Times are unix nanoseconds, 0
 // when the step did not happen or failed.
 type cycle struct {
-	msn, part                     int64
+	msn, part int64
+	// joined marks a player's first cycle after it loaded the playlist
+	// without directives: its part may long be published (that playlist
+	// came from a cache), so it says how the player joined, not how it
+	// woke; the latencies leave it out.
+	joined                        bool
 	plSent, plDone                int64
 	partSent, partFirst, partDone int64
 }
@@ -125,9 +130,9 @@ func (p *player) join(ctx context.Context) (*llPlaylist, bool) {
 // follow loops on blocking reloads (and hinted parts) until an error or
 // the end of the run.
 func (p *player) follow(ctx context.Context, pl *llPlaylist) {
-	for ctx.Err() == nil {
+	for first := true; ctx.Err() == nil; first = false {
 		msn, part := pl.next()
-		cy := cycle{msn: msn, part: part}
+		cy := cycle{msn: msn, part: part, joined: first}
 		var wg sync.WaitGroup
 		if p.part != nil && pl.hint != "" && p.c.take() {
 			hint := pl.hint

@@ -2,6 +2,7 @@ package llcrowd
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -21,8 +22,11 @@ type Report struct {
 	// Joined is the number of players that started before the end.
 	Joined   int64 `json:"joined"`
 	Requests int64 `json:"requests"`
-	// Cycles counts blocking reloads answered with the part asked for.
-	Cycles int64 `json:"cycles"`
+	// Cycles counts blocking reloads answered with the part asked for;
+	// JoinCycles those of them that were a player's first after it
+	// loaded the playlist without directives (left out of the latencies).
+	Cycles     int64 `json:"cycles"`
+	JoinCycles int64 `json:"join_cycles"`
 	// Errors counts failed requests and statuses other than 200, by kind
 	// in ErrorKinds ("playlist 503", "part timeout", "playlist stale",
 	// ...); requests cut short by the end of the run are in Cancelled.
@@ -47,7 +51,7 @@ type Report struct {
 	// published (held somewhere); the others found it there already.
 	Blocked float64 `json:"blocked_share"`
 	// Wake: publication of the part at the origin → the player has the
-	// playlist that lists it. PartTTFB: the part's first byte, counted
+	// playlist that lists it (every cycle but the first after a join). PartTTFB: the part's first byte, counted
 	// from its publication or from the request when that came later.
 	Wake         crowd.Latency `json:"wake"`
 	PartTTFB     crowd.Latency `json:"part_ttfb"`
@@ -93,22 +97,24 @@ func settingsOf(c Config) Settings {
 // OriginSummary is what the origin saw during the run (llorigin.Stats
 // without the per-key tables).
 type OriginSummary struct {
-	Requests     int64            `json:"requests"`
-	Plain        int64            `json:"plain_playlist_requests"`
-	Blocking     int64            `json:"blocking_requests"`
-	Parts        int64            `json:"part_requests"`
-	Keys         int              `json:"keys"`
-	MaxPerKey    int64            `json:"max_per_key"`
-	MaxKey       string           `json:"max_key,omitempty"`
-	MeanPerKey   float64          `json:"mean_per_key"`
-	UniqueParts  int              `json:"unique_parts"`
-	MaxPerPart   int64            `json:"max_per_part"`
-	MaxPart      string           `json:"max_part,omitempty"`
-	MeanPerPart  float64          `json:"mean_per_part"`
-	MaxParked    int64            `json:"max_parked"`
-	MaxHeldParts int64            `json:"max_held_parts"`
-	Status       map[string]int64 `json:"status,omitempty"`
-	Error        string           `json:"error,omitempty"`
+	Requests     int64   `json:"requests"`
+	Plain        int64   `json:"plain_playlist_requests"`
+	Blocking     int64   `json:"blocking_requests"`
+	Parts        int64   `json:"part_requests"`
+	Keys         int     `json:"keys"`
+	MaxPerKey    int64   `json:"max_per_key"`
+	MaxKey       string  `json:"max_key,omitempty"`
+	MeanPerKey   float64 `json:"mean_per_key"`
+	UniqueParts  int     `json:"unique_parts"`
+	MaxPerPart   int64   `json:"max_per_part"`
+	MaxPart      string  `json:"max_part,omitempty"`
+	MeanPerPart  float64 `json:"mean_per_part"`
+	MaxParked    int64   `json:"max_parked"`
+	MaxHeldParts int64   `json:"max_held_parts"`
+	// MaxPublishLagMS is the origin's own lateness in publishing a part.
+	MaxPublishLagMS float64          `json:"max_publish_lag_ms"`
+	Status          map[string]int64 `json:"status,omitempty"`
+	Error           string           `json:"error,omitempty"`
 }
 
 func summarizeOrigin(st llorigin.Stats) *OriginSummary {
@@ -116,17 +122,20 @@ func summarizeOrigin(st llorigin.Stats) *OriginSummary {
 		Requests: st.Requests, Plain: st.Plain, Blocking: st.Blocking, Parts: st.Parts,
 		Keys: st.Keys, MaxPerKey: st.MaxPerKey, MaxKey: st.MaxKey, MeanPerKey: st.MeanPerKey,
 		UniqueParts: st.UniqueParts, MaxPerPart: st.MaxPerPart, MaxPart: st.MaxPart, MeanPerPart: st.MeanPerPart,
-		MaxParked: st.MaxParked, MaxHeldParts: st.MaxHeldParts, Status: st.Status,
+		MaxParked: st.MaxParked, MaxHeldParts: st.MaxHeldParts, MaxPublishLagMS: st.MaxPublishLagMS, Status: st.Status,
 	}
 }
 
 // latencies derives the wake latency, the part TTFB, late parts and
 // stalls from the players' cycles and the parts' publication times.
-func (r *Report) latencies(players []*player, st llorigin.Stats) {
+func (r *Report) latencies(players []*player, st llorigin.Stats, csv io.Writer) {
+	if csv != nil {
+		fmt.Fprintln(csv, "player,joined,msn,part,published_unix_ns,playlist_sent_ms,playlist_done_ms,part_sent_ms,part_first_ms,part_done_ms")
+	}
 	partTarget := time.Duration(st.PartDurationMS * float64(time.Millisecond))
 	var wake, ttfb []time.Duration
 	var blocked int64
-	for _, p := range players {
+	for i, p := range players {
 		for _, cy := range p.cycles {
 			pubT, ok := st.PublishedAt(cy.msn, cy.part)
 			if !ok {
@@ -134,6 +143,24 @@ func (r *Report) latencies(players []*player, st llorigin.Stats) {
 				continue
 			}
 			pub := pubT.UnixNano()
+			if csv != nil {
+				joined := 0
+				if cy.joined {
+					joined = 1
+				}
+				rel := func(t int64) float64 {
+					if t == 0 {
+						return 0
+					}
+					return float64(t-pub) / 1e6
+				}
+				fmt.Fprintf(csv, "%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.3f\n", i, joined, cy.msn, cy.part, pub,
+					rel(cy.plSent), rel(cy.plDone), rel(cy.partSent), rel(cy.partFirst), rel(cy.partDone))
+			}
+			if cy.joined {
+				r.JoinCycles++
+				continue
+			}
 			wake = append(wake, time.Duration(max(0, cy.plDone-pub)))
 			if cy.plSent < pub {
 				blocked++
@@ -187,9 +214,9 @@ func (r Report) Summary() string {
 		if o.Error != "" {
 			fmt.Fprintf(&b, "  origin stats: %s\n", o.Error)
 		} else {
-			fmt.Fprintf(&b, "  origin: %d requests; blocking %d for %d keys: max %d per (playlist, msn, part) (%s), mean %.2f; parts %d for %d: max %d (%s), mean %.2f; plain playlists %d; most parked %d, held parts %d; status %v\n",
+			fmt.Fprintf(&b, "  origin: %d requests; blocking %d for %d keys: max %d per (playlist, msn, part) (%s), mean %.2f; parts %d for %d: max %d (%s), mean %.2f; plain playlists %d; most parked %d, held parts %d; status %v; published up to %.1f ms late\n",
 				o.Requests, o.Blocking, o.Keys, o.MaxPerKey, o.MaxKey, o.MeanPerKey, o.Parts, o.UniqueParts, o.MaxPerPart,
-				o.MaxPart, o.MeanPerPart, o.Plain, o.MaxParked, o.MaxHeldParts, o.Status)
+				o.MaxPart, o.MeanPerPart, o.Plain, o.MaxParked, o.MaxHeldParts, o.Status, o.MaxPublishLagMS)
 		}
 	}
 	for _, p := range r.Parked {

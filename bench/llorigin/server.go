@@ -76,7 +76,15 @@ func (s *Server) Published() int64 { return s.tl.published() }
 
 // Advance publishes every part due at t, stamped t, waking the requests
 // held for them. It returns how many it published.
-func (s *Server) Advance(t time.Time) int64 { return s.tl.publish(s.due(t), t) }
+func (s *Server) Advance(t time.Time) int64 {
+	due := s.due(t)
+	n := s.tl.publish(due, t)
+	if n > 0 {
+		// The oldest part published now is the latest against its schedule.
+		s.stats.lateBy(t.Sub(s.scheduled(due - n)))
+	}
+	return n
+}
 
 // Run publishes each part when it is due on the wall clock until ctx ends.
 func (s *Server) Run(ctx context.Context) error {

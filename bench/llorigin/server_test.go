@@ -398,3 +398,22 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("advance part limit %d, want 6", got)
 	}
 }
+
+// A part published after it was due shows in MaxPublishLagMS: the
+// simulator's own lateness, part of every latency measured behind it.
+func TestPublishLag(t *testing.T) {
+	s, clk := newTestServer(t, 10500*time.Millisecond, nil)
+	s.Advance(clk.Advance(500 * time.Millisecond)) // on time
+	if lag := s.Stats().MaxPublishLagMS; lag != 0 {
+		t.Fatalf("lag %v on time", lag)
+	}
+	s.Advance(clk.Advance(530 * time.Millisecond)) // 30 ms late
+	s.Advance(clk.Advance(480 * time.Millisecond)) // on time again, 10 ms late
+	if lag := s.Stats().MaxPublishLagMS; lag != 30 {
+		t.Fatalf("lag %v, want 30", lag)
+	}
+	s.ResetStats()
+	if lag := s.Stats().MaxPublishLagMS; lag != 0 {
+		t.Fatalf("lag %v after reset", lag)
+	}
+}

@@ -42,6 +42,10 @@ type Stats struct {
 	// the most requests for a hinted part held at once.
 	MaxParked    int64 `json:"max_parked"`
 	MaxHeldParts int64 `json:"max_held_parts"`
+	// MaxPublishLagMS is the most a part was published after it was due:
+	// the simulator's own lateness (a busy machine), which every wake
+	// latency measured behind it includes.
+	MaxPublishLagMS float64 `json:"max_publish_lag_ms"`
 
 	// PerKey and PerPart count requests by blocking key
 	// ("r0/index.m3u8?_HLS_msn=12&_HLS_part=3"; _HLS_skip is not part of
@@ -98,6 +102,7 @@ type counter struct {
 	maxParked int64
 	held      int64
 	maxHeld   int64
+	maxLag    time.Duration
 }
 
 func (c *counter) reset(now time.Time) {
@@ -110,6 +115,14 @@ func (c *counter) reset(now time.Time) {
 	c.perKey = make(map[string]int64)
 	c.perPart = make(map[string]int64)
 	c.maxParked, c.maxHeld = c.parked, c.held
+	c.maxLag = 0
+}
+
+// lateBy records a publication d after its part was due.
+func (c *counter) lateBy(d time.Duration) {
+	c.mu.Lock()
+	c.maxLag = max(c.maxLag, d)
+	c.mu.Unlock()
 }
 
 // add counts one request of kind k; key is its blocking key or part path.
@@ -153,22 +166,23 @@ func (c *counter) snapshot() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := Stats{
-		Since:        c.since,
-		Requests:     c.total,
-		Master:       c.kinds[kindMaster],
-		Plain:        c.kinds[kindMedia],
-		Blocking:     c.kinds[kindBlocking],
-		Delta:        c.delta,
-		Parts:        c.kinds[kindPart],
-		Segments:     c.kinds[kindSegment] + c.kinds[kindInit],
-		Other:        c.kinds[kindOther],
-		Status:       make(map[string]int64, len(c.status)),
-		Keys:         len(c.perKey),
-		UniqueParts:  len(c.perPart),
-		MaxParked:    c.maxParked,
-		MaxHeldParts: c.maxHeld,
-		PerKey:       make(map[string]int64, len(c.perKey)),
-		PerPart:      make(map[string]int64, len(c.perPart)),
+		Since:           c.since,
+		Requests:        c.total,
+		Master:          c.kinds[kindMaster],
+		Plain:           c.kinds[kindMedia],
+		Blocking:        c.kinds[kindBlocking],
+		Delta:           c.delta,
+		Parts:           c.kinds[kindPart],
+		Segments:        c.kinds[kindSegment] + c.kinds[kindInit],
+		Other:           c.kinds[kindOther],
+		Status:          make(map[string]int64, len(c.status)),
+		Keys:            len(c.perKey),
+		UniqueParts:     len(c.perPart),
+		MaxParked:       c.maxParked,
+		MaxHeldParts:    c.maxHeld,
+		MaxPublishLagMS: float64(c.maxLag) / 1e6,
+		PerKey:          make(map[string]int64, len(c.perKey)),
+		PerPart:         make(map[string]int64, len(c.perPart)),
 	}
 	for code, n := range c.status {
 		s.Status[strconv.Itoa(code)] = n

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -41,6 +42,7 @@ func run() error {
 	label := flag.String("label", "", "name of the system under test, for the report")
 	runNo := flag.Int("run", 0, "run number, for the report")
 	out := flag.String("out", "", "write the JSON report to this file (- for stdout)")
+	cycles := flag.String("cycles", "", "write every player's cycles as CSV to this file")
 	flag.Parse()
 
 	cfg.Bases = splitList(*bases)
@@ -51,6 +53,16 @@ func run() error {
 		if err := loopbackOnly(u); err != nil {
 			return err
 		}
+	}
+	if *cycles != "" {
+		f, err := os.Create(*cycles)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w := bufio.NewWriterSize(f, 1<<20)
+		defer w.Flush()
+		cfg.CyclesCSV = w
 	}
 	c, err := llcrowd.New(cfg)
 	if err != nil {
