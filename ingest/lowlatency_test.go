@@ -449,9 +449,7 @@ func BenchmarkBlockingWake1000(b *testing.B) {
 		for range clients {
 			<-parked
 		}
-		for gaugeValue(o.m.parked) < clients { // all in Wait
-			time.Sleep(time.Millisecond)
-		}
+		poll.Until(b, "every client parked", time.Minute, func() bool { return gaugeValue(o.m.parked) >= clients })
 		u := startUpload(o, segPath(0, n))
 		u.write(b, seg[:frag.Size-1])
 		sent := time.Now()
