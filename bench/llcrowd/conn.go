@@ -35,6 +35,8 @@ type exchange struct {
 	sent, first, done time.Time
 	bytes             int64
 	errBody           *limitedBuffer // the start of a body that is not a 200's
+	// cacheInfo is the answer's X-Cache and Age headers, for error samples.
+	cacheInfo string
 }
 
 // limitedBuffer keeps the first max bytes written to it.
@@ -138,6 +140,7 @@ func (c *conn) roundTrip(nc net.Conn, target string, deadline time.Time, sink io
 	}
 	defer resp.Body.Close()
 	ex.status = resp.StatusCode
+	ex.cacheInfo = "X-Cache: " + resp.Header.Get("X-Cache") + ", Age: " + resp.Header.Get("Age")
 	if ex.status != http.StatusOK {
 		// Only a 200's body goes to sink; the start of another is kept
 		// for the error samples.

@@ -156,8 +156,8 @@ func (p *player) follow(ctx context.Context, pl *llPlaylist) {
 			return
 		}
 		if !next.lists(msn, part) {
-			p.fail(ctx, "playlist", "stale", fmt.Errorf("%w: _HLS_msn=%d&_HLS_part=%d answered with the edge at %d.%d",
-				errStale, msn, part, next.lastMSN+1, next.tail))
+			p.fail(ctx, "playlist", "stale", fmt.Errorf("%w: %s answered (%s) with a playlist whose next part is %d.%d",
+				errStale, p.reloadTarget(msn, part), ex.cacheInfo, next.lastMSN+1, next.tail))
 			p.lost(ctx)
 			return
 		}

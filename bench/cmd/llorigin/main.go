@@ -37,6 +37,7 @@ func run() error {
 	flag.DurationVar(&cfg.HoldLimit, "hold-limit", 0, "longest hold of a blocking reload or hinted part (0: three target durations)")
 	flag.DurationVar(&cfg.TTFB, "ttfb", 0, "delay before part and segment headers")
 	flag.DurationVar(&cfg.PlaylistTTFB, "playlist-ttfb", 0, "delay before playlist headers")
+	logRequests := flag.Bool("log-requests", false, "log every request (time, URI, X-Ringside-Hop) to stderr")
 	flag.Parse()
 	var err error
 	if cfg.PartSizes, err = parseInts(*sizes); err != nil {
@@ -52,7 +53,11 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() { _ = sim.Run(ctx) }()
-	return serve(ctx, *addr, sim)
+	var h http.Handler = sim
+	if *logRequests {
+		h = logged(sim)
+	}
+	return serve(ctx, *addr, h)
 }
 
 func serve(ctx context.Context, addr string, h http.Handler) error {
@@ -75,6 +80,17 @@ func serve(ctx context.Context, addr string, h http.Handler) error {
 		return err
 	}
 	return nil
+}
+
+// logged writes one line per request to stderr when it arrives: for a
+// look at what a cache in front sends (its hop header names a Ringside
+// node).
+func logged(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(os.Stderr, "%s %s %s hop=%q\n", time.Now().UTC().Format("15:04:05.000000"), r.Method,
+			r.URL.RequestURI(), r.Header.Get("X-Ringside-Hop"))
+		h.ServeHTTP(w, r)
+	})
 }
 
 func loopbackOnly(addr string) error {

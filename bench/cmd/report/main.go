@@ -77,6 +77,7 @@ type results struct {
 	rss    []rssResult
 	notes  []string
 	https  httpsResults
+	ll     llResults
 }
 
 func main() {
@@ -110,6 +111,8 @@ func load(dir string) (results, error) {
 	errs = append(errs, loadAll(dir, "wrk-*.json", &res.wrks)...)
 	errs = append(errs, loadAll(dir, "rss-*.json", &res.rss)...)
 	res.https, err = loadHTTPS(dir)
+	errs = append(errs, err)
+	res.ll, err = loadLL(dir)
 	errs = append(errs, err)
 	res.notes = readLines(filepath.Join(dir, "notes.txt"))
 	order := systemOrder(res.meta.Systems)

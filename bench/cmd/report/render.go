@@ -31,6 +31,7 @@ func render(res results) string {
 		b.WriteString("\n")
 	}
 	renderHTTPS(&b, res.https)
+	renderLL(&b, res.ll)
 	return b.String()
 }
 

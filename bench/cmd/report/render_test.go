@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ringside-live/ringside/bench/crowd"
+	"github.com/ringside-live/ringside/bench/llcrowd"
 )
 
 func TestRender(t *testing.T) {
@@ -40,5 +41,58 @@ func TestSystemOrder(t *testing.T) {
 	if cmpSystems(order, "origin", "varnish", 0) >= 0 || cmpSystems(order, "varnish", "zzz", 0) >= 0 ||
 		cmpSystems(order, "nginx", "nginx", -1) != -1 {
 		t.Fatal("systems out of order")
+	}
+}
+
+func TestRenderLL(t *testing.T) {
+	wake := func(p50, p99 float64) crowd.Latency {
+		return crowd.Latency{Count: 100, P50MS: p50, P95MS: p99, P99MS: p99, MaxMS: p99}
+	}
+	origin := func(perKey int64, mean float64) *llcrowd.OriginSummary {
+		return &llcrowd.OriginSummary{Requests: 300, Blocking: 100, Parts: 100, Plain: 100, Keys: 100,
+			MaxPerKey: perKey, MeanPerKey: mean, MaxPerPart: 1, MeanPerPart: 1, UniqueParts: 100, MaxParked: 2}
+	}
+	parked := func(max float64) []llcrowd.Parked {
+		return []llcrowd.Parked{{URL: "u", Samples: 10, Edge: llcrowd.Gauge{Present: true, Max: max}}}
+	}
+	res := llResults{
+		meta: &llMeta{Date: "2025-01-01T00:00:00Z", NProc: 2, Systems: "nginx varnish ringside-1 ringside-3",
+			Knobs: map[string]string{"LL_PLAYERS": "10", "LL_HINT": "1", "LL_SKIP": "1", "LL_PARKED": "50"}},
+		crowds: []llcrowd.Report{
+			{Label: parkedLabel, Run: 1, Joined: 50, Wake: wake(9, 40), Origin: origin(1, 1), Parked: parked(50)},
+			{Label: "ringside-3", Run: 1, Joined: 10, Cycles: 200, Wake: wake(6, 20), Origin: origin(2, 1.05),
+				Parked: append(parked(4), llcrowd.Parked{URL: "v"}), Errors: 1,
+				ErrorKinds: map[string]int64{"playlist stale": 1}, ErrorSamples: []string{"stale answer"}},
+			{Label: "nginx", Run: 1, Joined: 10, Cycles: 190, Wake: wake(250, 500), Origin: origin(1, 1.03)},
+			{Label: "varnish", Run: 1, Joined: 10, Cycles: 200, Wake: wake(10, 25), Origin: origin(1, 1)},
+		},
+		sys: map[string]llSys{"nginx/1": {System: "nginx", Run: 1, CPUS: 3, DurationS: 30, VmHWMKB: 2048, Processes: 4, IdlePct: 97}},
+	}
+	var b strings.Builder
+	renderLL(&b, res)
+	md := b.String()
+	for _, want := range []string{
+		"| ringside-3 | 1 | 10/0 | 200 | 1 | 0 | 0 | 2 / 1.05 | 1 / 1.00 | 100 | 2 + 0 | 4 / no sample |",
+		"| nginx | 1 | 3.0 | 0.10 | 0.0 | 2.0 | 4 | 97% |",
+		"| varnish | 1 | n/a |",
+		"- ringside-3 run 1: playlist stale: 1\n  - `stale answer`",
+		"`ringside-3`: not met (at most 2 per key",
+		"`ringside-3` against `nginx`: p50 6.0 vs 250 ms, p99 20 vs 500 ms: ahead at both",
+		"`ringside-3` against `varnish`: p50 6.0 vs 10 ms, p99 20 vs 25 ms: ahead at both",
+		"(goal: 20,000 parked blocking requests, wake p99 under 50 ms): not reached. 50 players, at most 50 requests parked",
+		"- `nginx` (`proxy_cache_lock` sends",
+		"the origin got at most 1 request per (playlist, msn, part) (mean 1.03)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Index(md, "| nginx | 1 | 10/0") > strings.Index(md, "| "+parkedLabel+" | 1") {
+		t.Error("the parked round is not last")
+	}
+	var empty strings.Builder
+	renderLL(&empty, llResults{})
+	if empty.Len() != 0 {
+		t.Fatal("a results directory without LL rounds renders an LL section")
 	}
 }
