@@ -9,8 +9,8 @@
 # next part and the hinted part) through each system in turn: the origin
 # alone, nginx (bench/nginx/ll.conf.tmpl), Varnish (bench/varnish/ll.vcl),
 # and Ringside meshes of 1 and 3 nodes (bench/run-mesh --low-latency).
-# Then one round parks many players on one Ringside node (playlist
-# reloads only). Around every run the system's CPU time and afterwards its
+# Then rounds park many players on one Ringside node (playlist reloads
+# only). Around every run the system's CPU time and afterwards its
 # peak RSS are read. Results: $RESULTS/ll-*, notes in $RESULTS/ll-notes.txt,
 # so that `bench/run ll` reruns them alone without touching the others.
 
@@ -27,10 +27,12 @@ LL_PARTS_PER_SEGMENT=${LL_PARTS_PER_SEGMENT:-4}
 LL_PART_SIZES=${LL_PART_SIZES:-30000,60000}
 LL_WINDOW=${LL_WINDOW:-12}
 LL_SYSTEMS=${LL_SYSTEMS:-origin nginx varnish ringside-1 ringside-3}
-# The many-parked round: players on one Ringside node, playlist reloads
-# only, one rendition (0: no such round). Each holds a connection: the
-# node and the generator each need that many descriptors.
-LL_PARKED=${LL_PARKED:-14000}
+# The many-parked rounds: players on one Ringside node, playlist reloads
+# only (full playlists: no hinted part, no _HLS_skip), one rendition; one
+# round per number ("": none). Each player holds a connection: the node
+# and the generator each need that many descriptors, and a node takes
+# three quarters of its descriptor limit in player connections.
+LL_PARKED=${LL_PARKED:-2000 5000 14000}
 LL_PARKED_JOIN_S=${LL_PARKED_JOIN_S:-10}
 LL_PARKED_DURATION_S=${LL_PARKED_DURATION_S:-40}
 LL_NGINX_LOCK_TIMEOUT=${LL_NGINX_LOCK_TIMEOUT:-1500ms}
@@ -193,10 +195,13 @@ ll_system() {
 	for ((run = 1; run <= LL_RUNS; run++)); do
 		ll_crowd "$sys" "$run" "$LL_PLAYERS" "$LL_JOIN_S" "$LL_DURATION_S"
 	done
-	if [[ $sys == ringside-1 ]] && ((LL_PARKED > 0)); then
-		# One node, many parked players: playlist reloads only, one rendition.
-		ll_crowd ringside-1-parked 1 "$LL_PARKED" "$LL_PARKED_JOIN_S" "$LL_PARKED_DURATION_S" \
-			-hint=false -renditions "${LL_RENDITIONS%%,*}" -timeout 15s
+	if [[ $sys == ringside-1 ]]; then
+		local n
+		for n in $LL_PARKED; do
+			# One node, many parked players: playlist reloads only, one rendition.
+			ll_crowd "ringside-1-parked-$n" 1 "$n" "$LL_PARKED_JOIN_S" "$LL_PARKED_DURATION_S" \
+				-hint=false -skip=false -renditions "${LL_RENDITIONS%%,*}" -timeout 15s
+		done
 	fi
 	ll_stop_system "$sys"
 }
@@ -216,7 +221,7 @@ ll_write_meta() {
 		printf '  "kernel": %s,\n' "$(json_str "$(uname -r)")"
 		printf '  "loadavg_at_start": %s,\n  "idle_pct_at_start": %d,\n' "$(json_str "$LL_LOADAVG")" "$LL_IDLE"
 		printf '  "nofile": %s,\n' "$(json_str "$(ulimit -n) (hard $(ulimit -Hn))")"
-		printf '  "ringside": %s,\n' "$(json_str "$(RINGSIDE_BIN=$LL_RINGSIDE_BIN ringside_version)")"
+		printf '  "ringside": %s,\n' "$(json_str "$(ll_ringside_version)")"
 		printf '  "go": %s,\n  "nginx": %s,\n  "varnish": %s,\n' "$(json_str "$(version go)")" \
 			"$(json_str "$(version nginx)")" "$(json_str "$(version varnishd)")"
 		printf '  "systems": %s,\n' "$(json_str "$LL_SYSTEMS")"
@@ -230,6 +235,20 @@ ll_write_meta() {
 		done
 		printf '\n  }\n}\n'
 	} >"$RESULTS/ll-meta.json"
+}
+
+# ll_ringside_version: the node binary's version and the commit it was
+# built from (go version -m prints "build vcs.revision=...").
+ll_ringside_version() {
+	local v rev
+	v=$("$LL_RINGSIDE_BIN" version 2>/dev/null | head -1)
+	rev=$(go version -m "$LL_RINGSIDE_BIN" 2>/dev/null | awk '
+		{ for (i = 1; i <= NF; i++) {
+			if ($i ~ /^vcs\.revision=/) r = substr($i, 14, 12)
+			if ($i == "vcs.modified=true") m = ", modified tree"
+		} }
+		END { if (r != "") print "commit " r m }')
+	echo "${v:-ringside}${rev:+ ($rev)}"
 }
 
 # ll_build_ringside: the node binary from this tree, with its commit.
@@ -250,9 +269,12 @@ ll_phase() {
 	ll_build_ringside
 	ll_start_origin || return 0
 	log "ll: LL origin simulator up at $LL_ORIGIN_URL (descriptors: $(ulimit -n), hard $(ulimit -Hn))"
-	if ((LL_PARKED + 64 > $(ulimit -n))); then
-		ll_note "the many-parked round asks for $LL_PARKED players, but this shell may open $(ulimit -n) descriptors (hard limit $(ulimit -Hn)); the generator and the node each need one per player"
-	fi
+	local n
+	for n in $LL_PARKED; do
+		if ((n * 4 / 3 + 64 > $(ulimit -n))); then
+			ll_note "a many-parked round asks for $n players, but a process here may open $(ulimit -n) descriptors (hard limit $(ulimit -Hn)): the node takes three quarters of that in player connections ($(($(ulimit -n) * 3 / 4)))"
+		fi
+	done
 	ll_wait_quiet
 	LL_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 	LL_LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
