@@ -351,6 +351,7 @@ func (r *segRun) publish(f *bmff.Fragment) {
 	r.o.m.parts.Inc()
 	r.o.m.partDelay.Observe(time.Since(r.received).Seconds())
 	r.pushPart(obj)
+	r.pushPlaylist(r.msn, r.idx)
 	r.idx++
 	d.mu.Lock()
 	d.wakeLocked()
@@ -376,6 +377,35 @@ func (r *segRun) pushPart(obj *object.Object) {
 			r.o.log.Debug("low latency: part push failed", "event", r.d.ev.id, "path", p, "err", err)
 		}
 	}()
+}
+
+// pushPlaylist hands the playlist that now answers blocking requests for
+// (msn, part) (part < 0: the whole segment) to the push filler, full and
+// as a delta update, each under its blocking key: the key's shield owners
+// answer the requests they hold for it without asking this node.
+func (r *segRun) pushPlaylist(msn uint64, part int) {
+	if r.o.filler == nil {
+		return
+	}
+	name := "ll-" + r.lt.id + ".m3u8"
+	if r.dir != "" {
+		name = r.dir + "/" + name
+	}
+	for _, skip := range [...]string{"", "YES"} {
+		d := segment.Directives{MSN: int64(msn), Part: int64(part), Skip: skip}
+		if part < 0 {
+			d.Part = -1
+		}
+		p := string(d.AppendKey(nil, name))
+		obj := r.d.mediaPlaylist(r.lt, skip != "")
+		r.o.wg.Add(1)
+		go func() {
+			defer r.o.wg.Done()
+			if err := r.o.filler.Fill(r.o.ctx, r.d.ev.id, p, obj); err != nil {
+				r.o.log.Debug("low latency: playlist push failed", "event", r.d.ev.id, "key", p, "err", err)
+			}
+		}()
+	}
 }
 
 // newTimeline starts the rendition's LL-HLS timeline at the first part.
@@ -440,6 +470,7 @@ func (r *segRun) end(failed error) {
 	if failed == nil {
 		r.o.listPaths(d.ev, []string{r.path})
 	}
+	r.pushPlaylist(r.msn, -1)
 	var unlist []string
 	var release int64
 	d.mu.Lock()

@@ -110,6 +110,9 @@ func TestLowLatencyMesh(t *testing.T) {
 	if asked > 1 {
 		t.Fatalf("the ingest node was asked %d times for %s?%s by the shields, want at most 1", asked, pl, query)
 	}
+	// With the playlist pushed to the key's owners, the ingest is usually
+	// not asked at all (logged: a loaded machine may let WaitPush pass).
+	t.Logf("ingest requests for the key 1,000 players parked on: %d (0: answered by the push)", asked)
 
 	// The hinted part, asked for on both edges before it exists, is
 	// streamed to them; the ingest node is asked for it at most once

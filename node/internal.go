@@ -248,8 +248,21 @@ func (n *running) internalFill(ctx *fasthttp.RequestCtx, rest string) {
 		ctx.SetConnectionClose()
 		return
 	}
-	obj := object.NewComplete(object.Meta{Status: fasthttp.StatusOK, Kind: kind, ContentType: ct,
-		CacheControl: object.CacheControl(kind, 0), Source: "fill"}, buf.Bytes())
-	n.shield.Store(shield.Request{Key: "/live/" + rest, Event: event, Path: file, Kind: kind}, obj)
+	meta := object.Meta{Status: fasthttp.StatusOK, Kind: kind, ContentType: ct,
+		CacheControl: object.CacheControl(kind, 0), Source: "fill"}
+	key := "/live/" + rest
+	if kind == segment.KindPlaylist {
+		// An LL-HLS playlist update pushed for one blocking key
+		// (_HLS_msn/_HLS_part/_HLS_skip in the query); nothing else.
+		d, present, err := segment.ParseDirectives(string(ctx.URI().QueryString()))
+		if ev := n.event(event); err != nil || !present || !ev.LowLatency {
+			problem(ctx, fasthttp.StatusBadRequest, "a pushed playlist needs the LL-HLS directives of its key")
+			return
+		}
+		key = string(d.AppendKey(nil, key))
+		meta.Gzip = object.Compress(buf.Bytes())
+	}
+	obj := object.NewComplete(meta, buf.Bytes())
+	n.shield.Store(shield.Request{Key: key, Event: event, Path: file, Kind: kind}, obj)
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ringside-live/ringside/mesh"
@@ -143,4 +144,11 @@ func (n *running) publishLoad() {
 			n.mesh.UpdateMeta(n.ctx, func(meta *mesh.Meta) { meta.Load = load })
 		}
 	}
+}
+
+// ownsKey reports whether this node is one of key's shield owners (the
+// nodes an ingest pushes the key's updates to).
+func (n *running) ownsKey(key string) bool {
+	t := n.table()
+	return t != nil && slices.Contains(t.Owners(key), t.Self())
 }

@@ -217,9 +217,12 @@ func (n *running) serve() error {
 	if n.meshSrv != nil {
 		go func() { errc <- n.meshSrv.Serve(tls.NewListener(n.lis.mesh, n.id.ServerTLS(nil))) }()
 	}
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
+		// A listener failed (or was cut by a kill): the other servers and
+		// the requests still running are stopped below all the same, so
+		// nothing runs when the stores are released.
 	case <-n.ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -233,6 +236,9 @@ func (n *running) serve() error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed) {
 		err = nil // connections left open by idle clients, or killed
+	}
+	if serveErr != nil {
+		return serveErr
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/ringside-live/ringside/pkg/segment"
 )
@@ -25,6 +26,11 @@ type Request struct {
 	// before its upload): it is not failed over for a slow answer, only
 	// for a dead or failing upstream.
 	Hold bool
+	// WaitPush > 0: this tier expects the answer to be pushed to it
+	// (Store) — an LL-HLS playlist update the ingest pushes to the
+	// playlist's owners. The shared fetch waits up to WaitPush for the
+	// push before it asks upstream; requests joining it wait with it.
+	WaitPush time.Duration
 }
 
 func (r Request) clone() Request {

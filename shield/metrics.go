@@ -9,6 +9,7 @@ type metrics struct {
 	regressions    prometheus.Counter
 	bytesIn        prometheus.Counter
 	fills          prometheus.Counter
+	pushWakes      prometheus.Counter
 	refreshes      prometheus.Counter
 }
 
@@ -35,12 +36,15 @@ func newMetrics(reg prometheus.Registerer, s *Shield) *metrics {
 		fills: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_cache_push_fills_total", Help: "Objects pushed into this tier by ingest nodes.",
 		}),
+		pushWakes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_ll_push_wakes_total", Help: "Parked blocking playlist fetches answered by the ingest's push, without an upstream request.",
+		}),
 	}
 	for i := range m.outcome {
 		m.outcome[i] = outcomes.WithLabelValues(Outcome(i).String())
 	}
 	if reg != nil {
-		reg.MustRegister(outcomes, m.fills, m.refreshes, m.fetches, m.upstreamErrors, m.regressions, m.bytesIn,
+		reg.MustRegister(outcomes, m.fills, m.pushWakes, m.refreshes, m.fetches, m.upstreamErrors, m.regressions, m.bytesIn,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "ringside_cache_bytes", Help: "Bytes held by the cache tier.",
 			}, func() float64 { return float64(s.cache.Bytes()) }))

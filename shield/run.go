@@ -7,16 +7,45 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
 )
+
+// PushedPlaylistTTL is how long a pushed LL-HLS playlist answers its
+// blocking key: three target durations of 2 s.
+const PushedPlaylistTTL = 6 * time.Second
+
+// awaitPush waits up to r.WaitPush for the answer to be pushed to this
+// tier and hands it to the flight's waiters; false when it did not come
+// (the fetch goes upstream).
+func (s *Shield) awaitPush(ctx context.Context, f *flight, r Request) bool {
+	t := time.NewTimer(r.WaitPush)
+	defer t.Stop()
+	select {
+	case obj := <-f.pushed:
+		s.m.pushWakes.Inc()
+		s.finish(f, r.Key, nil, 0) // Store already cached it
+		f.publish(obj, nil)
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		s.finish(f, r.Key, nil, 0)
+		f.publish(nil, fmt.Errorf("%w: %s: %w", ErrUpstream, r.Key, ctx.Err()))
+		return true
+	}
+}
 
 // run performs the shared upstream fetch of flight f on its own deadline.
 func (s *Shield) run(f *flight, r Request) {
 	defer s.runs.Done()
 	ctx, cancel := context.WithTimeout(s.base, s.cfg.FetchTimeout)
 	defer cancel()
+	if f.pushed != nil && s.awaitPush(ctx, f, r) {
+		return
+	}
 	s.m.fetches.Inc()
 	resp, err := s.fetch.Fetch(ctx, r)
 	if err != nil {

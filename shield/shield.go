@@ -14,6 +14,7 @@ import (
 
 	"github.com/ringside-live/ringside/pkg/bytecache"
 	"github.com/ringside-live/ringside/pkg/object"
+	"github.com/ringside-live/ringside/pkg/segment"
 )
 
 // Outcome says how a Get was answered; it names the X-Cache value.
@@ -89,6 +90,9 @@ type flight struct {
 	// purged: a purge hit this key while fetching; the result is handed to
 	// the waiters but not stored.
 	purged bool
+	// pushed receives an object Stored for the key while the flight waits
+	// for a push (Request.WaitPush); nil otherwise.
+	pushed chan *object.Object
 }
 
 // New returns a Shield that fetches misses through f. It does no I/O.
@@ -198,6 +202,9 @@ func (s *Shield) join(r Request) (*flight, bool) {
 	}
 	r = r.clone()
 	f := &flight{ready: make(chan struct{})}
+	if r.WaitPush > 0 {
+		f.pushed = make(chan *object.Object, 1)
+	}
 	s.flights[r.Key] = f
 	s.mu.Unlock()
 	s.runs.Add(1)
@@ -278,8 +285,22 @@ func (s *Shield) Store(r Request, obj *object.Object) {
 	if !ok || int64(len(body)) > s.cfg.MaxObjectBytes {
 		return
 	}
-	fresh := s.now().Add(s.cfg.SegmentTTL)
+	ttl := s.cfg.SegmentTTL
+	if r.Kind == segment.KindPlaylist {
+		// A pushed LL-HLS playlist (for one blocking key): it answers
+		// that key for as long as a player may ask it, 3 target durations.
+		ttl = PushedPlaylistTTL
+		s.mu.Lock()
+		if f := s.flights[r.Key]; f != nil && f.pushed != nil {
+			select {
+			case f.pushed <- obj:
+			default:
+			}
+		}
+		s.mu.Unlock()
+	}
+	fresh := s.now().Add(ttl)
 	obj.Cached(+1)
-	s.cache.Set(r.Key, &entry{obj: obj, freshUntil: fresh, staleUntil: fresh.Add(s.cfg.StaleFor)}, int64(len(body)), s.cfg.SegmentTTL+s.cfg.StaleFor)
+	s.cache.Set(r.Key, &entry{obj: obj, freshUntil: fresh, staleUntil: fresh.Add(s.cfg.StaleFor)}, int64(len(body)), ttl+s.cfg.StaleFor)
 	s.m.fills.Inc()
 }

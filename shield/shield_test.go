@@ -324,3 +324,49 @@ func testPlaylistRefreshAhead(t *testing.T) {
 		t.Fatalf("fetches = %d, want 2", got)
 	}
 }
+
+// TestWaitPush: a blocking playlist key this tier expects to be pushed is
+// answered by the push, with no upstream request; without a push the
+// shared fetch goes upstream once WaitPush is over.
+func TestWaitPush(t *testing.T) { synctest.Test(t, testWaitPush) }
+
+func testWaitPush(t *testing.T) {
+	f := &fakeFetcher{answer: func(r Request, n int) (*Response, error) { return ok(mediaPlaylist(7)), nil }}
+	s := newTestShield(t, f, nil)
+	r := Request{Key: "/live/ev/ll-0.m3u8?_HLS_msn=7&_HLS_part=2", Event: "ev", Path: "ll-0.m3u8",
+		Query: "_HLS_msn=7&_HLS_part=2", Kind: segment.KindPlaylist, Hold: true, WaitPush: time.Second}
+	got := make(chan *object.Object, 10)
+	for range 10 {
+		go func() {
+			obj, _, err := s.Get(context.Background(), r)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- obj
+		}()
+	}
+	synctest.Wait() // all ten parked on one flight
+	pushed := object.NewComplete(object.Meta{Status: 200, Kind: segment.KindPlaylist}, []byte(mediaPlaylist(7)))
+	s.Store(r, pushed)
+	for range 10 {
+		if obj := <-got; obj != pushed {
+			t.Fatalf("a parked request got %v, not the pushed playlist", obj)
+		}
+	}
+	if n := f.count(r.Key); n != 0 {
+		t.Fatalf("%d upstream requests for a pushed key", n)
+	}
+	if obj, ok := s.Hit(r); !ok || obj != pushed {
+		t.Fatal("the pushed playlist is not cached for its key")
+	}
+	// No push: upstream after WaitPush.
+	r2 := r
+	r2.Key, r2.Query = "/live/ev/ll-0.m3u8?_HLS_msn=7&_HLS_part=3", "_HLS_msn=7&_HLS_part=3"
+	start := time.Now()
+	if _, _, err := s.Get(context.Background(), r2); err != nil {
+		t.Fatal(err)
+	}
+	if n, waited := f.count(r2.Key), time.Since(start); n != 1 || waited < time.Second {
+		t.Fatalf("without a push: %d upstream requests after %v", n, waited)
+	}
+}

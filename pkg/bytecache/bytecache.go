@@ -19,6 +19,12 @@ type Cache[V any] struct {
 	keys map[string]*item[V] // every admitted or pending key, for DelPrefix
 
 	exit func(V) // nil, or told of every value that leaves (or is refused)
+
+	// life orders writes against Close: a Set, Del or DelPrefix racing
+	// with Close (a request finishing while its node shuts down) is
+	// dropped instead of writing to a stopped cache.
+	life   sync.RWMutex
+	closed bool
 }
 
 type item[V any] struct {
@@ -81,6 +87,11 @@ func (bc *Cache[V]) Get(key string) (V, bool) {
 // the admission policy refused it. It reports whether the value was taken
 // for admission.
 func (bc *Cache[V]) Set(key string, v V, cost int64, ttl time.Duration) bool {
+	bc.life.RLock()
+	defer bc.life.RUnlock()
+	if bc.closed {
+		return false
+	}
 	it := &item[V]{key: strings.Clone(key), val: v, cost: cost}
 	bc.mu.Lock()
 	bc.keys[it.key] = it
@@ -96,12 +107,21 @@ func (bc *Cache[V]) Set(key string, v V, cost int64, ttl time.Duration) bool {
 
 // Del removes key.
 func (bc *Cache[V]) Del(key string) {
-	bc.c.Del(key)
+	bc.life.RLock()
+	defer bc.life.RUnlock()
+	if !bc.closed {
+		bc.c.Del(key)
+	}
 }
 
 // DelPrefix removes every key that starts with prefix and returns how many
 // it removed.
 func (bc *Cache[V]) DelPrefix(prefix string) int {
+	bc.life.RLock()
+	defer bc.life.RUnlock()
+	if bc.closed {
+		return 0
+	}
 	bc.mu.Lock()
 	var victims []string
 	for k := range bc.keys {
@@ -121,4 +141,12 @@ func (bc *Cache[V]) DelPrefix(prefix string) int {
 func (bc *Cache[V]) Bytes() int64 { return bc.bytes.Load() }
 
 // Close stops the cache's goroutines.
-func (bc *Cache[V]) Close() { bc.c.Close() }
+// Writes after Close are dropped.
+func (bc *Cache[V]) Close() {
+	bc.life.Lock()
+	defer bc.life.Unlock()
+	if !bc.closed {
+		bc.closed = true
+		bc.c.Close()
+	}
+}

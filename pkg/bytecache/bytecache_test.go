@@ -67,3 +67,28 @@ func BenchmarkGetHit(b *testing.B) {
 		}
 	}
 }
+
+// TestWritesAfterClose: a write racing with Close (a request finishing
+// while its node shuts down) is dropped, not a panic or a race.
+func TestWritesAfterClose(t *testing.T) {
+	c, err := New[string](1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 1000 {
+			c.Set("k", "v", 1, time.Minute)
+			c.Del("k")
+			c.DelPrefix("k")
+			_ = i
+		}
+	}()
+	c.Close()
+	<-done
+	if c.Set("k", "v", 1, time.Minute) {
+		t.Fatal("a Set after Close was taken")
+	}
+	c.Close() // twice is fine
+}
