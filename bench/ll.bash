@@ -22,6 +22,9 @@ LL_RENDITIONS=${LL_RENDITIONS:-r0,r1}
 LL_HINT=${LL_HINT:-1}
 LL_SKIP=${LL_SKIP:-1}
 LL_MAX_REQUESTS=${LL_MAX_REQUESTS:-2000000}
+# Players check every LL_VERIFY_EVERY-th part byte for byte, the others by
+# header and length (1: every part in full).
+LL_VERIFY_EVERY=${LL_VERIFY_EVERY:-16}
 LL_PART_MS=${LL_PART_MS:-500}
 LL_PARTS_PER_SEGMENT=${LL_PARTS_PER_SEGMENT:-4}
 LL_PART_SIZES=${LL_PART_SIZES:-30000,60000}
@@ -127,7 +130,7 @@ ll_wait_quiet() {
 # ll_crowd LABEL RUN PLAYERS JOIN_S DURATION_S EXTRA_ARGS...: one bounded
 # crowd run with the system's and the origin's CPU time around it.
 ll_crowd() {
-	local label=$1 run=$2 players=$3 join=$4 dur=$5 idle load t0 o0 t1 o1 hz bases metrics args=()
+	local label=$1 run=$2 players=$3 join=$4 dur=$5 idle load t0 o0 m0 t1 o1 m1 hz bases metrics args=()
 	shift 5
 	bases=$(IFS=,; echo "${LL_BASES[*]}")
 	metrics=$(IFS=,; echo "${LL_METRICS[*]}")
@@ -139,21 +142,30 @@ ll_crowd() {
 	log "ll: $label run $run: $players players over ${join}s, ${dur}s (machine ${idle}% idle)"
 	t0=$(cpu_ticks "${LL_PIDS[@]}")
 	o0=$(cpu_ticks "$LL_ORIGIN_PID")
+	m0=$(machine_busy_ticks)
 	bounded $((dur + 60)) "$BIN/llcrowd" -players "$players" -join "${join}s" -duration "${dur}s" \
-		-max-requests "$LL_MAX_REQUESTS" -renditions "$LL_RENDITIONS" -base "$bases" -metrics "$metrics" \
+		-max-requests "$LL_MAX_REQUESTS" -verify-every "$LL_VERIFY_EVERY" -renditions "$LL_RENDITIONS" -base "$bases" -metrics "$metrics" \
 		-origin-stats "${LL_ORIGIN_URL}_stats" -label "$label" -run "$run" -seed "$run" "${args[@]}" "$@" \
 		-out "$RESULTS/ll-crowd-$label-$run.json" 2>"$WORK/ll-crowd-$label-$run.log" ||
 		ll_note "$label run $run: llcrowd failed (exit $?): $(tail -c 300 "$WORK/ll-crowd-$label-$run.log")"
 	t1=$(cpu_ticks "${LL_PIDS[@]}")
 	o1=$(cpu_ticks "$LL_ORIGIN_PID")
+	m1=$(machine_busy_ticks)
 	sed -n '1,4p' "$WORK/ll-crowd-$label-$run.log" >&2
-	hz=$(getconf CLK_TCK)
-	printf '{"system":"%s","run":%d,"cpu_s":%s,"origin_cpu_s":%s,"duration_s":%d,"idle_pct_before":%d,"loadavg_before":%s' \
-		"$label" "$run" "$(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN {printf "%.2f", d / hz}')" \
-		"$(awk -v d=$((o1 - o0)) -v hz="$hz" 'BEGIN {printf "%.2f", d / hz}')" "$dur" "$idle" "$(json_str "$load")" \
-		>"$RESULTS/ll-sys-$label-$run.json"
+	printf '{"system":"%s","run":%d,"cpu_s":%s,"origin_cpu_s":%s,"machine_cpu_s":%s,"duration_s":%d,"idle_pct_before":%d,"loadavg_before":%s' \
+		"$label" "$run" "$(ticks_s $((t1 - t0)))" "$(ticks_s $((o1 - o0)))" "$(ticks_s $((m1 - m0)))" \
+		"$dur" "$idle" "$(json_str "$load")" >"$RESULTS/ll-sys-$label-$run.json"
 	ll_rss >>"$RESULTS/ll-sys-$label-$run.json"
 }
+
+# machine_busy_ticks: the machine's busy clock ticks so far, every process
+# and the kernel (all of /proc/stat's cpu line but idle and iowait).
+machine_busy_ticks() {
+	awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6}' /proc/stat
+}
+
+# ticks_s TICKS: clock ticks in seconds.
+ticks_s() { awk -v d="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", d / hz}'; }
 
 # ll_rss: the rest of an ll-sys JSON object: the system's processes and
 # their summed VmHWM.
@@ -226,7 +238,7 @@ ll_write_meta() {
 			"$(json_str "$(version nginx)")" "$(json_str "$(version varnishd)")"
 		printf '  "systems": %s,\n' "$(json_str "$LL_SYSTEMS")"
 		printf '  "knobs": {'
-		for k in LL_PLAYERS LL_JOIN_S LL_DURATION_S LL_RUNS LL_RENDITIONS LL_HINT LL_SKIP LL_PART_MS \
+		for k in LL_PLAYERS LL_JOIN_S LL_DURATION_S LL_RUNS LL_RENDITIONS LL_HINT LL_SKIP LL_VERIFY_EVERY LL_PART_MS \
 			LL_PARTS_PER_SEGMENT LL_PART_SIZES LL_WINDOW LL_PARKED LL_PARKED_JOIN_S LL_PARKED_DURATION_S \
 			LL_NGINX_LOCK_TIMEOUT LL_NGINX_LOCK_AGE; do
 			((first)) || printf ','

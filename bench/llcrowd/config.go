@@ -29,6 +29,12 @@ type Config struct {
 	Hint bool
 	// Skip makes blocking reloads ask for delta updates (_HLS_skip=YES).
 	Skip bool
+	// VerifyEvery is how often a player checks a part body byte for byte:
+	// every VerifyEvery-th part (1: all); the others have their header and
+	// length checked. A thousand players verifying a thousand parts at the
+	// same instant would otherwise cost the shared cores more than the
+	// system under test spends serving them.
+	VerifyEvery int
 	// Timeout bounds one request, body included; it must be longer than
 	// an origin holds a blocking request (three target durations).
 	Timeout time.Duration
@@ -64,6 +70,7 @@ func DefaultConfig() Config {
 		Renditions:   []string{"r0", "r1"},
 		Hint:         true,
 		Skip:         true,
+		VerifyEvery:  16,
 		Timeout:      10 * time.Second,
 		Retry:        500 * time.Millisecond,
 		ResetStats:   true,
@@ -103,6 +110,9 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		bad("timeout %v not positive", c.Timeout)
+	}
+	if c.VerifyEvery < 1 {
+		bad("verify every %d below 1", c.VerifyEvery)
 	}
 	if c.Retry < 0 {
 		bad("negative retry")

@@ -44,6 +44,7 @@ func smallCrowd(base, stats string, players int, d time.Duration) Config {
 	cfg.StatsURL = stats
 	cfg.Timeout = 2 * time.Second
 	cfg.Retry = 50 * time.Millisecond
+	cfg.VerifyEvery = 1
 	return cfg
 }
 

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/ringside-live/ringside/bench/originsim"
 )
 
 // cycle is one turn of a player's loop: the blocking reload for one part
@@ -47,6 +45,7 @@ type player struct {
 	cycles       []cycle
 	joins        []time.Duration // join playlist TTFB
 	stalls       int64           // cycles lost to an error
+	turns        int             // parts fetched, for VerifyEvery
 	skipped      int64           // parts a reload jumped over
 }
 
@@ -203,7 +202,8 @@ func (p *player) fetchPart(ctx context.Context, hint string, cy *cycle) {
 	}
 	u := p.dir.ResolveReference(ref)
 	rel := strings.TrimPrefix(u.Path, p.base.Path) // the body is keyed by the path below the event root
-	v := originsim.NewVerifier(rel)
+	p.turns++
+	v := newBodyCheck(rel, p.c.cfg.VerifyEvery <= 1 || p.turns%p.c.cfg.VerifyEvery == 0)
 	ex, err := p.part.get(u.RequestURI(), p.deadline(), v, p.partBuf)
 	if p.failed(ctx, "part", ex, err) {
 		return

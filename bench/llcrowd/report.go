@@ -75,6 +75,7 @@ type Settings struct {
 	Renditions   []string `json:"renditions"`
 	Hint         bool     `json:"hint"`
 	Skip         bool     `json:"skip"`
+	VerifyEvery  int      `json:"verify_every"`
 	TimeoutMS    int64    `json:"timeout_ms"`
 	Seed         uint64   `json:"seed"`
 }
@@ -89,6 +90,7 @@ func settingsOf(c Config) Settings {
 		Renditions:   c.Renditions,
 		Hint:         c.Hint,
 		Skip:         c.Skip,
+		VerifyEvery:  c.VerifyEvery,
 		TimeoutMS:    c.Timeout.Milliseconds(),
 		Seed:         c.Seed,
 	}

@@ -33,6 +33,7 @@ func run() error {
 	rends := flag.String("renditions", strings.Join(cfg.Renditions, ","), "comma-separated renditions players pick from")
 	flag.BoolVar(&cfg.Hint, "hint", cfg.Hint, "fetch the hinted part beside each blocking reload")
 	flag.BoolVar(&cfg.Skip, "skip", cfg.Skip, "ask for delta updates (_HLS_skip=YES)")
+	flag.IntVar(&cfg.VerifyEvery, "verify-every", cfg.VerifyEvery, "check every Nth part byte for byte (1: all; the others by header and length)")
 	flag.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "per-request timeout")
 	flag.StringVar(&cfg.StatsURL, "origin-stats", "", "LL origin simulator stats URL (reset at start, read at end)")
 	noReset := flag.Bool("no-reset", false, "do not reset the origin stats at the start")

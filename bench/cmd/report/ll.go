@@ -35,11 +35,15 @@ type llSys struct {
 	// the run, OriginCPUS the LL origin simulator's.
 	CPUS       float64 `json:"cpu_s"`
 	OriginCPUS float64 `json:"origin_cpu_s"`
-	DurationS  float64 `json:"duration_s"`
-	IdlePct    int     `json:"idle_pct_before"`
-	LoadAvg    string  `json:"loadavg_before"`
-	Processes  int     `json:"processes"`
-	VmHWMKB    int64   `json:"vmhwm_kb"`
+	// MachineCPUS is every process's CPU time over the run, the kernel's
+	// included: what is left after the system, the origin and the load
+	// generator is other work on the machine.
+	MachineCPUS float64 `json:"machine_cpu_s"`
+	DurationS   float64 `json:"duration_s"`
+	IdlePct     int     `json:"idle_pct_before"`
+	LoadAvg     string  `json:"loadavg_before"`
+	Processes   int     `json:"processes"`
+	VmHWMKB     int64   `json:"vmhwm_kb"`
 }
 
 // llResults is everything the LL-HLS rounds left in a results directory.

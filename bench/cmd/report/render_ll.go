@@ -13,7 +13,7 @@ import (
 
 // llKnobOrder lists bench/ll.bash's knobs in the order the header shows them.
 var llKnobOrder = []string{
-	"LL_PLAYERS", "LL_JOIN_S", "LL_DURATION_S", "LL_RUNS", "LL_RENDITIONS", "LL_HINT", "LL_SKIP",
+	"LL_PLAYERS", "LL_JOIN_S", "LL_DURATION_S", "LL_RUNS", "LL_RENDITIONS", "LL_HINT", "LL_SKIP", "LL_VERIFY_EVERY",
 	"LL_PART_MS", "LL_PARTS_PER_SEGMENT", "LL_PART_SIZES", "LL_WINDOW",
 	"LL_PARKED", "LL_PARKED_JOIN_S", "LL_PARKED_DURATION_S", "LL_NGINX_LOCK_TIMEOUT", "LL_NGINX_LOCK_AGE",
 }
@@ -78,8 +78,9 @@ func renderLLSetup(b *strings.Builder, l llResults) {
 	if k["LL_HINT"] == "1" {
 		what += " and, at the same time, the part its PRELOAD-HINT names"
 	}
-	fmt.Fprintf(b, "- The players (`llcrowd`): %s joining over %s s, %s s per run, %s run(s) per system; each loops on %s, one turn per part.\n",
-		k["LL_PLAYERS"], k["LL_JOIN_S"], k["LL_DURATION_S"], k["LL_RUNS"], what)
+	fmt.Fprintf(b, "- The players (`llcrowd`): %s joining over %s s, %s s per run, %s run(s) per system; each loops on %s, one turn per part; "+
+		"every %s-th part is checked byte for byte, the others by header and length.\n",
+		k["LL_PLAYERS"], k["LL_JOIN_S"], k["LL_DURATION_S"], k["LL_RUNS"], what, cmp.Or(k["LL_VERIFY_EVERY"], "1"))
 	if strings.TrimSpace(k["LL_PARKED"]) != "" {
 		fmt.Fprintf(b, "- The many-parked rounds (`%s-N`): N = %s players on one Ringside node, joining over %s s, %s s, "+
 			"blocking reloads only (full playlists: no hinted part, no `_HLS_skip`), one rendition: one parked request per player.\n",
@@ -163,21 +164,31 @@ func renderLLLatency(b *strings.Builder, l llResults) {
 func renderLLResources(b *strings.Builder, l llResults) {
 	b.WriteString("### CPU and memory of each system\n\n")
 	b.WriteString("CPU is the user+system time of the system's processes during the run (and of the origin simulator beside it); " +
-		"cores is that over the run's length; peak RSS is VmHWM summed over the system's processes after the run.\n\n")
-	b.WriteString("| system | run | CPU s | cores | origin CPU s | peak RSS MiB | processes | machine idle before |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		"cores is that over the run's length; peak RSS is VmHWM summed over the system's processes after the run. " +
+		"`other work` is the machine's busy time over the run (every process and the kernel) less the system's, the origin's " +
+		"and the load generator's, in cores: someone else's load on the shared machine, and the kernel's share of loopback " +
+		"traffic not charged to a process.\n\n")
+	b.WriteString("| system | run | CPU s | cores | origin CPU s | peak RSS MiB | processes | machine idle before | other work, cores |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range l.crowds {
 		s, ok := l.sys[sysKey(r.Label, r.Run)]
 		if !ok {
-			fmt.Fprintf(b, "| %s | %d | n/a | n/a | n/a | n/a | n/a | n/a |\n", r.Label, r.Run)
+			fmt.Fprintf(b, "| %s | %d | n/a | n/a | n/a | n/a | n/a | n/a | n/a |\n", r.Label, r.Run)
 			continue
 		}
-		cores := 0.0
+		cores, other := 0.0, "n/a"
 		if s.DurationS > 0 {
 			cores = s.CPUS / s.DurationS
+			if s.MachineCPUS > 0 {
+				rest := s.MachineCPUS - s.CPUS - r.CPU.TotalS
+				if r.Label != "origin" {
+					rest -= s.OriginCPUS // the origin's row: the system is the origin
+				}
+				other = fmt.Sprintf("%.2f", max(0, rest)/s.DurationS)
+			}
 		}
-		fmt.Fprintf(b, "| %s | %d | %.1f | %.2f | %.1f | %.1f | %d | %d%% |\n", r.Label, r.Run, s.CPUS, cores,
-			s.OriginCPUS, float64(s.VmHWMKB)/1024, s.Processes, s.IdlePct)
+		fmt.Fprintf(b, "| %s | %d | %.1f | %.2f | %.1f | %.1f | %d | %d%% | %s |\n", r.Label, r.Run, s.CPUS, cores,
+			s.OriginCPUS, float64(s.VmHWMKB)/1024, s.Processes, s.IdlePct, other)
 	}
 	b.WriteString("\n")
 }

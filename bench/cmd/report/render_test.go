@@ -69,14 +69,14 @@ func TestRenderLL(t *testing.T) {
 			{Label: "nginx", Run: 1, Joined: 10, Cycles: 190, Wake: wake(250, 500), Origin: origin(1, 1.03)},
 			{Label: "varnish", Run: 1, Joined: 10, Cycles: 200, Wake: wake(10, 25), Origin: origin(1, 1)},
 		},
-		sys: map[string]llSys{"nginx/1": {System: "nginx", Run: 1, CPUS: 3, DurationS: 30, VmHWMKB: 2048, Processes: 4, IdlePct: 97}},
+		sys: map[string]llSys{"nginx/1": {System: "nginx", Run: 1, CPUS: 3, MachineCPUS: 10, DurationS: 30, VmHWMKB: 2048, Processes: 4, IdlePct: 97}},
 	}
 	var b strings.Builder
 	renderLL(&b, res)
 	md := b.String()
 	for _, want := range []string{
 		"| ringside-3 | 1 | 10/0 | 200 | 1 | 0 | 0 | 2 / 1.05 | 1 / 1.00 | 100 | 2 + 0 | 4 / no sample |",
-		"| nginx | 1 | 3.0 | 0.10 | 0.0 | 2.0 | 4 | 97% |",
+		"| nginx | 1 | 3.0 | 0.10 | 0.0 | 2.0 | 4 | 97% | 0.23 |",
 		"| varnish | 1 | n/a |",
 		"- ringside-3 run 1: playlist stale: 1\n  - `stale answer`",
 		"`ringside-3`: not met (at most 2 per key",
