@@ -17,7 +17,7 @@
 LL_PLAYERS=${LL_PLAYERS:-1000}
 LL_JOIN_S=${LL_JOIN_S:-5}
 LL_DURATION_S=${LL_DURATION_S:-30}
-LL_RUNS=${LL_RUNS:-1}
+LL_RUNS=${LL_RUNS:-2}
 LL_RENDITIONS=${LL_RENDITIONS:-r0,r1}
 LL_HINT=${LL_HINT:-1}
 LL_SKIP=${LL_SKIP:-1}
@@ -35,7 +35,7 @@ LL_SYSTEMS=${LL_SYSTEMS:-origin nginx varnish ringside-1 ringside-3}
 # round per number ("": none). Each player holds a connection: the node
 # and the generator each need that many descriptors, and a node takes
 # three quarters of its descriptor limit in player connections.
-LL_PARKED=${LL_PARKED:-2000 5000 14000}
+LL_PARKED=${LL_PARKED:-1000 2000 5000 14000}
 LL_PARKED_JOIN_S=${LL_PARKED_JOIN_S:-10}
 LL_PARKED_DURATION_S=${LL_PARKED_DURATION_S:-40}
 LL_NGINX_LOCK_TIMEOUT=${LL_NGINX_LOCK_TIMEOUT:-1500ms}
