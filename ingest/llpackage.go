@@ -352,6 +352,16 @@ func (r *segRun) publish(f *bmff.Fragment) {
 	r.o.m.partDelay.Observe(time.Since(r.received).Seconds())
 	r.pushPart(obj)
 	r.pushPlaylist(r.msn, r.idx)
+	if r.idx == 0 {
+		// A request for the part after the previous segment's last one
+		// means this one (RFC 8216bis 6.2.5.2): its key is answered now.
+		d.mu.Lock()
+		prev := lt.lastParts
+		d.mu.Unlock()
+		if prev.n > 0 && prev.msn+1 == r.msn {
+			r.pushPlaylist(prev.msn, prev.n)
+		}
+	}
 	r.idx++
 	d.mu.Lock()
 	d.wakeLocked()
@@ -474,6 +484,7 @@ func (r *segRun) end(failed error) {
 	var unlist []string
 	var release int64
 	d.mu.Lock()
+	lt.lastParts = msnParts{r.msn, r.idx}
 	if failed == nil {
 		lt.segs = append(lt.segs, llSeg{msn: r.msn, path: r.path})
 	}

@@ -63,8 +63,9 @@ type llTrack struct {
 	skipped    bool          // a segment was not packaged: the next one is discontinuous
 	tail       chan struct{} // closed when the previous segment's packaging is done
 
-	parts map[partID]*llPart
-	segs  []llSeg // completed segments still listed, oldest first
+	parts     map[partID]*llPart
+	segs      []llSeg  // completed segments still listed, oldest first
+	lastParts msnParts // the last completed segment and its part count
 
 	lastChange atomic.Int64 // when the last part was listed (unix ns)
 
@@ -80,6 +81,11 @@ type partID struct {
 type llPart struct {
 	obj  *object.Object
 	size int64 // bytes reserved for it
+}
+
+type msnParts struct {
+	msn uint64
+	n   int
 }
 
 type llSeg struct {

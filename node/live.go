@@ -153,8 +153,8 @@ func (n *running) lookupDirectives(ctx *fasthttp.RequestCtx, ev *Event, p []byte
 		return cur, xcache, true
 	}
 	key := d.AppendKey(make([]byte, 0, len(p)+40), b2s(p))
-	req.Key, req.Query, req.Hold = b2s(key), d.Query(), true
-	if ev.Push() && ev.LowLatency && n.ownsKey(req.Key) {
+	req.Key, req.Query, req.Hold = b2s(key), d.Query(), d.MSN >= 0
+	if d.MSN >= 0 && ev.Push() && n.ownsKey(req.Key) {
 		// The ingest pushes each playlist update to the key's owners:
 		// wait for it before asking the ingest.
 		req.WaitPush = max(3*ev.PartTarget, 300*time.Millisecond)
