@@ -21,7 +21,8 @@ type cycle struct {
 	// joined marks a player's first cycle after it loaded the playlist
 	// without directives: its part may long be published (that playlist
 	// came from a cache), so it says how the player joined, not how it
-	// woke; the latencies leave it out.
+	// woke; the latencies leave it out, and the next cycles until the
+	// player has caught up with the live edge.
 	joined                        bool
 	plSent, plDone                int64
 	partSent, partFirst, partDone int64

@@ -23,8 +23,10 @@ type Report struct {
 	Joined   int64 `json:"joined"`
 	Requests int64 `json:"requests"`
 	// Cycles counts blocking reloads answered with the part asked for;
-	// JoinCycles those of them that were a player's first after it
-	// loaded the playlist without directives (left out of the latencies).
+	// JoinCycles those of them that caught a player up with the live edge
+	// after it loaded the playlist without directives: its first turn,
+	// and the next ones until a reload is sent before its part exists
+	// (left out of the latencies: they say how the player joined).
 	Cycles     int64 `json:"cycles"`
 	JoinCycles int64 `json:"join_cycles"`
 	// Errors counts failed requests and statuses other than 200, by kind
@@ -51,7 +53,7 @@ type Report struct {
 	// published (held somewhere); the others found it there already.
 	Blocked float64 `json:"blocked_share"`
 	// Wake: publication of the part at the origin → the player has the
-	// playlist that lists it (every cycle but the first after a join). PartTTFB: the part's first byte, counted
+	// playlist that lists it (every turn but the JoinCycles). PartTTFB: the part's first byte, counted
 	// from its publication or from the request when that came later.
 	Wake         crowd.Latency `json:"wake"`
 	PartTTFB     crowd.Latency `json:"part_ttfb"`
@@ -128,6 +130,10 @@ func summarizeOrigin(st llorigin.Stats) *OriginSummary {
 	}
 }
 
+// maxCatchUp bounds the turns after a join left out of the latencies:
+// catching up takes two (the join playlist may be a second old).
+const maxCatchUp = 4
+
 // latencies derives the wake latency, the part TTFB, late parts and
 // stalls from the players' cycles and the parts' publication times.
 func (r *Report) latencies(players []*player, st llorigin.Stats, csv io.Writer) {
@@ -138,6 +144,7 @@ func (r *Report) latencies(players []*player, st llorigin.Stats, csv io.Writer) 
 	var wake, ttfb []time.Duration
 	var blocked int64
 	for i, p := range players {
+		caughtUp, since := false, 0
 		for _, cy := range p.cycles {
 			pubT, ok := st.PublishedAt(cy.msn, cy.part)
 			if !ok {
@@ -159,7 +166,16 @@ func (r *Report) latencies(players []*player, st llorigin.Stats, csv io.Writer) 
 				fmt.Fprintf(csv, "%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.3f\n", i, joined, cy.msn, cy.part, pub,
 					rel(cy.plSent), rel(cy.plDone), rel(cy.partSent), rel(cy.partFirst), rel(cy.partDone))
 			}
+			// After a join the player catches up with the live edge: its
+			// first turns ask for parts that already exist (its join
+			// playlist came from a cache), until one is held for its part.
+			// A player that never gets there (a system too slow to keep
+			// up) counts from its maxCatchUp-th turn on.
 			if cy.joined {
+				caughtUp, since = false, 0
+			}
+			since++
+			if caughtUp = caughtUp || !cy.joined && cy.plSent < pub || since > maxCatchUp; !caughtUp {
 				r.JoinCycles++
 				continue
 			}

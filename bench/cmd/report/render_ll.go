@@ -220,83 +220,142 @@ func renderLLErrors(b *strings.Builder, l llResults) {
 	}
 }
 
-// llBest returns, per system, the run with the lowest wake p99 (the
-// system's best showing), skipping runs without turns.
-func llBest(rs []llcrowd.Report) map[string]llcrowd.Report {
-	best := map[string]llcrowd.Report{}
+// llSystem is every run of one system.
+type llSystem struct {
+	label string
+	runs  []llcrowd.Report
+}
+
+// llSystems groups the runs by system, in the order of rs.
+func llSystems(rs []llcrowd.Report) []llSystem {
+	var out []llSystem
+	at := map[string]int{}
 	for _, r := range rs {
-		if r.Wake.Count == 0 {
+		i, ok := at[r.Label]
+		if !ok {
+			i = len(out)
+			at[r.Label] = i
+			out = append(out, llSystem{label: r.Label})
+		}
+		out[i].runs = append(out[i].runs, r)
+	}
+	return out
+}
+
+// span renders the smallest and largest of f over the runs: "a" or "a–b".
+func (s llSystem) span(f func(llcrowd.Report) float64, format func(float64) string) string {
+	lo, hi := f(s.runs[0]), f(s.runs[0])
+	for _, r := range s.runs[1:] {
+		lo, hi = min(lo, f(r)), max(hi, f(r))
+	}
+	if format(lo) == format(hi) {
+		return format(lo)
+	}
+	return format(lo) + "–" + format(hi)
+}
+
+func (s llSystem) wake50() string {
+	return s.span(func(r llcrowd.Report) float64 { return r.Wake.P50MS }, num)
+}
+
+func (s llSystem) wake99() string {
+	return s.span(func(r llcrowd.Report) float64 { return r.Wake.P99MS }, num)
+}
+
+// origin sums up the origin's figures over the runs: the largest count
+// per key and per part, the means' span, and whether every run had them.
+func (s llSystem) origin() (maxKey, maxPart int64, meanKey, meanPart string, ok bool) {
+	ok = true
+	for _, r := range s.runs {
+		o := r.Origin
+		if o == nil || o.Error != "" {
+			ok = false
 			continue
 		}
-		if cur, ok := best[r.Label]; !ok || r.Wake.P99MS < cur.Wake.P99MS {
-			best[r.Label] = r
-		}
+		maxKey, maxPart = max(maxKey, o.MaxPerKey), max(maxPart, o.MaxPerPart)
 	}
-	return best
+	if !ok {
+		return 0, 0, "", "", false
+	}
+	two := func(v float64) string { return fmt.Sprintf("%.2f", v) }
+	meanKey = s.span(func(r llcrowd.Report) float64 { return r.Origin.MeanPerKey }, two)
+	meanPart = s.span(func(r llcrowd.Report) float64 { return r.Origin.MeanPerPart }, two)
+	return maxKey, maxPart, meanKey, meanPart, true
+}
+
+func (s llSystem) errors() int64 {
+	var n int64
+	for _, r := range s.runs {
+		n += r.Errors
+	}
+	return n
 }
 
 func renderLLReading(b *strings.Builder, l llResults) {
 	b.WriteString("### What each system did\n\n")
-	best := llBest(l.crowds)
-	for _, r := range l.crowds {
-		label := r.Label
-		if isParked(label) || best[label].Run != r.Run {
+	b.WriteString("Over all runs of each system (a span is the lowest and highest run).\n\n")
+	systems := llSystems(l.crowds)
+	for _, s := range systems {
+		if isParked(s.label) {
 			continue
 		}
-		r := best[label]
 		fmt.Fprintf(b, "- `%s` (%s): %s; wake p50 %s ms, p99 %s ms; %s.\n",
-			label, llMechanism(label), originWords(r.Origin), num(r.Wake.P50MS), num(r.Wake.P99MS), plural(r.Errors, "error"))
+			s.label, llMechanism(s.label), originWords(s), s.wake50(), s.wake99(), plural(s.errors(), "error"))
 	}
 	b.WriteString("\n### Against the goals\n\n")
-	renderLLGoals(b, l, best)
+	renderLLGoals(b, systems)
 }
 
-func originWords(o *llcrowd.OriginSummary) string {
-	if o == nil || o.Error != "" {
+func originWords(s llSystem) string {
+	maxKey, maxPart, meanKey, meanPart, ok := s.origin()
+	if !ok {
 		return "no origin figures"
 	}
-	return fmt.Sprintf("the origin got at most %s per (playlist, msn, part) (mean %.2f) and at most %s per part (mean %.2f)",
-		plural(o.MaxPerKey, "request"), o.MeanPerKey, plural(o.MaxPerPart, "request"), o.MeanPerPart)
+	return fmt.Sprintf("the origin got at most %s per (playlist, msn, part) (mean %s) and at most %s per part (mean %s)",
+		plural(maxKey, "request"), meanKey, plural(maxPart, "request"), meanPart)
 }
 
-func renderLLGoals(b *strings.Builder, l llResults, best map[string]llcrowd.Report) {
-	var mesh []string
+func renderLLGoals(b *strings.Builder, systems []llSystem) {
+	by := map[string]llSystem{}
+	var mesh []llSystem
 	var parked []llcrowd.Report
-	for _, r := range l.crowds {
+	for _, s := range systems {
+		by[s.label] = s
 		switch {
-		case isParked(r.Label):
-			parked = append(parked, r)
-		case strings.HasPrefix(r.Label, "ringside-") && best[r.Label].Run == r.Run:
-			mesh = append(mesh, r.Label)
+		case isParked(s.label):
+			parked = append(parked, s.runs...)
+		case strings.HasPrefix(s.label, "ringside-"):
+			mesh = append(mesh, s)
 		}
 	}
 	if len(mesh) == 0 {
-		b.WriteString("- No Ringside round ran: nothing to hold against the goals.\n\n")
-		return
+		b.WriteString("- No Ringside round ran: nothing to hold against the goals.\n")
 	}
-	for _, label := range mesh {
-		r := best[label]
-		if o := r.Origin; o != nil && o.Error == "" {
+	for _, s := range mesh {
+		if maxKey, maxPart, meanKey, meanPart, ok := s.origin(); ok {
 			verdict := "met"
-			if o.MaxPerKey > 1 || o.MaxPerPart > 1 {
+			if maxKey > 1 || maxPart > 1 {
 				verdict = "not met"
 			}
-			fmt.Fprintf(b, "- One origin request per (playlist, msn, part) for the whole mesh, `%s`: %s (at most %d per key, mean %.2f; at most %d per part, mean %.2f).\n",
-				label, verdict, o.MaxPerKey, o.MeanPerKey, o.MaxPerPart, o.MeanPerPart)
+			fmt.Fprintf(b, "- One origin request per (playlist, msn, part) for the whole mesh, `%s`: %s (at most %d per key, mean %s; at most %d per part, mean %s).\n",
+				s.label, verdict, maxKey, meanKey, maxPart, meanPart)
 		}
-		for _, other := range []string{"nginx", "varnish"} {
-			o, ok := best[other]
+		for _, name := range []string{"nginx", "varnish"} {
+			o, ok := by[name]
 			if !ok {
 				continue
 			}
 			fmt.Fprintf(b, "- Wake latency, `%s` against `%s`: p50 %s vs %s ms, p99 %s vs %s ms: %s.\n",
-				label, other, num(r.Wake.P50MS), num(o.Wake.P50MS), num(r.Wake.P99MS), num(o.Wake.P99MS),
-				aheadWords(r.Wake, o.Wake))
-			if r.Origin != nil && o.Origin != nil && r.Origin.Error == "" && o.Origin.Error == "" {
-				fmt.Fprintf(b, "- Origin requests, `%s` against `%s`: %d vs %d in all (blocking %d vs %d, parts %d vs %d, plain playlists %d vs %d).\n",
-					label, other, r.Origin.Requests, o.Origin.Requests, r.Origin.Blocking, o.Origin.Blocking,
-					r.Origin.Parts, o.Origin.Parts, r.Origin.Plain, o.Origin.Plain)
-			}
+				s.label, name, s.wake50(), o.wake50(), s.wake99(), o.wake99(), aheadWords(s, o))
+			fmt.Fprintf(b, "- Origin requests, `%s` against `%s`, per run: %s vs %s in all (blocking %s vs %s, parts %s vs %s, plain playlists %s vs %s).\n",
+				s.label, name, s.originSpan(func(o *llcrowd.OriginSummary) int64 { return o.Requests }),
+				o.originSpan(func(o *llcrowd.OriginSummary) int64 { return o.Requests }),
+				s.originSpan(func(o *llcrowd.OriginSummary) int64 { return o.Blocking }),
+				o.originSpan(func(o *llcrowd.OriginSummary) int64 { return o.Blocking }),
+				s.originSpan(func(o *llcrowd.OriginSummary) int64 { return o.Parts }),
+				o.originSpan(func(o *llcrowd.OriginSummary) int64 { return o.Parts }),
+				s.originSpan(func(o *llcrowd.OriginSummary) int64 { return o.Plain }),
+				o.originSpan(func(o *llcrowd.OriginSummary) int64 { return o.Plain }))
 		}
 	}
 	if len(parked) > 0 {
@@ -320,6 +379,18 @@ func renderLLGoals(b *strings.Builder, l llResults, best map[string]llcrowd.Repo
 			verdict, strings.Join(steps, "; "))
 	}
 	b.WriteString("\n")
+}
+
+// originSpan is the span over the runs of one origin count, "n/a"
+// without origin figures.
+func (s llSystem) originSpan(f func(*llcrowd.OriginSummary) int64) string {
+	for _, r := range s.runs {
+		if r.Origin == nil || r.Origin.Error != "" {
+			return "n/a"
+		}
+	}
+	return s.span(func(r llcrowd.Report) float64 { return float64(f(r.Origin)) },
+		func(v float64) string { return fmt.Sprintf("%.0f", v) })
 }
 
 // isParked reports whether label names a many-parked round.
@@ -348,16 +419,32 @@ func plural(n int64, thing string) string {
 	return fmt.Sprintf("%d %ss", n, thing)
 }
 
-// aheadWords compares two wake latencies at p50 and p99.
-func aheadWords(a, o crowd.Latency) string {
-	switch {
-	case a.P50MS < o.P50MS && a.P99MS < o.P99MS:
-		return "ahead at both"
-	case a.P50MS >= o.P50MS && a.P99MS >= o.P99MS:
-		return "behind at both"
-	case a.P99MS < o.P99MS:
-		return "ahead at p99, behind at p50"
-	default:
-		return "ahead at p50, behind at p99"
+// aheadWords compares two systems' wake latencies, run against run: ahead
+// when every run of a is below every run of o.
+func aheadWords(a, o llSystem) string {
+	worst := func(s llSystem, f func(crowd.Latency) float64) (lo, hi float64) {
+		lo, hi = f(s.runs[0].Wake), f(s.runs[0].Wake)
+		for _, r := range s.runs[1:] {
+			lo, hi = min(lo, f(r.Wake)), max(hi, f(r.Wake))
+		}
+		return lo, hi
 	}
+	p50 := func(l crowd.Latency) float64 { return l.P50MS }
+	p99 := func(l crowd.Latency) float64 { return l.P99MS }
+	verdict := func(f func(crowd.Latency) float64) string {
+		alo, ahi := worst(a, f)
+		olo, ohi := worst(o, f)
+		switch {
+		case ahi < olo:
+			return "ahead"
+		case alo > ohi:
+			return "behind"
+		}
+		return "overlapping"
+	}
+	v50, v99 := verdict(p50), verdict(p99)
+	if v50 == v99 {
+		return v50 + " at both"
+	}
+	return v50 + " at p50, " + v99 + " at p99"
 }
