@@ -147,7 +147,10 @@ func (n *running) lookupDirectives(ctx *fasthttp.RequestCtx, ev *Event, p []byte
 			" is more than two segments beyond the live edge ("+strconv.FormatInt(last, 10)+"), or _HLS_part is too large")
 		return nil, nil, false
 	case segment.Has(body, d.MSN, d.Part):
-		d.MSN, d.Part = -1, -1 // already in the playlist this node has: answered from it
+		// Already in the playlist this node has: answered from it, whole
+		// (a server may answer _HLS_skip with the full playlist; a cached
+		// delta update could be older than this playlist).
+		return cur, xcache, true
 	}
 	if d.MSN < 0 && d.Skip == "" {
 		return cur, xcache, true

@@ -154,7 +154,10 @@ func (s *Shield) fillPlaylist(ctx context.Context, f *flight, r Request, resp *R
 		CacheControl: object.CacheControl(r.Kind, td), Gzip: object.Compress(body), Source: resp.Source}, body)
 	now := s.now()
 	e := &entry{obj: obj, freshUntil: now.Add(ttl), staleUntil: now.Add(ttl + s.cfg.StaleFor)}
-	if r.Kind == segment.KindPlaylist && td > 0 {
+	if r.Kind == segment.KindPlaylist && td > 0 && r.Query == "" {
+		// Refreshed ahead: the live playlist. An answer to a blocking
+		// request (LL-HLS directives in its key) is final: it lists what
+		// was asked for, and a refetch would only cost the origin.
 		e.refreshAt = now.Add(ttl / 2)
 	}
 	s.finish(f, r.Key, e, int64(len(body)+len(obj.Gzip)))
