@@ -129,28 +129,43 @@ func (n *running) lookupDirectives(ctx *fasthttp.RequestCtx, ev *Event, p []byte
 		n.liveProblem(ctx, fasthttp.StatusBadRequest, err.Error())
 		return nil, nil, false
 	}
-	cur, xcache, err := n.getLive(ev, req) // the playlist as it is now
-	if err != nil {
-		n.liveError(ctx, p, err)
-		return nil, nil, false
+	// The request is measured against the playlist this node holds, even
+	// a stale one (a blocking request does not need it fresh: it refetches
+	// it only to refuse a request too far ahead, or to answer one without
+	// directives), so blocking reloads do not refetch the plain playlist.
+	var cur *object.Object
+	var xcache []byte
+	if present && !(ev.Push() && n.ingest != nil && n.ingest.Active(ev.ID)) {
+		cur, xcache = n.shield.Peek(req), xcacheValues[shield.Hit]
 	}
-	if !present {
-		return cur, xcache, true
-	}
-	body, complete := cur.Complete()
-	last, media := segment.LastMSN(body)
-	switch {
-	case !complete || cur.Status != fasthttp.StatusOK || !media:
-		return cur, xcache, true // a master playlist, or nothing to measure the request against
-	case d.MSN > last+2 || d.Part > maxPartDirective:
-		n.liveProblem(ctx, fasthttp.StatusBadRequest, "_HLS_msn "+strconv.FormatInt(d.MSN, 10)+
-			" is more than two segments beyond the live edge ("+strconv.FormatInt(last, 10)+"), or _HLS_part is too large")
-		return nil, nil, false
-	case segment.Has(body, d.MSN, d.Part):
-		// Already in the playlist this node has: answered from it, whole
-		// (a server may answer _HLS_skip with the full playlist; a cached
-		// delta update could be older than this playlist).
-		return cur, xcache, true
+	for fresh := false; ; fresh = true {
+		if cur == nil || fresh {
+			if cur, xcache, err = n.getLive(ev, req); err != nil { // the playlist as it is now
+				n.liveError(ctx, p, err)
+				return nil, nil, false
+			}
+		}
+		if !present {
+			return cur, xcache, true
+		}
+		body, complete := cur.Complete()
+		last, media := segment.LastMSN(body)
+		switch {
+		case (!complete || cur.Status != fasthttp.StatusOK || !media || d.MSN > last+2) && !fresh:
+			continue // measure against the playlist as it is now
+		case !complete || cur.Status != fasthttp.StatusOK || !media:
+			return cur, xcache, true // a master playlist, or nothing to measure the request against
+		case d.MSN > last+2 || d.Part > maxPartDirective:
+			n.liveProblem(ctx, fasthttp.StatusBadRequest, "_HLS_msn "+strconv.FormatInt(d.MSN, 10)+
+				" is more than two segments beyond the live edge ("+strconv.FormatInt(last, 10)+"), or _HLS_part is too large")
+			return nil, nil, false
+		case segment.Has(body, d.MSN, d.Part):
+			// Already in the playlist this node has: answered from it,
+			// whole (a server may answer _HLS_skip with the full
+			// playlist; a cached delta update could be older).
+			return cur, xcache, true
+		}
+		break
 	}
 	if d.MSN < 0 && d.Skip == "" {
 		return cur, xcache, true

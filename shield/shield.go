@@ -168,6 +168,17 @@ func (s *Shield) Hit(r Request) (*object.Object, bool) {
 	return obj, obj != nil
 }
 
+// Peek returns what this tier holds for r.Key, fresh or still within its
+// stale window, without fetching, refreshing or counting; nil for
+// nothing.
+func (s *Shield) Peek(r Request) *object.Object {
+	e, _ := s.cache.Get(r.Key)
+	if e == nil || !s.now().Before(e.staleUntil) {
+		return nil
+	}
+	return e.obj
+}
+
 // hit returns the fresh object, or nil and the entry found (expired, for
 // stale serving) if any.
 func (s *Shield) hit(r Request) (*object.Object, *entry) {
