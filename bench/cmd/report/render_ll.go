@@ -179,18 +179,49 @@ func renderLLResources(b *strings.Builder, l llResults) {
 		cores, other := 0.0, "n/a"
 		if s.DurationS > 0 {
 			cores = s.CPUS / s.DurationS
-			if s.MachineCPUS > 0 {
-				rest := s.MachineCPUS - s.CPUS - r.CPU.TotalS
-				if r.Label != "origin" {
-					rest -= s.OriginCPUS // the origin's row: the system is the origin
-				}
-				other = fmt.Sprintf("%.2f", max(0, rest)/s.DurationS)
-			}
+		}
+		if w, ok := otherWork(r, s); ok {
+			other = fmt.Sprintf("%.2f", w)
 		}
 		fmt.Fprintf(b, "| %s | %d | %.1f | %.2f | %.1f | %.1f | %d | %d%% | %s |\n", r.Label, r.Run, s.CPUS, cores,
 			s.OriginCPUS, float64(s.VmHWMKB)/1024, s.Processes, s.IdlePct, other)
 	}
 	b.WriteString("\n")
+}
+
+// otherWork is the cores the rest of the machine used during run r
+// (every process and the kernel, less the system, the origin and the
+// load generator); false when the run did not record it.
+func otherWork(r llcrowd.Report, s llSys) (float64, bool) {
+	if s.DurationS <= 0 || s.MachineCPUS <= 0 {
+		return 0, false
+	}
+	rest := s.MachineCPUS - s.CPUS - r.CPU.TotalS
+	if r.Label != "origin" {
+		rest -= s.OriginCPUS // the origin's row: the system is the origin
+	}
+	return max(0, rest) / s.DurationS, true
+}
+
+// Thresholds past which a run counts as disturbed by the rest of the
+// machine: other work over a quarter of a core, or the origin simulator
+// itself publishing a part more than 50 ms late.
+const (
+	disturbedCores = 0.25
+	disturbedLagMS = 50
+)
+
+// disturbance says why run r was disturbed by the rest of the machine,
+// "" when it was not.
+func (l llResults) disturbance(r llcrowd.Report) string {
+	var why []string
+	if w, ok := otherWork(r, l.sys[sysKey(r.Label, r.Run)]); ok && w > disturbedCores {
+		why = append(why, fmt.Sprintf("other work took %.2f cores", w))
+	}
+	if o := r.Origin; o != nil && o.Error == "" && o.MaxPublishLagMS > disturbedLagMS {
+		why = append(why, fmt.Sprintf("the origin published a part %s ms late", num(o.MaxPublishLagMS)))
+	}
+	return strings.Join(why, " and ")
 }
 
 func renderLLErrors(b *strings.Builder, l llResults) {
@@ -293,8 +324,29 @@ func (s llSystem) errors() int64 {
 
 func renderLLReading(b *strings.Builder, l llResults) {
 	b.WriteString("### What each system did\n\n")
-	b.WriteString("Over all runs of each system (a span is the lowest and highest run).\n\n")
-	systems := llSystems(l.crowds)
+	// Runs the rest of the machine disturbed are left out when their
+	// system has an undisturbed one.
+	var runs []llcrowd.Report
+	for _, s := range llSystems(l.crowds) {
+		var calm []llcrowd.Report
+		for _, r := range s.runs {
+			if l.disturbance(r) == "" {
+				calm = append(calm, r)
+			}
+		}
+		if len(calm) == 0 {
+			runs = append(runs, s.runs...)
+			continue
+		}
+		for _, r := range s.runs {
+			if why := l.disturbance(r); why != "" {
+				fmt.Fprintf(b, "`%s` run %d is left out of this reading: %s during it (the tables above keep it).\n\n", r.Label, r.Run, why)
+			}
+		}
+		runs = append(runs, calm...)
+	}
+	b.WriteString("Over the runs of each system (a span is the lowest and highest run).\n\n")
+	systems := llSystems(runs)
 	for _, s := range systems {
 		if isParked(s.label) {
 			continue

@@ -67,9 +67,13 @@ func TestRenderLL(t *testing.T) {
 				Parked: append(parked(4), llcrowd.Parked{URL: "v"}), Errors: 1,
 				ErrorKinds: map[string]int64{"playlist stale": 1}, ErrorSamples: []string{"stale answer"}},
 			{Label: "nginx", Run: 1, Joined: 10, Cycles: 190, Wake: wake(250, 500), Origin: origin(1, 1.03)},
+			{Label: "nginx", Run: 2, Joined: 10, Cycles: 190, Wake: wake(400, 900), Origin: origin(1, 1.03)},
 			{Label: "varnish", Run: 1, Joined: 10, Cycles: 200, Wake: wake(10, 25), Origin: origin(1, 1)},
 		},
-		sys: map[string]llSys{"nginx/1": {System: "nginx", Run: 1, CPUS: 3, MachineCPUS: 10, DurationS: 30, VmHWMKB: 2048, Processes: 4, IdlePct: 97}},
+		sys: map[string]llSys{
+			"nginx/1": {System: "nginx", Run: 1, CPUS: 3, MachineCPUS: 10, DurationS: 30, VmHWMKB: 2048, Processes: 4, IdlePct: 97},
+			"nginx/2": {System: "nginx", Run: 2, CPUS: 3, MachineCPUS: 40, DurationS: 30, VmHWMKB: 2048, Processes: 4, IdlePct: 97},
+		},
 	}
 	var b strings.Builder
 	renderLL(&b, res)
@@ -85,6 +89,7 @@ func TestRenderLL(t *testing.T) {
 		"(goal: 20,000 parked blocking requests, wake p99 under 50 ms): reached. 50 players: at most 50 parked at once (the node's gauge), wake p50 9.0 ms, p99 40 ms, 0 errors, 0 stalls; 20000 players: at most 20000 parked",
 		"N = 50, 20000 players on one Ringside node",
 		"- `nginx` (`proxy_cache_lock` sends",
+		"`nginx` run 2 is left out of this reading: other work took 1.23 cores during it",
 		"the origin got at most 1 request per (playlist, msn, part) (mean 1.03)",
 	} {
 		if !strings.Contains(md, want) {
