@@ -140,6 +140,13 @@ func (s *Shield) fillPlaylist(ctx context.Context, f *flight, r Request, resp *R
 		if td > 0 {
 			ttl = object.PlaylistTTL(td)
 		}
+		if strings.Contains(r.Query, "_HLS_msn=") {
+			// The answer to a blocking request (LL-HLS directives in its
+			// key) lists what was asked for and stays a valid answer to
+			// it: kept as a pushed one is, so a late joiner asking the
+			// same key does not cost the origin a second request.
+			ttl = PushedPlaylistTTL
+		}
 	}
 	if err != nil {
 		if !errors.Is(err, ErrRegressed) {
@@ -154,7 +161,7 @@ func (s *Shield) fillPlaylist(ctx context.Context, f *flight, r Request, resp *R
 		CacheControl: object.CacheControl(r.Kind, td), Gzip: object.Compress(body), Source: resp.Source}, body)
 	now := s.now()
 	e := &entry{obj: obj, freshUntil: now.Add(ttl), staleUntil: now.Add(ttl + s.cfg.StaleFor)}
-	if r.Kind == segment.KindPlaylist && td > 0 && r.Query == "" {
+	if r.Kind == segment.KindPlaylist && td > 0 && !strings.Contains(r.Query, "_HLS_msn=") {
 		// Refreshed ahead: the live playlist. An answer to a blocking
 		// request (LL-HLS directives in its key) is final: it lists what
 		// was asked for, and a refetch would only cost the origin.
