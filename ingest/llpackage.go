@@ -251,11 +251,7 @@ func (r *segRun) write(b []byte) {
 	if r.cur == nil {
 		r.cur = object.New(object.Meta{Status: 200, Kind: segment.KindSegment, ContentType: r.contentType,
 			CacheControl: object.CacheControl(segment.KindSegment, 0), Source: "ingest"}, 0)
-		pp := r.dir
-		if pp != "" {
-			pp += "/"
-		}
-		r.curBW = r.o.newBudgetWriter(r.d.ev, r.cur, pp+partPath(r.lt.id, r.msn, r.idx), r.o.cfg.MaxBodyBytes, -1)
+		r.curBW = r.o.newBudgetWriter(r.d.ev, r.cur, r.inDir(partPath(r.lt.id, r.msn, r.idx)), r.o.cfg.MaxBodyBytes, -1)
 		r.d.mu.Lock()
 		r.lt.parts[partID{r.msn, r.idx}] = &llPart{obj: r.cur}
 		r.d.wakeLocked()
@@ -376,17 +372,27 @@ func (r *segRun) pushPart(obj *object.Object) {
 	if r.o.filler == nil {
 		return
 	}
-	p := partPath(r.lt.id, r.msn, r.idx)
-	if r.dir != "" {
-		p = r.dir + "/" + p
-	}
+	r.push(r.inDir(partPath(r.lt.id, r.msn, r.idx)), obj)
+}
+
+// push hands obj to the push filler under p (inside the event), in the
+// background: pushing never delays listing.
+func (r *segRun) push(p string, obj *object.Object) {
 	r.o.wg.Add(1)
 	go func() {
 		defer r.o.wg.Done()
 		if err := r.o.filler.Fill(r.o.ctx, r.d.ev.id, p, obj); err != nil {
-			r.o.log.Debug("low latency: part push failed", "event", r.d.ev.id, "path", p, "err", err)
+			r.o.log.Debug("low latency: push failed", "event", r.d.ev.id, "key", p, "err", err)
 		}
 	}()
+}
+
+// inDir is name (relative to the playlists) as a path inside the event.
+func (r *segRun) inDir(name string) string {
+	if r.dir == "" {
+		return name
+	}
+	return r.dir + "/" + name
 }
 
 // pushPlaylist hands the playlist that now answers blocking requests for
@@ -397,24 +403,13 @@ func (r *segRun) pushPlaylist(msn uint64, part int) {
 	if r.o.filler == nil {
 		return
 	}
-	name := "ll-" + r.lt.id + ".m3u8"
-	if r.dir != "" {
-		name = r.dir + "/" + name
-	}
+	name := r.inDir("ll-" + r.lt.id + ".m3u8")
 	for _, skip := range [...]string{"", "YES"} {
 		d := segment.Directives{MSN: int64(msn), Part: int64(part), Skip: skip}
 		if part < 0 {
 			d.Part = -1
 		}
-		p := string(d.AppendKey(nil, name))
-		obj := r.d.mediaPlaylist(r.lt, skip != "")
-		r.o.wg.Add(1)
-		go func() {
-			defer r.o.wg.Done()
-			if err := r.o.filler.Fill(r.o.ctx, r.d.ev.id, p, obj); err != nil {
-				r.o.log.Debug("low latency: playlist push failed", "event", r.d.ev.id, "key", p, "err", err)
-			}
-		}()
+		r.push(string(d.AppendKey(nil, name)), r.d.mediaPlaylist(r.lt, skip != ""))
 	}
 }
 
