@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/ringside-live/ringside/control"
@@ -24,16 +25,16 @@ func streamKeyRef(key string) string {
 	return keyRefPrefix + hex.EncodeToString(sum[:8])
 }
 
-// redactEvent is ev with its stream keys replaced by references.
+// redactEvent is ev with its stream keys (and its feeds') replaced by
+// references.
 func redactEvent(ev control.Event) control.Event {
-	if len(ev.StreamKeys) == 0 {
-		return ev
-	}
-	refs := make([]string, len(ev.StreamKeys))
-	for i, k := range ev.StreamKeys {
-		refs[i] = streamKeyRef(k)
-	}
-	ev.StreamKeys = refs
+	ev.MapStreamKeys(func(keys []string) []string {
+		refs := make([]string, len(keys))
+		for i, k := range keys {
+			refs[i] = streamKeyRef(k)
+		}
+		return refs
+	})
 	return ev
 }
 
@@ -49,21 +50,28 @@ func redactEvents(m map[string]control.Event) map[string]control.Event {
 // event as this node holds it (cur). It answers 422 and reports false for
 // a reference to no key.
 func resolveKeyRefs(c *call, ev *control.Event, cur control.Event) bool {
-	for i, k := range ev.StreamKeys {
-		if !strings.HasPrefix(k, keyRefPrefix) {
-			continue
-		}
-		found := false
-		for _, have := range cur.StreamKeys {
-			if streamKeyRef(have) == k {
-				ev.StreamKeys[i], found = have, true
-				break
+	have := cur.AllStreamKeys()
+	type keyList struct {
+		field string
+		keys  []string // the request's own: references are replaced in place
+	}
+	lists := []keyList{{"stream_keys", ev.StreamKeys}}
+	if fs := ev.Feeds; fs != nil {
+		lists = append(lists, keyList{"feeds.primary.stream_keys", fs.Primary.StreamKeys},
+			keyList{"feeds.backup.stream_keys", fs.Backup.StreamKeys})
+	}
+	for _, l := range lists {
+		for i, k := range l.keys {
+			if !strings.HasPrefix(k, keyRefPrefix) {
+				continue
 			}
-		}
-		if !found {
-			writeProblem(c.w, http.StatusUnprocessableEntity, "a stream key reference names no key of event "+ev.ID,
-				FieldError{Field: fmt.Sprintf("stream_keys[%d]", i), Message: "no key of this event has the reference " + k})
-			return false
+			j := slices.IndexFunc(have, func(h string) bool { return streamKeyRef(h) == k })
+			if j < 0 {
+				writeProblem(c.w, http.StatusUnprocessableEntity, "a stream key reference names no key of event "+ev.ID,
+					FieldError{Field: fmt.Sprintf("%s[%d]", l.field, i), Message: "no key of this event has the reference " + k})
+				return false
+			}
+			l.keys[i] = have[j]
 		}
 	}
 	return true

@@ -61,6 +61,7 @@ const (
 	CmdSetCDNState   = "set_cdn_state"   // CDNStateArgs
 	CmdDeleteCDN     = "delete_cdn"      // CDNRef
 	CmdSetNodeDrain  = "set_node_drain"  // NodeDrainArgs
+	CmdSetActiveFeed = "set_active_feed" // ActiveFeedArgs: the output timeline follows another feed
 	// CmdRotateSigningKey takes a RotateKeyArgs: the key becomes Current
 	// and the old Current retires, valid until its last token expires
 	// (SigningKey.ValidUntil); retired keys past their end are dropped.
@@ -122,6 +123,17 @@ type CDNStateArgs struct {
 	State CDNState `json:"state"`
 }
 
+// ActiveFeedArgs is set_active_feed's payload.
+type ActiveFeedArgs struct {
+	ID   string `json:"id"`
+	Feed string `json:"feed"` // primary or backup
+	// From, when set, is the feed the switch expects to leave: the
+	// command fails with ErrConflict if another one is active.
+	From   string `json:"from,omitempty"`
+	Reason string `json:"reason"`
+	By     string `json:"by,omitempty"`
+}
+
 // NodeDrainArgs is set_node_drain's payload.
 type NodeDrainArgs struct {
 	NodeID string `json:"node_id"`
@@ -154,6 +166,7 @@ var commands = map[string]applyFunc{
 	CmdSetCDNState:      handle(setCDNState),
 	CmdDeleteCDN:        handle(deleteCDN),
 	CmdSetNodeDrain:     handle(setNodeDrain),
+	CmdSetActiveFeed:    handle(setActiveFeed),
 	CmdRotateSigningKey: handle(rotateSigningKey),
 	CmdDropPreviousKey:  handle(dropPreviousKey),
 	CmdRevokeTokens:     handle(revokeTokens),

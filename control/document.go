@@ -90,6 +90,100 @@ type Event struct {
 	// event's tokens signed for a lower generation. put_event never
 	// lowers it.
 	TokenGeneration uint64 `json:"token_generation,omitempty"`
+	// Feeds, when set, make the event redundant: a primary and a backup
+	// encoder push it (each with its own stream keys, usually into two
+	// ingest nodes) and Ringside publishes one output timeline from the
+	// active one (see Timeline). StreamKeys and PullURL are then empty.
+	Feeds *Feeds `json:"feeds,omitempty"`
+}
+
+// Feed names.
+const (
+	FeedPrimary = "primary"
+	FeedBackup  = "backup"
+)
+
+// DefaultHealthySegments is Feeds.HealthySegments when it is 0.
+const DefaultHealthySegments = 5
+
+// Switch-back policies of Feeds.
+const (
+	SwitchBackManual = "manual" // the output stays on the backup until an operator switches
+	SwitchBackAuto   = "auto"   // back to the primary after HealthySegments healthy segments
+)
+
+// Feeds are the redundant inputs of an event.
+type Feeds struct {
+	Primary Feed `json:"primary"`
+	Backup  Feed `json:"backup"`
+	// SwitchBack is manual (default) or auto.
+	SwitchBack string `json:"switch_back,omitempty"`
+	// HealthySegments is how many segments in a row the primary must
+	// deliver on time before an auto switch back (default 5).
+	HealthySegments int `json:"healthy_segments,omitempty"`
+	// UnhealthyAfter is how long the active feed may go without a new
+	// segment before the output switches away (0: 1.5 x the target
+	// duration of its playlists).
+	UnhealthyAfter Duration `json:"unhealthy_after,omitzero"`
+	// Active is the feed the output timeline takes its segments from. It
+	// is changed by set_active_feed only: put_event keeps the current one
+	// (a new event starts on the primary).
+	Active string `json:"active,omitempty"`
+	// LastSwitch is the latest change of Active (nil: none yet).
+	LastSwitch *FeedSwitch `json:"last_switch,omitempty"`
+}
+
+// Feed is one input of a redundant event: pushed with one of its stream
+// keys, or pulled from its URL by the ingest nodes.
+type Feed struct {
+	StreamKeys []string `json:"stream_keys,omitempty"`
+	PullURL    string   `json:"pull_url,omitempty"`
+}
+
+// FeedSwitch records one change of the active feed.
+type FeedSwitch struct {
+	At     time.Time `json:"at"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Reason string    `json:"reason"`
+	By     string    `json:"by,omitempty"` // the node or operator that asked
+}
+
+// Feed returns the named feed ("primary" or "backup") and whether it is one.
+func (f *Feeds) Feed(name string) (Feed, bool) {
+	switch name {
+	case FeedPrimary:
+		return f.Primary, true
+	case FeedBackup:
+		return f.Backup, true
+	}
+	return Feed{}, false
+}
+
+// ActiveFeed is the feed the output follows: Active, or the primary.
+func (f *Feeds) ActiveFeed() string {
+	if f.Active == "" {
+		return FeedPrimary
+	}
+	return f.Active
+}
+
+// AllStreamKeys lists the event's stream keys and its feeds'.
+func (ev *Event) AllStreamKeys() []string {
+	keys := slices.Clone(ev.StreamKeys)
+	if ev.Feeds != nil {
+		keys = append(append(keys, ev.Feeds.Primary.StreamKeys...), ev.Feeds.Backup.StreamKeys...)
+	}
+	return keys
+}
+
+// Pushed reports whether encoders push the event (it has stream keys,
+// its own or its feeds').
+func (ev *Event) Pushed() bool {
+	if ev.Feeds != nil {
+		return len(ev.Feeds.Primary.StreamKeys) > 0 || len(ev.Feeds.Backup.StreamKeys) > 0
+	}
+	return len(ev.StreamKeys) > 0
 }
 
 // Rendition is one variant of an event's ladder.
@@ -287,13 +381,34 @@ func (s SigningKeys) pruned(at time.Time) SigningKeys {
 func (d *Document) WithoutStreamKeys() *Document {
 	c := d.clone()
 	for id, ev := range c.Events {
-		ev.StreamKeys = slices.Clone(ev.StreamKeys) // the map copy is shallow
-		for i := range ev.StreamKeys {
-			ev.StreamKeys[i] = "redacted-" + rand.Text()
-		}
+		ev.MapStreamKeys(func(keys []string) []string {
+			out := make([]string, len(keys)) // the map copy is shallow
+			for i := range out {
+				out[i] = "redacted-" + rand.Text()
+			}
+			return out
+		})
 		c.Events[id] = ev
 	}
 	return c
+}
+
+// MapStreamKeys replaces every non-empty stream key list of ev (its own
+// and its feeds') by f's result; the feeds are copied first, so the
+// event's published copy is never written.
+func (ev *Event) MapStreamKeys(f func([]string) []string) {
+	if len(ev.StreamKeys) > 0 {
+		ev.StreamKeys = f(ev.StreamKeys)
+	}
+	if ev.Feeds != nil {
+		fs := *ev.Feeds
+		for _, fd := range []*Feed{&fs.Primary, &fs.Backup} {
+			if len(fd.StreamKeys) > 0 {
+				fd.StreamKeys = f(fd.StreamKeys)
+			}
+		}
+		ev.Feeds = &fs
+	}
 }
 
 // Redacted returns a copy of d without secrets, for showing the document to
@@ -302,10 +417,8 @@ func (d *Document) WithoutStreamKeys() *Document {
 func (d *Document) Redacted() *Document {
 	c := d.clone()
 	for id, ev := range c.Events {
-		if len(ev.StreamKeys) > 0 {
-			ev.StreamKeys = slices.Repeat([]string{"redacted"}, len(ev.StreamKeys))
-			c.Events[id] = ev
-		}
+		ev.MapStreamKeys(func(keys []string) []string { return slices.Repeat([]string{"redacted"}, len(keys)) })
+		c.Events[id] = ev
 	}
 	for _, k := range []**SigningKey{&c.Signing.Current, &c.Signing.Previous} {
 		if *k != nil {
@@ -386,6 +499,16 @@ func (ev Event) normalized() Event {
 	ev.Renditions = nilIfEmpty(ev.Renditions)
 	ev.AllowedRegions = nilIfEmpty(ev.AllowedRegions)
 	ev.BlackoutRegions = nilIfEmpty(ev.BlackoutRegions)
+	if ev.Feeds != nil {
+		fs := *ev.Feeds
+		fs.Primary.StreamKeys, fs.Backup.StreamKeys = nilIfEmpty(fs.Primary.StreamKeys), nilIfEmpty(fs.Backup.StreamKeys)
+		if fs.LastSwitch != nil {
+			ls := *fs.LastSwitch
+			ls.At = ls.At.UTC()
+			fs.LastSwitch = &ls
+		}
+		ev.Feeds = &fs
+	}
 	return ev
 }
 

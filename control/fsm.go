@@ -40,7 +40,10 @@ type entry struct {
 	// Check, when set, makes this a check entry (see checkpoint) and Cmd
 	// is empty.
 	Check *checkpoint `json:"check,omitempty"`
-	At    time.Time   `json:"at"`
+	// Timeline, when set, makes this an append to an event's output
+	// timeline (see timeline.go) and Cmd is empty.
+	Timeline *TimelineOp `json:"timeline,omitempty"`
+	At       time.Time   `json:"at"`
 }
 
 // idemRecord remembers one applied idempotency key.
@@ -57,12 +60,14 @@ type state struct {
 	idem    map[string]idemRecord
 	order   []string // idempotency keys, oldest first
 	history []Change // oldest first
-	maxIdem int
-	maxHist int
+	// timelines are the output timelines of events with feeds.
+	timelines map[string]*Timeline
+	maxIdem   int
+	maxHist   int
 }
 
 func newState() *state {
-	return &state{doc: emptyDocument(), idem: map[string]idemRecord{},
+	return &state{doc: emptyDocument(), idem: map[string]idemRecord{}, timelines: map[string]*Timeline{},
 		maxIdem: IdempotencyKeys, maxHist: HistoryLen}
 }
 
@@ -83,6 +88,7 @@ func (s *state) apply(e entry) (Result, error) {
 	next.Version = s.doc.Version + 1
 	next.UpdatedAt = e.At.UTC()
 	s.doc = next
+	s.dropTimelines()
 	if cmd.IdempotencyKey != "" {
 		s.remember(idemRecord{Key: cmd.IdempotencyKey, Digest: v.digest, Version: next.Version})
 	}
@@ -197,8 +203,9 @@ func commandDigest(c Command) string {
 
 // applyResponse is what fsm.Apply hands back to the leader's Store.Apply.
 type applyResponse struct {
-	res Result
-	err error
+	res      Result
+	timeline TimelineResult // of a timeline append
+	err      error
 }
 
 // fsm adapts state to raft.FSM, publishes each new document and keeps the
@@ -234,6 +241,13 @@ func (f *fsm) Apply(l *raft.Log) any {
 		f.ring.add(position{index: l.Index, term: l.Term, doc: f.docs.note(f.st.doc)})
 		f.mu.Unlock()
 		return applyResponse{err: fmt.Errorf("control: log entry %d: %w", l.Index, err)}
+	}
+	if e.Timeline != nil {
+		resp := f.applyTimeline(*e.Timeline, e.At.UTC())
+		f.mu.Lock()
+		f.ring.add(position{index: l.Index, term: l.Term, doc: f.docs.note(f.st.doc)})
+		f.mu.Unlock()
+		return resp
 	}
 	if e.Check != nil {
 		f.mu.Lock()

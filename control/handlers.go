@@ -34,6 +34,15 @@ func putEvent(d *Document, ev Event) (string, error) {
 		// tokens back.
 		ev.TokenGeneration = max(ev.TokenGeneration, old.TokenGeneration)
 	}
+	if ev.Feeds != nil {
+		// Which feed is active is set_active_feed's: a replacement keeps it.
+		fs := *ev.Feeds
+		fs.Active, fs.LastSwitch = FeedPrimary, nil
+		if exists && old.Feeds != nil {
+			fs.Active, fs.LastSwitch = old.Feeds.ActiveFeed(), old.Feeds.LastSwitch
+		}
+		ev.Feeds = &fs
+	}
 	d.Events[ev.ID] = ev
 	if exists {
 		return fmt.Sprintf("replaced event %s (%s)", ev.ID, ev.State), nil
@@ -244,4 +253,36 @@ func verb(exists bool) string {
 		return "replaced"
 	}
 	return "created"
+}
+
+// setActiveFeed switches an event's output timeline to another feed. With
+// From set it applies only while From is the active feed, so two nodes
+// that saw the same failure make one switch, not two.
+func setActiveFeed(d *Document, a ActiveFeedArgs) (string, error) {
+	ev, ok := d.Events[a.ID]
+	if !ok {
+		return "", notFound("event", a.ID)
+	}
+	if ev.Feeds == nil {
+		return "", invalid("id", "event %q has no feeds", a.ID)
+	}
+	if _, ok := ev.Feeds.Feed(a.Feed); !ok {
+		return "", invalid("feed", "%q is not primary or backup", a.Feed)
+	}
+	if msg := checkText(a.Reason); msg != "" {
+		return "", invalid("reason", "%s", msg)
+	}
+	cur := ev.Feeds.ActiveFeed()
+	switch {
+	case a.From != "" && a.From != cur:
+		return "", fmt.Errorf("%w: event %s is on its %s feed, not %s", ErrConflict, a.ID, cur, a.From)
+	case a.Feed == cur:
+		return "", fmt.Errorf("%w: event %s is already on its %s feed", ErrConflict, a.ID, cur)
+	}
+	fs := *ev.Feeds
+	fs.Active = a.Feed
+	fs.LastSwitch = &FeedSwitch{At: d.UpdatedAt, From: cur, To: a.Feed, Reason: a.Reason, By: a.By}
+	ev.Feeds = &fs
+	d.Events[a.ID] = ev
+	return fmt.Sprintf("event %s: output switched from the %s feed to the %s feed (%s)", a.ID, cur, a.Feed, a.Reason), nil
 }

@@ -18,13 +18,16 @@ type image struct {
 	Doc     *Document    `json:"document"`
 	Idem    []idemRecord `json:"idempotency"` // oldest first
 	History []Change     `json:"history"`     // oldest first
+	// Timelines are the output timelines (absent in older snapshots).
+	Timelines map[string]*Timeline `json:"timelines,omitempty"`
 }
 
 // image copies what Persist needs; the document itself is immutable and
 // shared.
 func (s *state) image() image {
 	img := image{Format: imageFormat, Doc: s.doc,
-		Idem: make([]idemRecord, 0, len(s.order)), History: append([]Change(nil), s.history...)}
+		Idem: make([]idemRecord, 0, len(s.order)), History: append([]Change(nil), s.history...),
+		Timelines: s.timelinesImage()}
 	for _, k := range s.order {
 		img.Idem = append(img.Idem, s.idem[k])
 	}
@@ -53,6 +56,7 @@ func readImage(r io.Reader) (*state, error) {
 	for _, c := range img.History {
 		st.record(c)
 	}
+	st.restoreTimelines(img.Timelines)
 	return st, nil
 }
 

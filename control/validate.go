@@ -65,8 +65,13 @@ const (
 	MaxWeight       = 1000
 	maxTextLen      = 256
 	maxDVRWindow    = 7 * 24 * time.Hour
-	minPartTarget   = 100 * time.Millisecond
-	maxPartTarget   = 5 * time.Second
+	// Feeds: an auto switch back waits for at most this many healthy
+	// segments; the active feed's stall limit is bounded both ways.
+	maxHealthySegments = 1000
+	minUnhealthyAfter  = 500 * time.Millisecond
+	maxUnhealthyAfter  = 5 * time.Minute
+	minPartTarget      = 100 * time.Millisecond
+	maxPartTarget      = 5 * time.Second
 )
 
 // loc names an entry of the document ("events[fight]"); the field path
@@ -178,7 +183,11 @@ func (c *checker) event(d *Document, key string, ev Event) {
 	if !ev.Start.IsZero() && !ev.End.IsZero() && !ev.End.After(ev.Start) {
 		c.add(at.f(".end"), "must be after start")
 	}
-	c.origin(at, ev)
+	if ev.Feeds != nil {
+		c.feeds(at, ev)
+	} else {
+		c.origin(at, ev)
+	}
 	c.renditions(at, ev.Renditions)
 	if ev.DVRWindow < 0 || time.Duration(ev.DVRWindow) > maxDVRWindow {
 		c.add(at.f(".dvr_window"), "%v must be between 0 and %v", ev.DVRWindow, Duration(maxDVRWindow))
@@ -203,26 +212,82 @@ func (c *checker) event(d *Document, key string, ev Event) {
 
 // origin checks that exactly one of stream keys (push) and pull URL is set.
 func (c *checker) origin(at loc, ev Event) {
+	c.source(at, "", ev.StreamKeys, ev.PullURL)
+	c.streamKeys(at, ".stream_keys", ev.StreamKeys)
+}
+
+// source checks one origin (the event's, or a feed's at prefix): exactly
+// one of stream keys and pull URL.
+func (c *checker) source(at loc, prefix string, keys []string, pull string) {
 	switch {
-	case len(ev.StreamKeys) > 0 && ev.PullURL != "":
-		c.add(at.f(".pull_url"), "set stream_keys (push) or pull_url (pull), not both")
-	case len(ev.StreamKeys) == 0 && ev.PullURL == "":
-		c.add(at.f(".stream_keys"), "set stream_keys (push) or pull_url (pull)")
-	case ev.PullURL != "":
-		if msg := checkHTTPURL(ev.PullURL); msg != "" {
-			c.add(at.f(".pull_url"), "%s", msg)
+	case len(keys) > 0 && pull != "":
+		c.add(at.f(prefix+".pull_url"), "set stream_keys (push) or pull_url (pull), not both")
+	case len(keys) == 0 && pull == "":
+		c.add(at.f(prefix+".stream_keys"), "set stream_keys (push) or pull_url (pull)")
+	case pull != "":
+		if msg := checkHTTPURL(pull); msg != "" {
+			c.add(at.f(prefix+".pull_url"), "%s", msg)
 		}
 	}
-	dup := repeats(ev.StreamKeys)
-	for i, k := range ev.StreamKeys {
+}
+
+func (c *checker) streamKeys(at loc, field string, keys []string) {
+	dup := repeats(keys)
+	for i, k := range keys {
 		switch {
 		case len(k) < MinStreamKeyLen || len(k) > maxTextLen:
-			c.add(at.fi(".stream_keys", i), "must be %d to %d characters", MinStreamKeyLen, maxTextLen)
+			c.add(at.fi(field, i), "must be %d to %d characters", MinStreamKeyLen, maxTextLen)
 		case strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
-			c.add(at.fi(".stream_keys", i), "must be printable ASCII without spaces")
+			c.add(at.fi(field, i), "must be printable ASCII without spaces")
 		case dup(i):
-			c.add(at.fi(".stream_keys", i), "duplicate stream key")
+			c.add(at.fi(field, i), "duplicate stream key")
 		}
+	}
+}
+
+// feeds checks a redundant event: no origin of its own, two feeds of the
+// same kind (both pushed or both pulled) with distinct keys, and the
+// failover settings.
+func (c *checker) feeds(at loc, ev Event) {
+	fs := ev.Feeds
+	if len(ev.StreamKeys) > 0 || ev.PullURL != "" {
+		c.add(at.f(".feeds"), "an event with feeds has no stream_keys or pull_url of its own: each feed has them")
+	}
+	c.source(at, ".feeds.primary", fs.Primary.StreamKeys, fs.Primary.PullURL)
+	c.source(at, ".feeds.backup", fs.Backup.StreamKeys, fs.Backup.PullURL)
+	if (len(fs.Primary.StreamKeys) > 0) != (len(fs.Backup.StreamKeys) > 0) {
+		c.add(at.f(".feeds.backup"), "both feeds are pushed (stream_keys) or both pulled (pull_url)")
+	}
+	if fs.Primary.PullURL != "" && fs.Primary.PullURL == fs.Backup.PullURL {
+		c.add(at.f(".feeds.backup.pull_url"), "is the primary's: a backup must be another source")
+	}
+	c.streamKeys(at, ".feeds.primary.stream_keys", fs.Primary.StreamKeys)
+	c.streamKeys(at, ".feeds.backup.stream_keys", fs.Backup.StreamKeys)
+	for i, k := range fs.Backup.StreamKeys {
+		if slices.Contains(fs.Primary.StreamKeys, k) {
+			c.add(at.fi(".feeds.backup.stream_keys", i), "is also a primary key: each feed needs its own keys")
+		}
+	}
+	switch fs.SwitchBack {
+	case "", SwitchBackManual, SwitchBackAuto:
+	default:
+		c.add(at.f(".feeds.switch_back"), "%q is not manual or auto", fs.SwitchBack)
+	}
+	if fs.HealthySegments < 0 || fs.HealthySegments > maxHealthySegments {
+		c.add(at.f(".feeds.healthy_segments"), "%d must be between 0 (default %d) and %d",
+			fs.HealthySegments, DefaultHealthySegments, maxHealthySegments)
+	}
+	if d := time.Duration(fs.UnhealthyAfter); d != 0 && (d < minUnhealthyAfter || d > maxUnhealthyAfter) {
+		c.add(at.f(".feeds.unhealthy_after"), "%v must be 0 (1.5 x the target duration) or between %v and %v",
+			fs.UnhealthyAfter, Duration(minUnhealthyAfter), Duration(maxUnhealthyAfter))
+	}
+	switch fs.Active {
+	case "", FeedPrimary, FeedBackup:
+	default:
+		c.add(at.f(".feeds.active"), "%q is not primary or backup", fs.Active)
+	}
+	if ev.LowLatency.Enabled {
+		c.add(at.f(".feeds"), "redundant feeds are not available for low-latency events yet")
 	}
 }
 
