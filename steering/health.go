@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // HealthConfig sets the hysteresis of a Health tracker.
@@ -40,6 +41,9 @@ type Health struct {
 	cfg     HealthConfig
 	mu      sync.Mutex
 	targets map[string]*healthState
+	// gen counts state changes of any target, so that answers derived
+	// from the states (the DNS plan) know when to be rebuilt.
+	gen atomic.Uint64
 }
 
 type healthState struct {
@@ -91,8 +95,13 @@ func (h *Health) Observe(id string, ok bool) (changed bool) {
 	}
 	st.down, st.streak = !st.down, 0
 	st.flaps++
+	h.gen.Add(1)
 	return true
 }
+
+// Generation changes whenever some target changes state (or is
+// forgotten): what was derived from the states before is stale.
+func (h *Health) Generation() uint64 { return h.gen.Load() }
 
 // Up reports whether id is up; targets never observed are up.
 func (h *Health) Up(id string) bool {
@@ -116,6 +125,9 @@ func (h *Health) Flaps(id string) int {
 func (h *Health) Forget(id string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if st := h.targets[id]; st != nil && st.down {
+		h.gen.Add(1) // a forgotten target is up again
+	}
 	delete(h.targets, id)
 }
 

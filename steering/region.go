@@ -11,6 +11,11 @@ import (
 type regionCIDR struct {
 	prefix netip.Prefix // masked, unmapped
 	region string
+	// hi, lo hold the prefix's address as 128 bits (IPv4 in its mapped
+	// form), bits its length in that space: lookups compare with two XORs.
+	hi, lo uint64
+	bits   int
+	is4    bool
 }
 
 // regionTable finds a client's region by longest prefix match.
@@ -23,7 +28,13 @@ func newRegionTable(regions []Region) regionTable {
 	for _, r := range regions {
 		for _, p := range r.CIDRs {
 			if p = unmapPrefix(p); p.IsValid() {
-				t.cidrs = append(t.cidrs, regionCIDR{p.Masked(), r.Name})
+				p = p.Masked()
+				hi, lo := addr128(p.Addr())
+				bits := p.Bits()
+				if p.Addr().Is4() {
+					bits += 96
+				}
+				t.cidrs = append(t.cidrs, regionCIDR{prefix: p, region: r.Name, hi: hi, lo: lo, bits: bits, is4: p.Addr().Is4()})
 			}
 		}
 	}
@@ -48,9 +59,16 @@ func (t *regionTable) lookup(a netip.Addr) (region string, scope int) {
 	if !a.IsValid() {
 		return "", 0
 	}
+	is4 := a.Is4()
+	hi, lo := addr128(a)
+	off := 0 // scope is counted in the address's own family
+	if is4 {
+		off = 96
+	}
 	matched := -1
-	for i, c := range t.cidrs {
-		if c.prefix.Contains(a) {
+	for i := range t.cidrs {
+		c := &t.cidrs[i]
+		if c.is4 == is4 && common128(hi, lo, c.hi, c.lo) >= c.bits {
 			matched = i
 			break
 		}
@@ -61,32 +79,34 @@ func (t *regionTable) lookup(a netip.Addr) (region string, scope int) {
 	// A more specific network that shares the first scope bits with a but
 	// does not contain it carves a hole in the block: narrow the block
 	// until the hole is outside it.
-	for _, c := range t.cidrs {
-		if c.prefix.Bits() <= scope || c.prefix.Addr().Is4() != a.Is4() {
+	for i := range t.cidrs {
+		c := &t.cidrs[i]
+		if c.bits-off <= scope || c.is4 != is4 {
 			continue
 		}
-		if n := commonBits(a, c.prefix.Addr()); n >= scope && n < c.prefix.Bits() {
+		if n := common128(hi, lo, c.hi, c.lo) - off; n >= scope && n < c.bits-off {
 			scope = n + 1
 		}
 	}
 	return region, scope
 }
 
-// commonBits returns how many leading bits a and b (same family) share.
-func commonBits(a, b netip.Addr) int {
-	x, y := a.As16(), b.As16()
-	n := 0
-	for i := range x {
-		if d := x[i] ^ y[i]; d != 0 {
-			n += bits.LeadingZeros8(d)
-			break
-		}
-		n += 8
+// addr128 returns a's 128 bits (an IPv4 address in its mapped form).
+func addr128(a netip.Addr) (hi, lo uint64) {
+	b := a.As16()
+	for i := range 8 {
+		hi = hi<<8 | uint64(b[i])
+		lo = lo<<8 | uint64(b[8+i])
 	}
-	if a.Is4() {
-		n -= 96
+	return hi, lo
+}
+
+// common128 returns how many leading bits two 128-bit addresses share.
+func common128(ahi, alo, bhi, blo uint64) int {
+	if d := ahi ^ bhi; d != 0 {
+		return bits.LeadingZeros64(d)
 	}
-	return n
+	return 64 + bits.LeadingZeros64(alo^blo)
 }
 
 // unmapPrefix turns an IPv4-mapped IPv6 prefix into its IPv4 prefix.
