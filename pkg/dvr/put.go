@@ -289,5 +289,3 @@ func (s *Store) compare(a *admission, r *record, body []byte) error {
 func (s *Store) eventPath(event string) string {
 	return s.cfg.Dir + string(os.PathSeparator) + eventDir(event)
 }
-
-
