@@ -37,16 +37,16 @@ type ObjectType uint8
 
 // Object types of CTA-5004.
 const (
-	OTUnknown    ObjectType = iota
-	OTManifest              // m: manifest or playlist
-	OTAudio                 // a: audio only
-	OTVideo                 // v: video only
-	OTMuxed                 // av: muxed audio and video
-	OTInit                  // i: init segment
-	OTCaption               // c: caption or subtitle
-	OTTimedText             // tt: ISOBMFF timed text track
-	OTKey                   // k: cryptographic key, license or certificate
-	OTOther                 // o: other
+	OTUnknown   ObjectType = iota
+	OTManifest             // m: manifest or playlist
+	OTAudio                // a: audio only
+	OTVideo                // v: video only
+	OTMuxed                // av: muxed audio and video
+	OTInit                 // i: init segment
+	OTCaption              // c: caption or subtitle
+	OTTimedText            // tt: ISOBMFF timed text track
+	OTKey                  // k: cryptographic key, license or certificate
+	OTOther                // o: other
 )
 
 // Media reports whether the object carries audio or video, or whether the

@@ -7,7 +7,9 @@ import (
 	"testing"
 )
 
-func sessionID(i int) []byte { return []byte("6e2fb550-c457-11e9-bb97-" + strconv.Itoa(1_000_000_000_000+i)) }
+func sessionID(i int) []byte {
+	return []byte("6e2fb550-c457-11e9-bb97-" + strconv.Itoa(1_000_000_000_000+i))
+}
 
 func relErr(est uint64, n int) float64 { return math.Abs(float64(est)-float64(n)) / float64(n) }
 
