@@ -72,7 +72,7 @@ func TestDeltaSize(t *testing.T) {
 		for i := sec % 4; i < 3000; i += 4 {
 			sid := "6e2fb550-c457-11e9-bb97-" + strconv.Itoa(100_000_000+i)
 			_ = p.ParseHeaders(nil, nil, nil, []byte(`sid="`+sid+`",br=3200,d=4000,ot=v,mtp=25000,bl=12000,cid="fight-42",sf=h,st=l`))
-			r.Record(obs("fight-42", []string{"eu", "us"}[i%2], []string{"mesh", "cdn-a"}[(i/2)%2], strconv.Itoa(360+i%6), &p.CMCD, 200))
+			r.Record(obs("fight-42", []string{"eu", "us"}[(i/4)%2], []string{"mesh", "cdn-a"}[(i/8)%2], strconv.Itoa(360+(i/16)%6), &p.CMCD, 200))
 		}
 		now = now.Add(time.Second)
 		b, _ := r.Delta(now).MarshalBinary()

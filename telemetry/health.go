@@ -102,7 +102,7 @@ func (c HealthConfig) Step(st HealthState, s IntervalStats) (HealthState, bool) 
 	if v == NoData {
 		return st, false
 	}
-	if (v == Bad) != st.Down { // agrees with the state: the streak ends
+	if (v == Bad) == st.Down { // agrees with the state: the streak ends
 		st.Streak = 0
 		return st, false
 	}
