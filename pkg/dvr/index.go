@@ -136,15 +136,15 @@ type event struct {
 
 	// Guarded by Store.mu.
 	rends    map[string]*rendition
-	files    map[string]*entry // path → segment or init segment
-	pending  map[string]bool   // paths of Puts admitted but not committed
-	pins     []pin             // by name
-	window   int64             // policy: ns, 0 none
-	maxBytes int64             // policy: 0 the store's default
-	policy   bool              // a policy record is live in the log
-	bytes    int64             // committed bodies
-	reserved int64             // admitted, not yet committed
-	dels     []*entry          // evicted; del record not yet in the log
+	files    map[string]*entry        // path → segment or init segment
+	pending  map[string]chan struct{} // paths of Puts admitted but not committed; closed when done
+	pins     []pin                    // by name
+	window   int64                    // policy: ns, 0 none
+	maxBytes int64                    // policy: 0 the store's default
+	policy   bool                     // a policy record is live in the log
+	bytes    int64                    // committed bodies
+	reserved int64                    // admitted, not yet committed
+	dels     []*entry                 // evicted; del record not yet in the log
 	nextSeq  uint64
 	strs     map[string]string // interned renditions and content types
 
@@ -166,7 +166,7 @@ func newEvent(name, dir string) *event {
 	return &event{
 		name: name, dir: dir,
 		rends: make(map[string]*rendition), files: make(map[string]*entry),
-		pending: make(map[string]bool), strs: make(map[string]string),
+		pending: make(map[string]chan struct{}), strs: make(map[string]string),
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 
 // Put stores a media segment. It is durable when Put returns nil. Storing
 // a path again with identical bytes and the same rendition and MSN does
-// nothing; other bytes or metadata fail with ErrConflict. The MSN must be
+// nothing; other bytes or metadata fail with ErrConflict. A Put of a path
+// another Put is storing waits for it, then compares. The MSN must be
 // above every MSN of the rendition (ErrSequence), e.Map must have been
 // stored with PutInit, and the body must fit after evicting what may be
 // evicted (ErrFull). A failed Put changes nothing that was accepted before.
@@ -77,27 +78,29 @@ func checkEntry(e *Entry, body []byte) error {
 	return nil
 }
 
-// errRetry: the event was dropped between admission and I/O; try again on
-// the event that replaced it.
+// errRetry: the event was dropped between admission and I/O (try again on
+// the event that replaced it), or another put of the path finished (try
+// again to compare with it).
 var errRetry = errors.New("dvr: retry")
 
 func (s *Store) store(event string, r *record, body []byte) error {
-	for range 3 {
+	for range 5 {
 		err := s.store1(event, r, body)
 		if !errors.Is(err, errRetry) {
 			return err
 		}
 	}
-	return fmt.Errorf("dvr: event %q, path %q: the event was dropped during the put", event, r.path)
+	return fmt.Errorf("dvr: event %q, path %q: gave up after the path changed or the event was dropped repeatedly during the put", event, r.path)
 }
 
 // admission is what store1 reserved under s.mu.
 type admission struct {
 	ev   *event
-	rend *rendition // puts
-	init *entry     // puts with a map: the reference taken
-	same *entry     // the path is stored already: compare instead
-	file string     // same's body file
+	rend *rendition    // puts
+	init *entry        // puts with a map: the reference taken
+	same *entry        // the path is stored already: compare instead
+	wait chan struct{} // a put of the path is under way: wait, then retry
+	file string        // same's body file
 	// others: events other than ev with evictions queued by this put;
 	// store1 writes them before its own I/O.
 	others []*event
@@ -107,6 +110,10 @@ func (s *Store) store1(event string, r *record, body []byte) error {
 	a, err := s.admit(event, r)
 	if err != nil {
 		return err
+	}
+	if a.wait != nil {
+		<-a.wait
+		return errRetry
 	}
 	if a.same != nil {
 		return s.compare(a, r, body)
@@ -168,8 +175,8 @@ func (s *Store) admit(event string, r *record) (*admission, error) {
 	if x := ev.files[r.path]; x != nil {
 		return &admission{ev: ev, same: x, file: ev.bodyPath(x.seq)}, nil
 	}
-	if ev.pending[r.path] {
-		return nil, fmt.Errorf("%w: event %q, path %q: another put of this path is under way", ErrConflict, event, r.path)
+	if ch := ev.pending[r.path]; ch != nil {
+		return &admission{ev: ev, wait: ch}, nil
 	}
 	a := &admission{ev: ev}
 	pdt := int64(math.MinInt64)
@@ -199,7 +206,7 @@ func (s *Store) admit(event string, r *record) (*admission, error) {
 	a.others = p.evict(ev)
 	r.seq = ev.nextSeq
 	ev.nextSeq++
-	ev.pending[r.path] = true
+	ev.pending[r.path] = make(chan struct{})
 	ev.reserved += r.size
 	s.total += r.size
 	if a.rend != nil {
@@ -212,6 +219,7 @@ func (s *Store) admit(event string, r *record) (*admission, error) {
 // under s.mu.
 func (s *Store) commit(a *admission, r *record) {
 	ev := a.ev
+	close(ev.pending[r.path])
 	delete(ev.pending, r.path)
 	ev.reserved -= r.size
 	if a.rend != nil {
@@ -232,6 +240,7 @@ func (s *Store) release(a *admission, r *record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ev := a.ev
+	close(ev.pending[r.path])
 	delete(ev.pending, r.path)
 	ev.reserved -= r.size
 	s.total -= r.size
