@@ -92,8 +92,10 @@
 //
 // # Memory
 //
-// The index holds, per stored segment, a 112-byte entry, its path string,
+// The index holds, per stored segment, a 96-byte entry, its path string,
 // a slot in the event's path map and a pointer in its rendition's slice:
-// about 180 bytes plus the path's length (BenchmarkIndexMemory measures
-// it). Renditions and content types are interned per event.
+// BenchmarkIndexMemory measures 156 bytes per segment with 17-byte paths
+// (about 140 plus the path's length). Renditions and content types are
+// interned per event. A 6-hour event at 2-second segments and 5
+// renditions (54,000 segments) costs about 8.5 MB.
 package dvr

@@ -183,23 +183,27 @@ func (s *Store) Entries(event, rendition string, from, to time.Time) []Entry {
 		return nil
 	}
 	es := r.entries
-	if !r.unordered && lo > -1<<63 {
-		// PDTs rise with MSN: skip to the first entry that may end after
-		// lo (a long segment may start before it), stop after hi.
-		i, _ := slices.BinarySearchFunc(es, lo, func(x *entry, t int64) int { return cmpI64(x.pdt, t) })
+	if !r.unordered {
+		// PDTs rise with MSN: from the first entry that may end after lo
+		// (a long segment may start before it) to the last starting by hi.
+		j := len(es)
+		if hi < 1<<63-1 {
+			j, _ = slices.BinarySearchFunc(es, hi+1, func(x *entry, t int64) int { return cmpI64(x.pdt, t) })
+		}
+		i, _ := slices.BinarySearchFunc(es[:j], lo, func(x *entry, t int64) int { return cmpI64(x.pdt, t) })
 		for i > 0 && es[i-1].end() > lo {
 			i--
 		}
-		es = es[i:]
+		es = es[i:j]
 	}
-	var out []Entry
+	out := make([]Entry, 0, len(es))
 	for _, x := range es {
-		if !r.unordered && x.pdt > hi {
-			break
-		}
 		if x.overlaps(lo, hi) {
 			out = append(out, ev.export(x))
 		}
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
