@@ -49,6 +49,7 @@ type steer struct {
 	clients *limiter.Limiter
 	m       *steerMetrics
 	cache   snapCache
+	dnsPlan dnsPlanCache
 }
 
 func newSteer(sc SteeringSection, in steerInputs, reg prometheus.Registerer, log *slog.Logger) (*steer, error) {
@@ -81,12 +82,12 @@ func newSteer(sc SteeringSection, in steerInputs, reg prometheus.Registerer, log
 	if sc.DNSListen != "" {
 		dc := dnssrv.DefaultConfig()
 		dc.Zone, dc.Listen, dc.TTL = sc.Zone, sc.DNSListen, time.Duration(sc.DNSTTL)
-		dc.NS, dc.Hostmaster = []string{"ns1." + sc.Zone}, "hostmaster."+sc.Zone
-		if len(sc.NS) > 0 {
-			dc.NS = sc.NS
-		}
-		if s.dns, err = dnssrv.New(dc, dnssrv.Deps{Resolver: s, Logger: log.With("component", "dns")}); err != nil {
+		dc.Hostmaster = "hostmaster." + sc.Zone
+		if dc.NS, err = dnsNameServers(sc); err != nil {
 			return nil, err
+		}
+		if s.dns, err = dnssrv.New(dc, dnssrv.Deps{Steerer: s, Logger: log.With("component", "dns")}); err != nil {
+			return nil, dnsConfigError(err)
 		}
 	}
 	return s, nil
@@ -210,38 +211,6 @@ func (s *steer) defaultEvent() string {
 	return ""
 }
 
-// Resolve answers the DNS. Below the apex the zone has {event}.{zone} for
-// every event and live.{zone} (the default event, and the mesh's
-// hostname), and nothing else: event ids are single labels, so no name has
-// descendants, there are no empty non-terminals, and every other name
-// (deeper names under an event included) is NXDOMAIN. An event's answer is
-// the chosen pathway: the mesh's edge addresses, or a CNAME to the chosen
-// CDN; a name with nothing to hand this client is NODATA.
-func (s *steer) Resolve(_ context.Context, q dnssrv.Query) (dnssrv.Answer, error) {
-	id, exists := s.nameEvent(q.Relative)
-	switch {
-	case !exists:
-		return dnssrv.Answer{NXDomain: true}, nil
-	case id == "":
-		return dnssrv.Answer{}, nil // the apex (SOA, NS) or live. without a default event
-	}
-	d, _, ok := s.decide("dns", id, steering.Client{Addr: q.Client, Prefix: q.ECS})
-	if !ok {
-		return dnssrv.Answer{NXDomain: true}, nil // the event went between the two looks
-	}
-	ans := dnssrv.Answer{ECSScope: d.Scope}
-	if d.Blocked || len(d.Pathways) == 0 {
-		return ans, nil // NODATA: nothing to hand this network
-	}
-	p := d.Pathways[0]
-	if p.Kind == steering.KindCDN {
-		ans.CNAME = dnsName(p.Hostname)
-	} else {
-		ans.Addrs = p.Addrs
-	}
-	return ans, nil
-}
-
 // nameEvent says whether a name in the zone (relative to it, lower case:
 // "" for the apex) exists, and the event it names ("" for none).
 func (s *steer) nameEvent(relative string) (id string, exists bool) {
@@ -320,4 +289,4 @@ func (r *rateLimiter) allow(now time.Time) bool {
 	return true
 }
 
-var _ dnssrv.Resolver = (*steer)(nil)
+var _ dnssrv.Steerer = (*steer)(nil)

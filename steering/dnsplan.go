@@ -52,7 +52,7 @@ type DNSChoice struct {
 	// Scope is the ECS SCOPE PREFIX-LENGTH the choice holds for: the
 	// region's scope, or the hashed subnet's length when the region has
 	// more than one outcome.
-	Scope int
+	Scope  int
 	Region string
 }
 

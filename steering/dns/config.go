@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"strings"
 	"time"
 
 	miekg "github.com/miekg/dns"
@@ -14,37 +16,49 @@ import (
 type Config struct {
 	Zone   string // the zone served, e.g. "ringside.test."
 	Listen string // host:port for UDP and TCP; port 0 picks one
-	// UDPListeners is how many SO_REUSEPORT UDP sockets share the port
-	// (one reader each); 0 = GOMAXPROCS. Forced to 1 where the platform
-	// has no SO_REUSEPORT.
+	// UDPListeners is how many SO_REUSEPORT UDP sockets share the port,
+	// each read by one worker in a loop; 0 = GOMAXPROCS. Forced to 1
+	// where the platform has no SO_REUSEPORT.
 	UDPListeners int
 	TTL          time.Duration // of answers, SOA and NS
-	NS           []string      // the zone's name servers (apex NS records)
+	// NS are the zone's name servers (apex NS records). A name server
+	// named inside the zone needs its addresses: the server answers them
+	// and adds them as glue to NS answers, else the delegation is lame.
+	NS []NameServer
 	// SOA fields. Hostmaster is the SOA RNAME ("hostmaster.ringside.test.");
 	// Serial 0 means the server's start time in Unix seconds.
 	Hostmaster             string
 	Serial                 uint32
 	Refresh, Retry, Expire time.Duration
-	// NegativeTTL is the SOA MINIMUM: how long resolvers cache NXDOMAIN
-	// and empty answers.
+	// NegativeTTL is the SOA MINIMUM. Negative answers carry the SOA with
+	// the TTL min(TTL, NegativeTTL) (RFC 2308 section 3).
 	NegativeTTL time.Duration
 	// MaxUDPSize caps the EDNS0 buffer size honoured and advertised; 1232
 	// avoids IP fragmentation (DNS flag day 2020).
 	MaxUDPSize int
-	// ResolveTimeout bounds one call to the Resolver; past it the answer
-	// is SERVFAIL.
-	ResolveTimeout time.Duration
-	// TCP connection timeouts.
+	// MaxTCPConns bounds the open TCP connections; one more is closed as
+	// soon as it is accepted (resolvers retry elsewhere), so idle clients
+	// cannot hold a goroutine and a buffer each without limit.
+	MaxTCPConns int
+	// TCP timeouts: ReadTimeout for the rest of a query once its first
+	// byte came, WriteTimeout per answer, IdleTimeout between queries.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 }
 
-// DefaultConfig serves ringside.test. on port 53 with 30 s answers.
+// NameServer is one NS record of the zone.
+type NameServer struct {
+	Name  string       // fully qualified: "ns1.ringside.test."
+	Addrs []netip.Addr // required when Name is inside the zone
+}
+
+// DefaultConfig serves ringside.test. on port 53 with 30 s answers. Its
+// name server ns1.ringside.test. has no address yet: Validate asks for one.
 func DefaultConfig() Config {
 	return Config{
 		Zone: "ringside.test.", Listen: "0.0.0.0:53",
-		TTL: 30 * time.Second, NS: []string{"ns1.ringside.test."}, Hostmaster: "hostmaster.ringside.test.",
+		TTL: 30 * time.Second, NS: []NameServer{{Name: "ns1.ringside.test."}}, Hostmaster: "hostmaster.ringside.test.",
 		Refresh: time.Hour, Retry: 10 * time.Minute, Expire: 14 * 24 * time.Hour, NegativeTTL: 30 * time.Second,
-		MaxUDPSize: 1232, ResolveTimeout: time.Second,
+		MaxUDPSize: 1232, MaxTCPConns: 256,
 		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, IdleTimeout: 8 * time.Second,
 	}
 }
@@ -55,7 +69,7 @@ func (c Config) Validate() error {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("dns: config: "+format, args...))
 	}
-	if _, ok := miekg.IsDomainName(c.Zone); !ok || !miekg.IsFqdn(c.Zone) {
+	if !fqdn(c.Zone) {
 		bad("Zone %q: not a fully qualified domain name", c.Zone)
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
@@ -67,10 +81,23 @@ func (c Config) Validate() error {
 	if len(c.NS) == 0 {
 		bad("NS: the zone needs at least one name server")
 	}
-	for _, n := range append(append([]string(nil), c.NS...), c.Hostmaster) {
-		if _, ok := miekg.IsDomainName(n); !ok || !miekg.IsFqdn(n) {
-			bad("%q: not a fully qualified domain name", n)
+	for _, ns := range c.NS {
+		switch {
+		case !fqdn(ns.Name):
+			bad("NS %q: not a fully qualified domain name", ns.Name)
+		case fqdn(c.Zone) && inZone(ns.Name, c.Zone) && len(ns.Addrs) == 0:
+			bad("NS %s: inside the zone, so it needs an address (glue)", ns.Name)
+		case fqdn(c.Zone) && canonical(ns.Name) == canonical(c.Zone):
+			bad("NS %s: the apex cannot be a name server's name here", ns.Name)
 		}
+		for _, a := range ns.Addrs {
+			if !a.IsValid() || a.IsUnspecified() {
+				bad("NS %s: address %v is not one a resolver can use", ns.Name, a)
+			}
+		}
+	}
+	if !fqdn(c.Hostmaster) {
+		bad("Hostmaster %q: not a fully qualified domain name", c.Hostmaster)
 	}
 	type named struct {
 		name string
@@ -81,7 +108,7 @@ func (c Config) Validate() error {
 			bad("%s: %v, want at least 1s (DNS counts in seconds)", d.name, d.v)
 		}
 	}
-	for _, d := range []named{{"ResolveTimeout", c.ResolveTimeout}, {"ReadTimeout", c.ReadTimeout}, {"WriteTimeout", c.WriteTimeout}, {"IdleTimeout", c.IdleTimeout}} {
+	for _, d := range []named{{"ReadTimeout", c.ReadTimeout}, {"WriteTimeout", c.WriteTimeout}, {"IdleTimeout", c.IdleTimeout}} {
 		if d.v <= 0 {
 			bad("%s: %v, must be positive", d.name, d.v)
 		}
@@ -89,11 +116,25 @@ func (c Config) Validate() error {
 	if c.MaxUDPSize < miekg.MinMsgSize || c.MaxUDPSize > miekg.MaxMsgSize {
 		bad("MaxUDPSize: %d, want %d..%d", c.MaxUDPSize, miekg.MinMsgSize, miekg.MaxMsgSize)
 	}
+	if c.MaxTCPConns < 1 {
+		bad("MaxTCPConns: %d, want at least 1", c.MaxTCPConns)
+	}
 	return errors.Join(errs...)
 }
 
+func fqdn(s string) bool {
+	_, ok := miekg.IsDomainName(s)
+	return ok && miekg.IsFqdn(s)
+}
+
+// canonical is s in lower case (DNS compares names without case).
+func canonical(s string) string { return strings.ToLower(s) }
+
+// inZone says whether name is zone or below it.
+func inZone(name, zone string) bool { return miekg.IsSubDomain(canonical(zone), canonical(name)) }
+
 // Deps are a Server's collaborators.
 type Deps struct {
-	Resolver Resolver     // required
-	Logger   *slog.Logger // nil = discard
+	Steerer Steerer      // required
+	Logger  *slog.Logger // nil = discard
 }

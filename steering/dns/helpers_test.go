@@ -7,17 +7,34 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	miekg "github.com/miekg/dns"
 )
 
-// fakeResolver answers from a fixed table and remembers the last query.
-type fakeResolver struct {
-	mu   sync.Mutex
-	last Query
+// fakePlan is a fixed plan. Its names:
+//
+//	""        the apex: 192.0.2.1
+//	fight     two choices: addresses (192.0.2.11, 192.0.2.12, 2001:db8::11),
+//	          or, for the client subnet 203.0.113.0/24, a CNAME to a CDN;
+//	          scope 24 with ECS
+//	live      the same as fight
+//	cdn       CNAME fight.cdn-a.example.
+//	big       60 AAAA; medium 30 AAAA; v6only one AAAA
+//	demo      NODATA for everyone (a blocked event)
+//	panic     Choose panics
+type fakePlan struct {
+	version uint64
+	chooses atomic.Int64
+	answers atomic.Int64
+	mu      sync.Mutex
+	last    netip.Prefix
+	lastIP  netip.Addr
 }
+
+var planNames = []string{"", "fight", "live", "cdn", "big", "medium", "v6only", "demo", "panic"}
 
 var bigAddrs = func() []netip.Addr {
 	var out []netip.Addr
@@ -27,45 +44,67 @@ var bigAddrs = func() []netip.Addr {
 	return out
 }()
 
-func (f *fakeResolver) Resolve(_ context.Context, q Query) (Answer, error) {
-	f.mu.Lock()
-	f.last = q
-	f.mu.Unlock()
-	switch q.Relative {
-	case "":
-		return Answer{Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}, nil
-	case "fight.live":
-		a := Answer{Addrs: []netip.Addr{
-			netip.MustParseAddr("192.0.2.11"), netip.MustParseAddr("192.0.2.12"), netip.MustParseAddr("2001:db8::11"),
-		}}
-		if q.ECS.IsValid() {
-			a.ECSScope = 24
-		}
-		return a, nil
-	case "cdn.fight":
-		return Answer{CNAME: "fight.cdn-a.example"}, nil
-	case "alias":
-		return Answer{CNAME: "fight.live.ringside.test."}, nil
-	case "loop":
-		return Answer{CNAME: "loop.ringside.test."}, nil
-	case "big":
-		return Answer{Addrs: bigAddrs}, nil
-	case "medium":
-		return Answer{Addrs: bigAddrs[:30]}, nil
-	case "v6only":
-		return Answer{Addrs: bigAddrs[:1]}, nil
-	case "fail":
-		return Answer{}, errors.New("config store unreachable")
+var cdnSubnet = netip.MustParsePrefix("203.0.113.0/24")
+
+func (p *fakePlan) Plan() Plan      { return p }
+func (p *fakePlan) Version() uint64 { return p.version }
+func (p *fakePlan) Names() []string { return planNames }
+
+func (p *fakePlan) Choose(name int, client netip.Addr, ecs netip.Prefix) (int, int) {
+	p.chooses.Add(1)
+	p.mu.Lock()
+	p.last, p.lastIP = ecs, client
+	p.mu.Unlock()
+	switch planNames[name] {
 	case "panic":
-		panic("resolver bug")
+		panic("plan bug")
+	case "fight", "live":
+		scope := 0
+		if ecs.IsValid() {
+			scope = 24
+			if cdnSubnet.Contains(ecs.Addr()) {
+				return 1, scope
+			}
+		}
+		return 0, scope
 	}
-	return Answer{NXDomain: true}, nil
+	return 0, 0
 }
 
-func (f *fakeResolver) lastQuery() Query {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.last
+func (p *fakePlan) Answer(name, choice int) Answer {
+	p.answers.Add(1)
+	switch planNames[name] {
+	case "":
+		return Answer{Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}
+	case "fight", "live":
+		if choice == 1 {
+			return Answer{CNAME: "fight.cdn-a.example"}
+		}
+		return Answer{Addrs: []netip.Addr{
+			netip.MustParseAddr("192.0.2.11"), netip.MustParseAddr("192.0.2.12"), netip.MustParseAddr("2001:db8::11"),
+		}}
+	case "cdn":
+		return Answer{CNAME: "fight.cdn-a.example."}
+	case "big":
+		return Answer{Addrs: bigAddrs}
+	case "medium":
+		return Answer{Addrs: bigAddrs[:30]}
+	case "v6only":
+		return Answer{Addrs: bigAddrs[:1]}
+	}
+	return Answer{}
+}
+
+func (p *fakePlan) lastECS() netip.Prefix {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
+func (p *fakePlan) lastClient() netip.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastIP
 }
 
 func testConfig() Config {
@@ -73,15 +112,18 @@ func testConfig() Config {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.UDPListeners = 2
 	cfg.TTL = 20 * time.Second
-	cfg.NS = []string{"ns1.ringside.test.", "ns2.ringside.test."}
+	cfg.NS = []NameServer{
+		{Name: "ns1.ringside.test.", Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.53"), netip.MustParseAddr("2001:db8::53")}},
+		{Name: "ns.example.net."},
+	}
 	cfg.Serial = 2026031401
 	return cfg
 }
 
 // startServer runs a server on the loopback interface until the test ends.
-func startServer(t testing.TB, cfg Config, res Resolver) *Server {
+func startServer(t testing.TB, cfg Config, st Steerer) *Server {
 	t.Helper()
-	s, err := New(cfg, Deps{Resolver: res})
+	s, err := New(cfg, Deps{Steerer: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +182,26 @@ func exchange(t testing.TB, s *Server, network, name string, qtype uint16, opts 
 	return r
 }
 
+// exchangeRaw sends a packet over UDP and returns the raw response.
+func exchangeRaw(t testing.TB, s *Server, packet []byte) []byte {
+	t.Helper()
+	c, err := net.Dial("udp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write(packet); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65535)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("no response: %v", err)
+	}
+	return buf[:n]
+}
+
 func answers(r *miekg.Msg) []string {
 	var out []string
 	for _, rr := range r.Answer {
@@ -170,4 +232,16 @@ func ecsOf(r *miekg.Msg) *miekg.EDNS0_SUBNET {
 		}
 	}
 	return nil
+}
+
+// eventually polls cond until it holds or 5 s pass.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -10,26 +10,36 @@ import (
 	"runtime"
 	"sync"
 	"time"
-
-	miekg "github.com/miekg/dns"
 )
+
+// maxQuery is the largest UDP query read; a larger one is dropped (a
+// query is a question and an OPT RR: a few hundred bytes).
+const maxQuery = 4096
 
 // Server is an authoritative DNS server for one zone.
 type Server struct {
 	cfg   Config
-	h     *handler
+	z     *zone
+	src   Steerer
 	log   *slog.Logger
 	ready chan struct{}
 
 	mu   sync.Mutex
 	addr netip.AddrPort
+
+	// TCP shares one responder (TCP is the rare path); tcpConns tracks
+	// the open connections, bounded by MaxTCPConns.
+	tcpMu    sync.Mutex
+	tcpResp  *responder
+	connMu   sync.Mutex
+	tcpConns map[net.Conn]struct{}
 }
 
 // New returns a Server. It does no I/O: Run binds the sockets.
 func New(cfg Config, deps Deps) (*Server, error) {
 	err := cfg.Validate()
-	if deps.Resolver == nil {
-		err = errors.Join(err, errors.New("dns: Deps.Resolver is required"))
+	if deps.Steerer == nil {
+		err = errors.Join(err, errors.New("dns: Deps.Steerer is required"))
 	}
 	if err != nil {
 		return nil, err
@@ -43,10 +53,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if !reusePortSupported {
 		cfg.UDPListeners = 1
 	}
-	return &Server{
-		cfg: cfg, log: deps.Logger, ready: make(chan struct{}),
-		h: newHandler(cfg, deps.Resolver, deps.Logger, time.Now()),
-	}, nil
+	z, err := newZone(cfg, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, z: z, src: deps.Steerer, log: deps.Logger, ready: make(chan struct{}),
+		tcpConns: make(map[net.Conn]struct{})}
+	s.tcpResp = newResponder(z, deps.Steerer, deps.Logger)
+	return s, nil
 }
 
 // Ready is closed once every listener serves.
@@ -61,8 +75,10 @@ func (s *Server) Addr() netip.AddrPort {
 }
 
 // Run binds the UDP sockets and the TCP listener, serves until ctx ends,
-// then shuts them down and returns ctx's error (or the error that stopped
-// a listener).
+// then closes them and returns ctx's error (or the error that stopped a
+// listener). Each UDP socket has one worker reading in a loop (batches of
+// packets where the platform allows); each TCP connection has one
+// goroutine, at most MaxTCPConns of them.
 func (s *Server) Run(ctx context.Context) error {
 	pcs, ln, err := listen(ctx, s.cfg.Listen, s.cfg.UDPListeners)
 	if err != nil {
@@ -72,49 +88,161 @@ func (s *Server) Run(ctx context.Context) error {
 	s.addr = pcs[0].LocalAddr().(*net.UDPAddr).AddrPort()
 	s.mu.Unlock()
 
-	var started sync.WaitGroup
-	servers := make([]*miekg.Server, 0, len(pcs)+1)
+	var wg sync.WaitGroup
+	errc := make(chan error, len(pcs)+1)
 	for _, pc := range pcs {
-		servers = append(servers, &miekg.Server{PacketConn: pc, Handler: s.h, UDPSize: 4096, NotifyStartedFunc: started.Done})
+		w := newResponder(s.z, s.src, s.log)
+		wg.Go(func() {
+			if err := s.serveUDP(pc, w); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("dns: serve udp: %w", err)
+			}
+		})
 	}
-	idle := s.cfg.IdleTimeout
-	servers = append(servers, &miekg.Server{
-		Listener: ln, Handler: s.h, NotifyStartedFunc: started.Done,
-		ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout, IdleTimeout: func() time.Duration { return idle },
+	wg.Go(func() {
+		if err := s.serveTCP(ln); err != nil && ctx.Err() == nil {
+			errc <- fmt.Errorf("dns: serve tcp: %w", err)
+		}
 	})
-	started.Add(len(servers))
-	errc := make(chan error, len(servers))
-	for _, srv := range servers {
-		go func() { errc <- srv.ActivateAndServe() }()
-	}
-	go func() {
-		started.Wait()
-		close(s.ready)
-	}()
-	s.log.Info("serving", "zone", s.cfg.Zone, "addr", s.Addr(), "udp_sockets", len(pcs))
+	close(s.ready)
+	s.log.Info("serving", "zone", s.cfg.Zone, "addr", s.Addr(), "udp_sockets", len(pcs), "max_tcp_conns", s.cfg.MaxTCPConns)
 
 	select {
 	case <-ctx.Done():
 		err = ctx.Err()
 	case err = <-errc:
-		err = fmt.Errorf("dns: serve: %w", err)
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, srv := range servers {
-		_ = srv.ShutdownContext(shutdown) // a server that never started says so; nothing to do
+	for _, pc := range pcs {
+		pc.Close()
 	}
+	ln.Close()
+	s.connMu.Lock()
+	for c := range s.tcpConns {
+		c.Close()
+	}
+	s.connMu.Unlock()
+	wg.Wait()
 	return err
+}
+
+// serveTCP accepts connections until ln is closed. A connection beyond
+// MaxTCPConns is closed at once.
+func (s *Server) serveTCP(ln net.Listener) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	delay := time.Duration(0)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// Out of file descriptors and the like: back off, go on.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept", "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		s.connMu.Lock()
+		full := len(s.tcpConns) >= s.cfg.MaxTCPConns
+		if !full {
+			s.tcpConns[c] = struct{}{}
+		}
+		s.connMu.Unlock()
+		if full {
+			c.Close()
+			continue
+		}
+		wg.Go(func() {
+			defer func() {
+				s.connMu.Lock()
+				delete(s.tcpConns, c)
+				s.connMu.Unlock()
+				c.Close()
+			}()
+			s.serveConn(c)
+		})
+	}
+}
+
+// openTCP is how many TCP connections are open.
+func (s *Server) openTCP() int {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	return len(s.tcpConns)
+}
+
+// serveConn answers the queries of one TCP connection (RFC 7766: several,
+// in order) until it is idle for IdleTimeout, slow, or closed.
+func (s *Server) serveConn(c net.Conn) {
+	var client netip.Addr
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		client = a.AddrPort().Addr().Unmap()
+	}
+	var lenb [2]byte
+	var buf, out []byte
+	for {
+		c.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+		if _, err := c.Read(lenb[:1]); err != nil {
+			return
+		}
+		c.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
+		if _, err := readFull(c, lenb[1:]); err != nil {
+			return
+		}
+		n := int(lenb[0])<<8 | int(lenb[1])
+		if n < headerLen {
+			return
+		}
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		if _, err := readFull(c, buf[:n]); err != nil {
+			return
+		}
+		s.tcpMu.Lock()
+		s.tcpResp.refresh()
+		resp := s.tcpResp.respond(buf[:n], client, true, append(out[:0], 0, 0))
+		s.tcpMu.Unlock()
+		if resp == nil {
+			continue
+		}
+		out = resp
+		m := len(resp) - 2
+		resp[0], resp[1] = byte(m>>8), byte(m)
+		c.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		if _, err := c.Write(resp); err != nil {
+			return
+		}
+		if cap(buf) > 4096 { // one big query does not pin its buffer
+			buf = nil
+		}
+		if cap(out) > 4096 {
+			out = nil
+		}
+	}
+}
+
+func readFull(c net.Conn, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := c.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // listen binds n UDP sockets and a TCP listener on one port. With port 0
 // the first UDP socket picks it; the others (SO_REUSEPORT) and TCP follow,
 // retrying with a new port when TCP finds it taken.
-func listen(ctx context.Context, addr string, n int) ([]net.PacketConn, net.Listener, error) {
+func listen(ctx context.Context, addr string, n int) ([]*net.UDPConn, net.Listener, error) {
 	_, port, _ := net.SplitHostPort(addr)
 	var err error
 	for range 5 {
-		var pcs []net.PacketConn
+		var pcs []*net.UDPConn
 		var ln net.Listener
 		pcs, ln, err = tryListen(ctx, addr, n)
 		if err == nil {
@@ -127,7 +255,7 @@ func listen(ctx context.Context, addr string, n int) ([]net.PacketConn, net.List
 	return nil, nil, fmt.Errorf("dns: listen %s: %w", addr, err)
 }
 
-func tryListen(ctx context.Context, addr string, n int) (pcs []net.PacketConn, ln net.Listener, err error) {
+func tryListen(ctx context.Context, addr string, n int) (pcs []*net.UDPConn, ln net.Listener, err error) {
 	lc := net.ListenConfig{Control: reusePort}
 	defer func() {
 		if err != nil {
@@ -136,18 +264,14 @@ func tryListen(ctx context.Context, addr string, n int) (pcs []net.PacketConn, l
 			}
 		}
 	}()
-	first, err := lc.ListenPacket(ctx, "udp", addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	pcs = append(pcs, first)
-	bound := first.LocalAddr().String()
+	bound := addr
 	for len(pcs) < n {
 		pc, err := lc.ListenPacket(ctx, "udp", bound)
 		if err != nil {
 			return pcs, nil, err
 		}
-		pcs = append(pcs, pc)
+		pcs = append(pcs, pc.(*net.UDPConn))
+		bound = pc.LocalAddr().String()
 	}
 	ln, err = lc.Listen(ctx, "tcp", bound)
 	return pcs, ln, err
