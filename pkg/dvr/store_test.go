@@ -270,3 +270,29 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal("Open accepted an empty config")
 	}
 }
+
+// TestEntriesUnorderedPDT: when PDTs go back (an encoder's clock jumped at
+// a discontinuity), Entries filters by time without assuming order.
+func TestEntriesUnorderedPDT(t *testing.T) {
+	s, _ := openStore(t, testConfig(t.TempDir()))
+	putInit(t, s, "ev", "r0")
+	for m := uint64(1); m <= 6; m++ {
+		e := seg("ev", "r0", m, 10)
+		if m >= 4 { // MSN 4..6 restart at t0
+			e.PDT = t0.Add(time.Duration(m-4) * segDur)
+			e.Discontinuity = m == 4
+		}
+		if err := s.Put(e, body(e.Path, 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// MSN 1..3 cover [2 s, 8 s), MSN 4..6 cover [0 s, 6 s).
+	got := msns(s.Entries("ev", r0, t0.Add(time.Second), t0.Add(3*time.Second)))
+	if !equalU64(got, []uint64{1, 4, 5}) {
+		t.Fatalf("MSNs %v, want [1 4 5]", got)
+	}
+	got = msns(s.Entries("ev", r0, t0.Add(4*time.Second), t0.Add(5*time.Second)))
+	if !equalU64(got, []uint64{2, 6}) {
+		t.Fatalf("MSNs %v, want [2 6]", got)
+	}
+}
