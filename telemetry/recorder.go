@@ -110,7 +110,19 @@ type Recorder struct {
 
 	deltaMu sync.Mutex
 	seq     uint64
+	// retired are series dropped from the table, drained by a few more
+	// deltas so that a request that found one just before it was dropped
+	// is still counted.
+	retired []retiredSeries
 }
+
+type retiredSeries struct {
+	s    *series
+	left int // deltas that still drain it
+}
+
+// retireDeltas is how many deltas drain a dropped series.
+const retireDeltas = 3
 
 // series is one label combination's accumulators.
 type series struct {
@@ -312,8 +324,21 @@ func (r *Recorder) Delta(now time.Time) *Delta {
 			idle = append(idle, s)
 		}
 	}
+	kept := r.retired[:0]
+	for _, rs := range r.retired {
+		if sd, ok := r.drain(rs.s, slot); ok {
+			d.series = append(d.series, sd)
+		}
+		if rs.left--; rs.left > 0 {
+			kept = append(kept, rs)
+		}
+	}
+	r.retired = kept
 	slices.SortFunc(d.series, func(a, b seriesDelta) int { return compareLabels(a.labels, b.labels) })
 	r.forget(idle)
+	for _, s := range idle {
+		r.retired = append(r.retired, retiredSeries{s: s, left: retireDeltas})
+	}
 	return d
 }
 
@@ -353,8 +378,7 @@ func (r *Recorder) drain(s *series, slot int64) (seriesDelta, bool) {
 }
 
 // forget drops idle series from the table. A request racing with it may
-// land in a dropped series and go uncounted: it was idle for IdleDeltas
-// seconds, so that is at most the first request of a returning series.
+// still land in a dropped series: the next retireDeltas deltas drain it.
 func (r *Recorder) forget(idle []*series) {
 	if len(idle) == 0 {
 		return

@@ -148,7 +148,9 @@ func TestRecordConcurrent(t *testing.T) {
 	done := make(chan struct{})
 	var deltas []*Delta
 	var dmu sync.Mutex
+	cutter := make(chan struct{})
 	go func() { // deltas cut while requests are recorded
+		defer close(cutter)
 		for i := 0; ; i++ {
 			select {
 			case <-done:
@@ -175,6 +177,7 @@ func TestRecordConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	close(done)
+	<-cutter
 	dmu.Lock()
 	defer dmu.Unlock()
 	deltas = append(deltas, r.Delta(t0.Add(time.Hour)))
