@@ -11,7 +11,7 @@ FUZZTIME  ?= 8s
 # nginx (the CDNs of the steering tests) lives in /usr/sbin on Debian.
 export PATH := $(PATH):/usr/sbin:/sbin
 
-.PHONY: all build run test vet unit fuzz bench clean
+.PHONY: all build run test vet unit fuzz bench clean package deploy-test terraform-test package-test
 
 all: build
 
@@ -24,8 +24,9 @@ run: build
 	./scripts/ensure-ffmpeg
 	./$(BIN) demo --http $(HTTP) --https $(HTTPS) --admin $(ADMIN) --dns $(DNS) --low-latency
 
-## test: vet, the whole suite under the race detector, and fuzz smoke runs.
-test: vet unit fuzz
+## test: vet, the deploy checks, the whole suite under the race detector,
+## and fuzz smoke runs.
+test: vet deploy-test unit fuzz
 
 vet:
 	$(GO) vet ./...
@@ -47,5 +48,20 @@ bench: build
 	./bench/run
 	./bench/dnsperf
 
+## package: the Debian package (dist/ringside_VERSION_ARCH.deb) with
+## dpkg-deb: binary, hardened systemd unit, default config, ringside user.
+package:
+	GO=$(GO) ./deploy/package/build-deb dist
+
+## deploy-test: the Terraform module's offline tests (when terraform or tofu
+## is installed) and the .deb's build/inspect/install test.
+deploy-test: terraform-test package-test
+
+terraform-test:
+	GO=$(GO) ./deploy/terraform/test
+
+package-test:
+	GO=$(GO) ./deploy/package/test-deb
+
 clean:
-	rm -rf bin
+	rm -rf bin dist
