@@ -120,3 +120,18 @@ run "shape" {
     error_message = "control_requests: three regions and two CDNs"
   }
 }
+
+run "wiring" {
+  command = apply
+  module {
+    source = "./tests/wiring"
+  }
+  assert {
+    condition     = length(output.node_configs) == 7 && yamldecode(output.node_configs["eu-edge-1"]).http.listen == "192.0.2.13:80"
+    error_message = "addresses made by resources keyed on node_ids_by_region reach the configs"
+  }
+  assert {
+    condition     = length(output.dns_delegation.parent_records) == 4
+    error_message = "NS + 3 glue records"
+  }
+}
