@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -308,4 +309,85 @@ func (s *state) restoreTimelines(m map[string]*Timeline) {
 		s.timelines = map[string]*Timeline{}
 	}
 	s.dropTimelines()
+}
+
+// LocalTimeline is the output timeline of a node without a control plane
+// (a single node configured by its file, or a test): the same rules as
+// the replicated one, in memory. Safe for concurrent use.
+type LocalTimeline struct {
+	mu  sync.Mutex
+	st  *state
+	now func() time.Time
+}
+
+// NewLocalTimeline returns an empty local timeline; now nil is time.Now.
+func NewLocalTimeline(now func() time.Time) *LocalTimeline {
+	if now == nil {
+		now = time.Now
+	}
+	return &LocalTimeline{st: newState(), now: now}
+}
+
+// PutEvent creates or replaces an event (put_event's rules: the active
+// feed is kept).
+func (l *LocalTimeline) PutEvent(ev Event) error {
+	return l.apply(CmdPutEvent, ev)
+}
+
+func (l *LocalTimeline) apply(typ string, payload any) error {
+	cmd, err := NewCommand(typ, payload)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, err = l.st.apply(entry{Cmd: cmd, At: l.now().UTC()})
+	return err
+}
+
+// Event returns the event as the local timeline holds it.
+func (l *LocalTimeline) Event(id string) (Event, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ev, ok := l.st.doc.Events[id]
+	return ev, ok
+}
+
+// AppendTimeline appends op (Store.AppendTimeline's rules).
+func (l *LocalTimeline) AppendTimeline(_ context.Context, op TimelineOp) (TimelineResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.st.appendTimeline(op, l.now().UTC())
+}
+
+// TimelineAge is how long ago event's output last grew (empty: never).
+func (l *LocalTimeline) TimelineAge(_ context.Context, event string) (time.Duration, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return timelineAge(l.st.timelines[event], l.now())
+}
+
+// SwitchFeed makes to the active feed of event if from is (set_active_feed).
+func (l *LocalTimeline) SwitchFeed(_ context.Context, event, to, from, reason string) error {
+	return l.apply(CmdSetActiveFeed, ActiveFeedArgs{ID: event, Feed: to, From: from, Reason: reason})
+}
+
+// timelineAge reads tl at now: how long since it last grew, or empty.
+func timelineAge(tl *Timeline, now time.Time) (time.Duration, bool, error) {
+	if tl == nil {
+		return 0, true, nil
+	}
+	last := tl.LastAppend()
+	if last.IsZero() {
+		return 0, true, nil
+	}
+	return max(now.Sub(last), 0), false, nil
+}
+
+// TimelineAge is how long ago event's output last grew by this voter's
+// copy and clock (empty: never).
+func (s *Store) TimelineAge(event string) (time.Duration, bool) {
+	tl, _ := s.Timeline(event)
+	age, empty, _ := timelineAge(tl, s.now())
+	return age, empty
 }

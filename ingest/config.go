@@ -107,4 +107,22 @@ type EventConfig struct {
 	// CMAF push as LL-HLS with parts of this target duration (see
 	// lowlatency.go); 0 leaves the push as it is.
 	PartTarget time.Duration
+	// Feeds, when set, make the event redundant (feeds.go, output.go):
+	// each feed is pushed with its own keys (StreamKeys is then empty) and
+	// players get the output timeline Ringside builds from the active one.
+	Feeds []FeedConfig
+	// Active is the feed the output follows: the control plane's
+	// decision (control.Feeds.ActiveFeed).
+	Active string
+	// SwitchBack, HealthySegments and UnhealthyAfter are the event's
+	// failover policy (control.Feeds).
+	SwitchBack      string
+	HealthySegments int
+	UnhealthyAfter  time.Duration
+}
+
+// outputConfig is the output's part of a redundant event's configuration.
+func (ec EventConfig) outputConfig() outputConfig {
+	return outputConfig{ID: ec.ID, Feeds: ec.Feeds, Active: ec.Active, SwitchBack: ec.SwitchBack,
+		HealthySegments: ec.HealthySegments, UnhealthyAfter: ec.UnhealthyAfter}
 }

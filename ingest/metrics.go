@@ -18,6 +18,10 @@ type metrics struct {
 	held      prometheus.Gauge
 	wake      prometheus.Histogram
 	llErrors  prometheus.Counter
+
+	// Redundant feeds (output.go, failover.go).
+	outputSegments prometheus.Counter
+	feedSwitches   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
@@ -57,6 +61,12 @@ func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
 		llErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_ingest_ll_errors_total", Help: "Segments of low-latency pushes that could not (all) be made into parts.",
 		}),
+		outputSegments: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_output_segments_total", Help: "Segments of redundant events' output timelines this node committed and published.",
+		}),
+		feedSwitches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_feed_switches_total", Help: "Switches of the active feed this node asked the control plane for (and got).",
+		}),
 	}
 	for _, r := range []string{reasonUnauthorized, reasonNoEvent, reasonBadPath, reasonTooLarge,
 		reasonStoreFull, reasonPlaylist, reasonAborted, reasonConflict} {
@@ -64,7 +74,8 @@ func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.uploads, m.bytes, m.rejected, m.published, m.deletes,
-			m.parts, m.partDelay, m.parked, m.held, m.wake, m.llErrors,
+			m.parts, m.partDelay, m.parked, m.held, m.wake, m.llErrors, m.outputSegments, m.feedSwitches,
+			feedCollector{o},
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "ringside_ingest_live_bytes", Help: "Bytes held in live windows and pending uploads.",
 			}, func() float64 { return float64(o.store.used.Load()) }),
@@ -74,4 +85,49 @@ func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
 		)
 	}
 	return m
+}
+
+// feedCollector exports the health of every feed this node receives:
+// ringside_feed_up{event,feed} (1 healthy, 0 not) and
+// ringside_feed_segment_age_seconds{event,feed}; bounded by the events.
+type feedCollector struct{ o *Origin }
+
+var (
+	feedUpDesc = prometheus.NewDesc("ringside_feed_up",
+		"1 when the feed delivers segments on time into this node, 0 when it stalled or never started.", []string{"event", "feed"}, nil)
+	feedAgeDesc = prometheus.NewDesc("ringside_feed_segment_age_seconds",
+		"Seconds since the feed last delivered a segment into this node.", []string{"event", "feed"}, nil)
+	feedPublishingDesc = prometheus.NewDesc("ringside_feed_publishing",
+		"1 when this node publishes the event's output from this feed.", []string{"event", "feed"}, nil)
+)
+
+func (c feedCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- feedUpDesc
+	ch <- feedAgeDesc
+	ch <- feedPublishingDesc
+}
+
+func (c feedCollector) Collect(ch chan<- prometheus.Metric) {
+	c.o.mu.RLock()
+	outs := make([]*output, 0, len(c.o.outputs))
+	for _, out := range c.o.outputs {
+		outs = append(outs, out)
+	}
+	c.o.mu.RUnlock()
+	for _, out := range outs {
+		for _, st := range out.feedStatus() {
+			up, pub := 0.0, 0.0
+			if st.Healthy {
+				up = 1
+			}
+			if st.Publishing {
+				pub = 1
+			}
+			ch <- prometheus.MustNewConstMetric(feedUpDesc, prometheus.GaugeValue, up, st.Event, st.Feed)
+			ch <- prometheus.MustNewConstMetric(feedPublishingDesc, prometheus.GaugeValue, pub, st.Event, st.Feed)
+			if st.Receiving {
+				ch <- prometheus.MustNewConstMetric(feedAgeDesc, prometheus.GaugeValue, st.SegmentAge.Seconds(), st.Event, st.Feed)
+			}
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,10 @@ type Deps struct {
 	// when an event receives its first accepted upload, so the node can
 	// advertise that it now originates the event.
 	OnActive func(event string)
+	// Timeline is the control plane's output timeline, which redundant
+	// events (EventConfig.Feeds) publish through; nil: their feeds are
+	// received but no output is published.
+	Timeline Timeline
 }
 
 // Origin holds every push event of one node.
@@ -45,9 +50,13 @@ type Origin struct {
 	filler Filler
 	active func(string)
 
+	timeline Timeline
+
 	mu     sync.RWMutex
-	events map[string]*event
-	budget budget
+	events map[string]*event // by id; a redundant event's feeds by feedEventID
+	// outputs are the redundant events, by id.
+	outputs map[string]*output
+	budget  budget
 
 	// ctx ends at Close; the packagers of low-latency segments (wg) run
 	// under it.
@@ -79,6 +88,18 @@ type event struct {
 	// else with its first MPD.
 	dash       *dash
 	partTarget time.Duration // > 0: low latency
+	// feed and out are set on the event of a redundant event's feed: its
+	// name and the output it feeds.
+	feed string
+	out  *output
+}
+
+// publicID is the event id players and encoders know the event by.
+func (ev *event) publicID() string {
+	if ev.out != nil {
+		return ev.out.id
+	}
+	return ev.id
 }
 
 type file struct {
@@ -107,7 +128,7 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		return nil, err
 	}
 	o := &Origin{cfg: cfg, log: deps.Logger, now: deps.Now, store: st, filler: deps.Filler,
-		active: deps.OnActive, events: make(map[string]*event)}
+		active: deps.OnActive, timeline: deps.Timeline, events: make(map[string]*event), outputs: map[string]*output{}}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
@@ -132,6 +153,7 @@ func (o *Origin) Close() {
 func (o *Origin) SetEvents(evs []EventConfig) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	evs = o.setOutputs(evs)
 	keep := make(map[string]bool, len(evs))
 	for _, ec := range evs {
 		keep[ec.ID] = true
@@ -156,6 +178,13 @@ func (o *Origin) SetEvents(evs []EventConfig) {
 		if ec.PartTarget > 0 {
 			ev.dash = newDash(o, ev, ec.PartTarget)
 		}
+		if id, feed, ok := strings.Cut(ec.ID, feedSep); ok {
+			out := o.outputs[id]
+			ev.feed, ev.out = feed, out
+			out.mu.Lock()
+			out.feeds[feed] = ev
+			out.mu.Unlock()
+		}
 		o.events[ec.ID] = ev
 	}
 	for id, ev := range o.events {
@@ -163,6 +192,13 @@ func (o *Origin) SetEvents(evs []EventConfig) {
 			continue
 		}
 		delete(o.events, id)
+		if ev.out != nil {
+			ev.out.mu.Lock()
+			if ev.out.feeds[ev.feed] == ev {
+				delete(ev.out.feeds, ev.feed)
+			}
+			ev.out.mu.Unlock()
+		}
 		ev.mu.Lock()
 		ev.removed = true
 		for _, f := range ev.files {
@@ -187,12 +223,50 @@ func (o *Origin) SetEvents(evs []EventConfig) {
 	o.setBudgetEvents(evl)
 }
 
+// setOutputs makes the outputs of the redundant events of evs (o.mu
+// held) and returns evs with each redundant event replaced by its feeds'
+// events.
+func (o *Origin) setOutputs(evs []EventConfig) []EventConfig {
+	plain := make([]EventConfig, 0, len(evs)+2)
+	keep := map[string]bool{}
+	for _, ec := range evs {
+		if len(ec.Feeds) == 0 {
+			plain = append(plain, ec)
+			continue
+		}
+		keep[ec.ID] = true
+		if out := o.outputs[ec.ID]; out != nil {
+			out.configure(ec.outputConfig())
+		} else {
+			out := newOutput(o, ec.outputConfig())
+			o.outputs[ec.ID] = out
+			out.start()
+		}
+		for _, f := range ec.Feeds {
+			plain = append(plain, EventConfig{ID: feedEventID(ec.ID, f.Name), StreamKeys: f.StreamKeys})
+		}
+	}
+	for id, out := range o.outputs {
+		if !keep[id] {
+			out.cancel()
+			delete(o.outputs, id)
+			o.store.dropRetiredPrefix(id + "/")
+		}
+	}
+	return plain
+}
+
 // Events lists the push events this origin takes, sorted.
 func (o *Origin) Events() []string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	ids := make([]string, 0, len(o.events))
 	for id := range o.events {
+		if !strings.Contains(id, feedSep) {
+			ids = append(ids, id)
+		}
+	}
+	for id := range o.outputs {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
@@ -200,10 +274,20 @@ func (o *Origin) Events() []string {
 }
 
 // Active reports whether event id has received content here, i.e. whether
-// this node is its origin (an encoder pushes into one ingest node).
+// this node is its origin (an encoder pushes into one ingest node; for a
+// redundant event, one of its feeds).
 func (o *Origin) Active(id string) bool {
-	ev := o.event(id)
-	return ev != nil && ev.active.Load()
+	if ev := o.event(id); ev != nil {
+		return ev.active.Load()
+	}
+	if out := o.output(id); out != nil {
+		for _, ev := range out.feedEvents() {
+			if ev.active.Load() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ActiveEvents lists the events that have received content here, sorted.
@@ -220,11 +304,16 @@ func (o *Origin) ActiveEvents() []string {
 // markActive records the first accepted upload of ev.
 func (o *Origin) markActive(ev *event) {
 	if !ev.active.Swap(true) && o.active != nil {
-		o.active(ev.id)
+		o.active(ev.publicID())
 	}
 }
 
+// event is the plain push event id; the events of feeds have internal
+// ids no request can name.
 func (o *Origin) event(id string) *event {
+	if strings.Contains(id, feedSep) {
+		return nil
+	}
 	o.mu.RLock()
 	ev := o.events[id]
 	o.mu.RUnlock()
@@ -235,6 +324,12 @@ func (o *Origin) event(id string) *event {
 func (o *Origin) authorize(id, token string) (*event, error) {
 	ev := o.event(id)
 	if ev == nil {
+		if out := o.output(id); out != nil {
+			if fev := out.authorizeFeed(token); fev != nil {
+				return fev, nil
+			}
+			return nil, fmt.Errorf("%w for event %q", ErrUnauthorized, id)
+		}
 		return nil, fmt.Errorf("%w: %q", ErrNoEvent, id)
 	}
 	ev.mu.Lock()
@@ -268,6 +363,9 @@ func keyBytes(keys []string) [][]byte {
 func (o *Origin) Get(id, path string) (*object.Object, error) {
 	ev := o.event(id)
 	if ev == nil {
+		if out := o.output(id); out != nil {
+			return out.get(path)
+		}
 		return nil, fmt.Errorf("%w: %q", ErrNoEvent, id)
 	}
 	if !ev.active.Load() {

@@ -64,7 +64,9 @@ func (o *Origin) validatePlaylist(ctx context.Context, ev *event, p string, data
 	if err := ev.waitListed(ctx, listed, o.cfg.ListedGrace); err != nil {
 		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, p, err)
 	}
-	o.fill(ctx, ev, prev, listed)
+	if ev.out == nil { // a feed's files reach the shields as the output's
+		o.fill(ctx, ev, prev, listed)
+	}
 	return o.publishMedia(ev, p, prev, pl, listed, data, held)
 }
 
@@ -208,6 +210,15 @@ func (o *Origin) publishMedia(ev *event, p string, checked *playlist, pl *segmen
 	next := &playlist{media: pl, obj: obj, listed: listed}
 	var retired []retiree
 	defer func() { o.retireAll(retired) }() // after ev.mu is released
+	var replaced *playlist
+	published := false
+	if ev.out != nil {
+		defer func() { // after ev.mu is released
+			if published {
+				ev.out.feedPublished(ev, replaced, next)
+			}
+		}()
+	}
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	prev := ev.playlists[p]
@@ -233,6 +244,7 @@ func (o *Origin) publishMedia(ev *event, p string, checked *playlist, pl *segmen
 	retired = o.sweep(ev, retired)
 	o.m.published.WithLabelValues("media").Inc()
 	defer o.markActive(ev)
+	replaced, published = prev, true
 	return Result{Kind: segment.KindPlaylist, Bytes: int64(len(data)), Created: prev == nil}, nil
 }
 

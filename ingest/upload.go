@@ -44,6 +44,16 @@ func (o *Origin) Put(ctx context.Context, u Upload) (res Result, err error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if ev.out != nil {
+		defer func() {
+			if err != nil {
+				ev.out.feedHealth(ev.feed).rejected.Add(1)
+			}
+		}()
+		if kind == segment.KindManifest {
+			return Result{}, fmt.Errorf("%w: %s: an event with feeds takes HLS pushes only", ErrBadPath, u.Path)
+		}
+	}
 	o.maybeSweep(ev)
 	if ev.dashState().reservedLL(u.Path) {
 		return Result{}, fmt.Errorf("%w: %s is a name Ringside writes in a low-latency event (ll.m3u8, ll-*)", ErrBadPath, u.Path)
@@ -207,7 +217,7 @@ func (o *Origin) Delete(id, path, token string) (err error) {
 	}
 	ev.mu.Unlock()
 	o.retireAll(retired)
-	if o.store.dropRetired(id + "/" + path) {
+	if o.store.dropRetired(ev.id + "/" + path) {
 		found = true
 	}
 	if !found {
