@@ -11,9 +11,10 @@
 // OPT RR (DO bit, the client subnet echoed with the choice's scope).
 //
 // Each UDP socket (several, SO_REUSEPORT) has one worker reading in a loop,
-// in batches of up to 64 packets per recvmmsg and sendmmsg on Linux, one
-// packet at a time elsewhere; no goroutine per packet, no allocation per
-// query. TCP connections are capped (MaxTCPConns) and time out when idle.
+// in batches of up to 64 packets per recvmmsg and sendmmsg on Linux (a
+// blocking socket outside the runtime's poller), one packet at a time
+// through Go's sockets elsewhere; no goroutine per packet, no allocation
+// per query. TCP connections are capped (MaxTCPConns) and time out when idle.
 //
 // It answers SOA and NS (with glue for name servers inside the zone) at
 // the apex, the name servers' addresses, NODATA for empty non-terminals,

@@ -85,7 +85,10 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	s.addr = pcs[0].LocalAddr().(*net.UDPAddr).AddrPort()
+	s.addr = ln.Addr().(*net.TCPAddr).AddrPort()
+	if a := s.addr.Addr(); a.Is4In6() {
+		s.addr = netip.AddrPortFrom(a.Unmap(), s.addr.Port())
+	}
 	s.mu.Unlock()
 
 	var wg sync.WaitGroup
@@ -93,7 +96,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, pc := range pcs {
 		w := newResponder(s.z, s.src, s.log)
 		wg.Go(func() {
-			if err := s.serveUDP(pc, w); err != nil && ctx.Err() == nil {
+			if err := pc.serve(s, w); err != nil && ctx.Err() == nil {
 				errc <- fmt.Errorf("dns: serve udp: %w", err)
 			}
 		})
@@ -112,7 +115,7 @@ func (s *Server) Run(ctx context.Context) error {
 	case err = <-errc:
 	}
 	for _, pc := range pcs {
-		pc.Close()
+		pc.shutdown()
 	}
 	ln.Close()
 	s.connMu.Lock()
@@ -121,7 +124,19 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.connMu.Unlock()
 	wg.Wait()
+	for _, pc := range pcs {
+		pc.close()
+	}
 	return err
+}
+
+// udpSocket is one UDP socket with its worker loop (udp_linux.go,
+// udp_other.go).
+type udpSocket interface {
+	// serve answers queries until shutdown; it returns nil then.
+	serve(s *Server, w *responder) error
+	shutdown()    // makes serve return soon
+	close() error // after serve returned
 }
 
 // serveTCP accepts connections until ln is closed. A connection beyond
@@ -238,11 +253,11 @@ func readFull(c net.Conn, b []byte) (int, error) {
 // listen binds n UDP sockets and a TCP listener on one port. With port 0
 // the first UDP socket picks it; the others (SO_REUSEPORT) and TCP follow,
 // retrying with a new port when TCP finds it taken.
-func listen(ctx context.Context, addr string, n int) ([]*net.UDPConn, net.Listener, error) {
+func listen(ctx context.Context, addr string, n int) ([]udpSocket, net.Listener, error) {
 	_, port, _ := net.SplitHostPort(addr)
 	var err error
 	for range 5 {
-		var pcs []*net.UDPConn
+		var pcs []udpSocket
 		var ln net.Listener
 		pcs, ln, err = tryListen(ctx, addr, n)
 		if err == nil {
@@ -255,24 +270,19 @@ func listen(ctx context.Context, addr string, n int) ([]*net.UDPConn, net.Listen
 	return nil, nil, fmt.Errorf("dns: listen %s: %w", addr, err)
 }
 
-func tryListen(ctx context.Context, addr string, n int) (pcs []*net.UDPConn, ln net.Listener, err error) {
-	lc := net.ListenConfig{Control: reusePort}
-	defer func() {
-		if err != nil {
-			for _, pc := range pcs {
-				pc.Close()
-			}
-		}
-	}()
-	bound := addr
-	for len(pcs) < n {
-		pc, err := lc.ListenPacket(ctx, "udp", bound)
-		if err != nil {
-			return pcs, nil, err
-		}
-		pcs = append(pcs, pc.(*net.UDPConn))
-		bound = pc.LocalAddr().String()
+func tryListen(ctx context.Context, addr string, n int) ([]udpSocket, net.Listener, error) {
+	pcs, bound, err := listenUDP(ctx, addr, n)
+	if err != nil {
+		return nil, nil, err
 	}
-	ln, err = lc.Listen(ctx, "tcp", bound)
-	return pcs, ln, err
+	lc := net.ListenConfig{Control: reusePort}
+	ln, err := lc.Listen(ctx, "tcp", bound)
+	if err != nil {
+		for _, pc := range pcs {
+			pc.shutdown()
+			pc.close()
+		}
+		return nil, nil, err
+	}
+	return pcs, ln, nil
 }
