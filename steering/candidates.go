@@ -99,6 +99,8 @@ func (d *decider) cdnCandidate(cdn *CDN) candidate {
 		c.why = "invalid pathway id"
 	case d.e.health != nil && !d.e.health.Up(cdn.ID):
 		c.why = "unhealthy"
+	case d.region != "" && d.e.regionHealth != nil && d.e.regionHealth.DownIn(cdn.ID, d.region):
+		c.why = "unhealthy in region " + d.region + " (viewers' telemetry)"
 	case cdn.State == CDNDisabled:
 		c.why = "disabled"
 	case cdn.State == CDNDraining:

@@ -142,4 +142,7 @@ type Deps struct {
 	// engine serialises its use.
 	Rand   *rand.Rand
 	Health HealthView // nil = every CDN up
+	// RegionHealth, if set, marks CDNs down in one region only (viewers'
+	// telemetry); nil = no CDN is down in a region of its own.
+	RegionHealth RegionHealthView
 }

@@ -17,6 +17,8 @@ type Engine struct {
 	cfg    Config
 	now    func() time.Time
 	health HealthView
+	// regionHealth: CDNs down in one region only; nil: none.
+	regionHealth RegionHealthView
 
 	mu       sync.Mutex
 	rnd      *rand.Rand
@@ -64,7 +66,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		cfg: cfg, now: deps.Now, health: deps.Health, rnd: deps.Rand,
+		cfg: cfg, now: deps.Now, health: deps.Health, regionHealth: deps.RegionHealth, rnd: deps.Rand,
 		sessions: newSessionTable(cfg.StickyTTL, cfg.MaxSessions, cfg.SessionsPerNetwork),
 		cdnDrain: make(map[string]time.Time), edgeDrain: make(map[string]time.Time),
 		shedding: make(map[string]bool),
