@@ -30,6 +30,9 @@ type Deps struct {
 	// MeshKeys is the gossip keyring of every member; nil: the node has
 	// no mesh and the mesh/keys routes answer 404.
 	MeshKeys MeshKeys
+	// Feeds asks the ingest nodes how they receive a redundant event's
+	// feeds; nil: the feeds route shows the control plane's part only.
+	Feeds Feeds
 	// Client forwards requests to other nodes (Cluster.AdminURL), where
 	// they arrive at ServeForwarded; the node gives its mutual-TLS mesh
 	// client, which verifies the target's certificate. nil: a plain one
@@ -55,6 +58,7 @@ type API struct {
 	cluster  Cluster
 	steering Steering
 	meshKeys MeshKeys
+	feeds    Feeds
 	client   *http.Client
 	log      *slog.Logger
 	rand     io.Reader
@@ -73,7 +77,7 @@ func New(cfg Config, deps Deps) (*API, error) {
 		return nil, errors.New("admin: Deps.Cluster is required")
 	}
 	a := &API{cfg: cfg, control: deps.Control, cluster: deps.Cluster, steering: deps.Steering, meshKeys: deps.MeshKeys,
-		client: deps.Client, log: deps.Logger, rand: deps.Rand, now: deps.Now, mux: http.NewServeMux(), routes: map[string]*route{}}
+		feeds: deps.Feeds, client: deps.Client, log: deps.Logger, rand: deps.Rand, now: deps.Now, mux: http.NewServeMux(), routes: map[string]*route{}}
 	if a.client == nil {
 		a.client = newForwardClient()
 	}

@@ -42,6 +42,8 @@ var routes = []route{
 	{"DELETE", "events/{id}", true, (*API).deleteEvent},
 	{"POST", "events/{id}/state", true, (*API).eventState},
 	{"POST", "events/{id}/revoke-tokens", true, (*API).revokeTokens},
+	{"GET", "events/{id}/feeds", false, (*API).eventFeeds},
+	{"POST", "events/{id}/feeds", true, (*API).switchFeed},
 	{"GET", "regions", false, (*API).listRegions},
 	{"PUT", "regions/{name}", true, (*API).putRegion},
 	{"DELETE", "regions/{name}", true, (*API).deleteRegion},

@@ -148,6 +148,10 @@ func cut(s string, n int) string {
 
 // validateDocument checks the whole document, every problem at once, in a
 // stable order (sorted keys).
+// Validate checks d whole, as every command's result is checked: what
+// a node's configuration file seeds is held to the same rules.
+func (d *Document) Validate() error { return validateDocument(d) }
+
 func validateDocument(d *Document) error {
 	var c checker
 	for _, k := range slices.Sorted(maps.Keys(d.Regions)) {

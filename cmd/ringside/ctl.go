@@ -35,6 +35,8 @@ const ctlUsage = `usage: ringside ctl [--addr URL] [--token TOKEN] [--ca FILE] [
   status
   events list | get ID | create (-f FILE | --id ID [--title T] (--pull-url URL | --stream-key K))
          update ID -f FILE | set-state ID STATE
+         feeds ID | feed ID primary|backup [--reason TEXT]
+         (a redundant event's feeds; feed switches its output)
   cdns   list | set-weight ID N | drain ID | undrain ID
   nodes  list | drain ID | undrain ID
   purge  --key KEY | --prefix PREFIX | --event ID

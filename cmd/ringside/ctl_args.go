@@ -23,7 +23,8 @@ var (
 	// commandValueFlags are the commands' own flags that take a value: the
 	// value is passed on untouched even if it looks like a global flag.
 	commandValueFlags = map[string]bool{"f": true, "id": true, "title": true, "pull-url": true, "stream-key": true,
-		"state": true, "key": true, "prefix": true, "event": true, "key-file": true}
+		"state": true, "key": true, "prefix": true, "event": true, "key-file": true,
+		"reason": true}
 )
 
 // errCtlHelp: -h or --help anywhere asks for the usage.

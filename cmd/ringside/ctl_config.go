@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/ringside-live/ringside/admin"
 	"github.com/ringside-live/ringside/control"
@@ -15,7 +16,7 @@ import (
 
 func (c *ctl) events(args []string) error {
 	if len(args) == 0 {
-		return usageErr("events list | get ID | create | update ID -f FILE | set-state ID STATE")
+		return usageErr(eventsUsage)
 	}
 	switch sub, rest := args[0], args[1:]; {
 	case sub == "list" && len(rest) == 0:
@@ -55,8 +56,43 @@ func (c *ctl) events(args []string) error {
 	case sub == "set-state" && len(rest) == 2:
 		return c.write("POST", "events/"+rest[0]+"/state", control.EventStateArgs{State: control.EventState(rest[1])},
 			"event "+rest[0]+" is now "+rest[1])
+	case sub == "feeds" && len(rest) == 1:
+		return c.feeds(rest[0])
+	case sub == "feed":
+		pos, reason, ok := positionalsAndReason(rest)
+		if !ok || len(pos) != 2 {
+			break
+		}
+		return c.write("POST", "events/"+pos[0]+"/feeds", admin.FeedSwitchRequest{Active: pos[1], Reason: reason},
+			"event "+pos[0]+": output switched to the "+pos[1]+" feed")
 	}
-	return usageErr("events list | get ID | create | update ID -f FILE | set-state ID STATE")
+	return usageErr(eventsUsage)
+}
+
+const eventsUsage = "events list | get ID | create | update ID -f FILE | set-state ID STATE | feeds ID | feed ID primary|backup [--reason TEXT]"
+
+// feeds shows a redundant event's feeds: which one the output follows,
+// the last switch and each feed's health.
+func (c *ctl) feeds(id string) error {
+	var a admin.FeedsResponse
+	if err := c.read("events/"+id+"/feeds", &a); err != nil {
+		return err
+	}
+	return c.emit(a, func(w *tabwriter.Writer) {
+		fmt.Fprintf(w, "event %s: output on the %s feed (switch back: %s)\n", a.Event, a.Active, a.SwitchBack)
+		if s := a.LastSwitch; s != nil {
+			fmt.Fprintf(w, "last switch %s: %s -> %s by %s: %s\n", s.At.Format(time.RFC3339), s.From, s.To, orDash(s.By), s.Reason)
+		}
+		fmt.Fprintln(w, "FEED\tACTIVE\tNODE\tHEALTHY\tPUBLISHING\tSEGMENT_AGE\tBITRATE\tSTALLS\tREJECTED")
+		for _, f := range a.Feeds {
+			age := "-"
+			if f.Receiving {
+				age = f.SegmentAge.Round(100 * time.Millisecond).String()
+			}
+			fmt.Fprintf(w, "%s\t%v\t%s\t%v\t%v\t%s\t%d\t%d\t%d\n", f.Name, f.Active, orDash(f.Node), f.Healthy,
+				f.Publishing, age, f.BitrateBps, f.Stalls, f.Rejected)
+		}
+	})
 }
 
 // eventFromFlags reads an event from -f FILE (JSON, "-" for stdin, sent
@@ -124,4 +160,26 @@ func (c *ctl) cdns(args []string) error {
 		return c.write("POST", "cdns/"+args[1]+"/state", control.CDNStateArgs{State: state}, "cdn "+args[1]+" is "+string(state))
 	}
 	return usageErr("cdns list | set-weight ID N | drain ID | undrain ID")
+}
+
+// positionalsAndReason splits args into positionals and a --reason TEXT
+// (or --reason=TEXT) standing anywhere among them.
+func positionalsAndReason(args []string) (pos []string, reason string, ok bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch name, value, has := flagParts(a); {
+		case name == "":
+			pos = append(pos, a)
+		case name != "reason":
+			return nil, "", false
+		case has:
+			reason = value
+		case i+1 < len(args):
+			i++
+			reason = args[i]
+		default:
+			return nil, "", false
+		}
+	}
+	return pos, reason, true
 }
