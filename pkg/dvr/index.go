@@ -26,6 +26,7 @@ type entry struct {
 	seq   uint64 // body file number, unique in the event
 	refs  int32  // init segments: segments (stored or being put) naming it
 	disc  bool
+	dsn   uint64
 	gone  bool // evicted: removed from the index, del record maybe pending
 }
 
@@ -252,7 +253,7 @@ func (ev *event) apply(r *record) error {
 		}
 		x := &entry{
 			path: strings.Clone(r.path), rend: rd, init: init, ctype: ev.intern(r.ctype),
-			msn: r.msn, pdt: r.pdt, dur: r.dur, size: r.size, seq: r.seq, disc: r.disc,
+			msn: r.msn, pdt: r.pdt, dur: r.dur, size: r.size, seq: r.seq, disc: r.disc, dsn: r.dsn,
 		}
 		rd.insert(x)
 		ev.files[x.path] = x
@@ -350,6 +351,7 @@ func (ev *event) export(x *entry) Entry {
 		e.Duration = time.Duration(x.dur)
 		e.PDT = time.Unix(0, x.pdt).UTC()
 		e.Discontinuity = x.disc
+		e.DSN = x.dsn
 		if x.init != nil {
 			e.Map = x.init.path
 		}
@@ -389,7 +391,7 @@ func (ev *event) snapshot() []record {
 func putRecord(x *entry) record {
 	r := record{
 		kind: kindPut, seq: x.seq, path: x.path, rendition: x.rend.name, msn: x.msn,
-		dur: x.dur, pdt: x.pdt, disc: x.disc, ctype: x.ctype, size: x.size,
+		dur: x.dur, pdt: x.pdt, disc: x.disc, dsn: x.dsn, ctype: x.ctype, size: x.size,
 	}
 	if x.init != nil {
 		r.mapPath = x.init.path

@@ -22,7 +22,7 @@ func (s *Store) Put(e Entry, body []byte) error {
 	}
 	r := record{
 		kind: kindPut, path: e.Path, rendition: e.Rendition, msn: e.MSN, dur: int64(e.Duration),
-		pdt: e.PDT.UnixNano(), disc: e.Discontinuity, mapPath: e.Map, ctype: e.ContentType, size: e.Size,
+		pdt: e.PDT.UnixNano(), disc: e.Discontinuity, dsn: e.DSN, mapPath: e.Map, ctype: e.ContentType, size: e.Size,
 	}
 	return s.store(e.Event, &r, body)
 }

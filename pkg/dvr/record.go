@@ -40,6 +40,7 @@ type record struct {
 	dur       int64  // put: nanoseconds
 	pdt       int64  // put: Unix nanoseconds
 	disc      bool   // put
+	dsn       uint64 // put: discontinuity sequence number (absent in older logs: 0)
 	mapPath   string // put
 	ctype     string // put, init
 	size      int64  // put, init
@@ -66,6 +67,7 @@ func appendRecord(b []byte, r *record) []byte {
 		b = appendString(b, r.mapPath)
 		b = appendString(b, r.ctype)
 		b = binary.AppendVarint(b, r.size)
+		b = binary.AppendUvarint(b, r.dsn)
 	case kindInit:
 		b = binary.AppendUvarint(b, r.seq)
 		b = appendString(b, r.path)
@@ -233,6 +235,9 @@ func decodeRecord(p []byte) (record, error) {
 		r.mapPath = d.str("map")
 		r.ctype = d.str("content type")
 		r.size = d.varint("size")
+		if len(d.b) > 0 { // added after the first format: optional
+			r.dsn = d.uvarint("discontinuity sequence")
+		}
 	case kindInit:
 		r.seq = d.uvarint("seq")
 		r.path = d.str("path")

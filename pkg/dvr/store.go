@@ -51,6 +51,9 @@ type Entry struct {
 	// PDT is the program date time of the first sample; required.
 	PDT           time.Time
 	Discontinuity bool
+	// DSN is the segment's discontinuity sequence number, so a playlist
+	// that starts after evicted discontinuities still numbers them right.
+	DSN uint64
 	// Map is the event-relative path of the init segment ("" for TS); it
 	// must have been stored with PutInit.
 	Map         string
