@@ -48,7 +48,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.UDPListeners == 0 {
-		cfg.UDPListeners = runtime.GOMAXPROCS(0)
+		cfg.UDPListeners = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	if !reusePortSupported {
 		cfg.UDPListeners = 1
