@@ -119,6 +119,13 @@ type EventConfig struct {
 	SwitchBack      string
 	HealthySegments int
 	UnhealthyAfter  time.Duration
+	// DVRWindow > 0 keeps the event's segments this long behind live in
+	// the DVR store (Deps.DVR) and serves the DVR playlists (dvr.go).
+	DVRWindow time.Duration
+	// Ended: the event is over; with VODOnEnd its DVR playlists become VOD
+	// and all of it is kept.
+	Ended    bool
+	VODOnEnd bool
 }
 
 // outputConfig is the output's part of a redundant event's configuration.

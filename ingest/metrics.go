@@ -22,6 +22,11 @@ type metrics struct {
 	// Redundant feeds (output.go, failover.go).
 	outputSegments prometheus.Counter
 	feedSwitches   prometheus.Counter
+
+	// DVR (dvr.go).
+	dvrSegments prometheus.Counter
+	dvrErrors   prometheus.Counter
+	dvrDropped  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
@@ -67,6 +72,15 @@ func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
 		feedSwitches: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_feed_switches_total", Help: "Switches of the active feed this node asked the control plane for (and got).",
 		}),
+		dvrSegments: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_dvr_segments_total", Help: "Segments written to the DVR store.",
+		}),
+		dvrErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_dvr_errors_total", Help: "Segments the DVR store refused or could not write (full, disk errors).",
+		}),
+		dvrDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_dvr_dropped_total", Help: "Segments not written to the DVR store because its queue was full (the disk is too slow).",
+		}),
 	}
 	for _, r := range []string{reasonUnauthorized, reasonNoEvent, reasonBadPath, reasonTooLarge,
 		reasonStoreFull, reasonPlaylist, reasonAborted, reasonConflict} {
@@ -75,6 +89,7 @@ func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.uploads, m.bytes, m.rejected, m.published, m.deletes,
 			m.parts, m.partDelay, m.parked, m.held, m.wake, m.llErrors, m.outputSegments, m.feedSwitches,
+			m.dvrSegments, m.dvrErrors, m.dvrDropped,
 			feedCollector{o},
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "ringside_ingest_live_bytes", Help: "Bytes held in live windows and pending uploads.",

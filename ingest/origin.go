@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ringside-live/ringside/pkg/dvr"
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
 )
@@ -38,6 +40,9 @@ type Deps struct {
 	// events (EventConfig.Feeds) publish through; nil: their feeds are
 	// received but no output is published.
 	Timeline Timeline
+	// DVR is the node's DVR store (opened and closed by the caller); nil:
+	// no DVR on this node.
+	DVR *dvr.Store
 }
 
 // Origin holds every push event of one node.
@@ -57,6 +62,10 @@ type Origin struct {
 	// outputs are the redundant events, by id.
 	outputs map[string]*output
 	budget  budget
+	// dvr writes published segments to the DVR store (nil: none);
+	// dvrCfg are the events that keep a DVR window, by id.
+	dvr    *dvrRecorder
+	dvrCfg map[string]dvrConfig
 
 	// ctx ends at Close; the packagers of low-latency segments (wg) run
 	// under it.
@@ -88,6 +97,9 @@ type event struct {
 	// else with its first MPD.
 	dash       *dash
 	partTarget time.Duration // > 0: low latency
+	// dvrWindow and vodOnEnd: the event keeps a DVR (dvr.go).
+	dvrWindow time.Duration
+	vodOnEnd  bool
 	// feed and out are set on the event of a redundant event's feed: its
 	// name and the output it feeds.
 	feed string
@@ -128,7 +140,7 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		return nil, err
 	}
 	o := &Origin{cfg: cfg, log: deps.Logger, now: deps.Now, store: st, filler: deps.Filler,
-		active: deps.OnActive, timeline: deps.Timeline, events: make(map[string]*event), outputs: map[string]*output{}}
+		active: deps.OnActive, timeline: deps.Timeline, events: make(map[string]*event), outputs: map[string]*output{}, dvrCfg: map[string]dvrConfig{}}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
@@ -137,6 +149,10 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		o.now = time.Now
 	}
 	o.m = newMetrics(deps.Registerer, o)
+	if deps.DVR != nil {
+		o.dvr = newDVRRecorder(deps.DVR)
+		o.wg.Go(o.runDVR)
+	}
 	return o, nil
 }
 
@@ -153,6 +169,13 @@ func (o *Origin) Close() {
 func (o *Origin) SetEvents(evs []EventConfig) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	clear(o.dvrCfg)
+	for _, ec := range evs {
+		if ec.DVRWindow > 0 || ec.VODOnEnd {
+			o.dvrCfg[ec.ID] = dvrConfig{window: ec.DVRWindow, ended: ec.Ended}
+			o.dvrPolicy(ec)
+		}
+	}
 	evs = o.setOutputs(evs)
 	keep := make(map[string]bool, len(evs))
 	for _, ec := range evs {
@@ -160,6 +183,7 @@ func (o *Origin) SetEvents(evs []EventConfig) {
 		if ev, ok := o.events[ec.ID]; ok {
 			ev.mu.Lock()
 			ev.keys = keyBytes(ec.StreamKeys)
+			ev.dvrWindow, ev.vodOnEnd = ec.DVRWindow, ec.VODOnEnd
 			var old *dash
 			if ev.partTarget != ec.PartTarget { // a new packager; files stay
 				old, ev.partTarget, ev.dash = ev.dash, ec.PartTarget, nil
@@ -174,7 +198,8 @@ func (o *Origin) SetEvents(evs []EventConfig) {
 			continue
 		}
 		ev := &event{id: ec.ID, keys: keyBytes(ec.StreamKeys), files: make(map[string]*file),
-			playlists: make(map[string]*playlist), changed: make(chan struct{}), partTarget: ec.PartTarget}
+			playlists: make(map[string]*playlist), changed: make(chan struct{}), partTarget: ec.PartTarget,
+			dvrWindow: ec.DVRWindow, vodOnEnd: ec.VODOnEnd}
 		if ec.PartTarget > 0 {
 			ev.dash = newDash(o, ev, ec.PartTarget)
 		}
@@ -361,6 +386,17 @@ func keyBytes(keys []string) [][]byte {
 // may be its origin. It does not allocate for live files, so the node
 // calls it per request.
 func (o *Origin) Get(id, path string) (*object.Object, error) {
+	obj, err := o.get(id, path)
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInactive) {
+		// DVR playlists, and segments that left the live window.
+		if dobj, ok, derr := o.getDVR(id, path, func(base string) (*object.Object, error) { return o.get(id, base) }); ok {
+			return dobj, derr
+		}
+	}
+	return obj, err
+}
+
+func (o *Origin) get(id, path string) (*object.Object, error) {
 	ev := o.event(id)
 	if ev == nil {
 		if out := o.output(id); out != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/pkg/bmff"
+	"github.com/ringside-live/ringside/pkg/dvr"
 	"github.com/ringside-live/ringside/pkg/mpegts"
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
@@ -367,6 +368,17 @@ func (out *output) appendSegment(ctx context.Context, fev *event, feed string, t
 		}
 	})
 	out.o.m.outputSegments.Inc()
+	if e.Feed == feed && e.Source == src && out.o.dvr != nil {
+		if _, ok := out.o.dvrSettings(out.id); ok {
+			pdt := e.PDT
+			if pdt.IsZero() {
+				pdt = e.At.Add(-time.Duration(e.Duration))
+			}
+			out.o.record(dvrJob{obj: obj, mapObj: mapObj, mapPath: op.Map, entry: dvr.Entry{Event: out.id,
+				Rendition: tr.path, MSN: e.MSN, Path: segPath, Duration: time.Duration(e.Duration), PDT: pdt,
+				Discontinuity: e.Discontinuity, DSN: e.DSN, Map: op.Map}})
+		}
+	}
 	return nil
 }
 

@@ -212,13 +212,19 @@ func (o *Origin) publishMedia(ev *event, p string, checked *playlist, pl *segmen
 	defer func() { o.retireAll(retired) }() // after ev.mu is released
 	var replaced *playlist
 	published := false
-	if ev.out != nil {
-		defer func() { // after ev.mu is released
-			if published {
-				ev.out.feedPublished(ev, replaced, next)
+	defer func() { // after ev.mu is released
+		switch {
+		case !published:
+		case ev.out != nil:
+			ev.out.feedPublished(ev, replaced, next)
+		default:
+			var pm *segment.MediaPlaylist
+			if replaced != nil {
+				pm = replaced.media
 			}
-		}()
-	}
+			o.recordPlaylist(ev, p, pm, pl)
+		}
+	}()
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	prev := ev.playlists[p]

@@ -55,6 +55,9 @@ func (o *Origin) Put(ctx context.Context, u Upload) (res Result, err error) {
 		}
 	}
 	o.maybeSweep(ev)
+	if k, _, _ := dvrKind(u.Path); k != "" {
+		return Result{}, fmt.Errorf("%w: %s is a name Ringside writes for the DVR (*.dvr.m3u8, *.startover.m3u8, *.clip-NAME.m3u8)", ErrBadPath, u.Path)
+	}
 	if ev.dashState().reservedLL(u.Path) {
 		return Result{}, fmt.Errorf("%w: %s is a name Ringside writes in a low-latency event (ll.m3u8, ll-*)", ErrBadPath, u.Path)
 	}
