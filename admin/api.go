@@ -33,6 +33,9 @@ type Deps struct {
 	// Feeds asks the ingest nodes how they receive a redundant event's
 	// feeds; nil: the feeds route shows the control plane's part only.
 	Feeds Feeds
+	// Telemetry is the viewers' telemetry this node merges; nil: the
+	// telemetry routes answer 404 (a node without steer or control role).
+	Telemetry Telemetry
 	// Client forwards requests to other nodes (Cluster.AdminURL), where
 	// they arrive at ServeForwarded; the node gives its mutual-TLS mesh
 	// client, which verifies the target's certificate. nil: a plain one
@@ -58,13 +61,15 @@ type API struct {
 	cluster  Cluster
 	steering Steering
 	meshKeys MeshKeys
-	feeds    Feeds
-	client   *http.Client
-	log      *slog.Logger
-	rand     io.Reader
-	now      func() time.Time
-	mux      *http.ServeMux
-	routes   map[string]*route // by ServeMux pattern
+	// telemetry: nil without a merger on this node.
+	telemetry Telemetry
+	feeds     Feeds
+	client    *http.Client
+	log       *slog.Logger
+	rand      io.Reader
+	now       func() time.Time
+	mux       *http.ServeMux
+	routes    map[string]*route // by ServeMux pattern
 }
 
 // New builds the API; it does no I/O.
@@ -76,7 +81,7 @@ func New(cfg Config, deps Deps) (*API, error) {
 	if deps.Cluster == nil {
 		return nil, errors.New("admin: Deps.Cluster is required")
 	}
-	a := &API{cfg: cfg, control: deps.Control, cluster: deps.Cluster, steering: deps.Steering, meshKeys: deps.MeshKeys,
+	a := &API{cfg: cfg, control: deps.Control, cluster: deps.Cluster, steering: deps.Steering, meshKeys: deps.MeshKeys, telemetry: deps.Telemetry,
 		feeds: deps.Feeds, client: deps.Client, log: deps.Logger, rand: deps.Rand, now: deps.Now, mux: http.NewServeMux(), routes: map[string]*route{}}
 	if a.client == nil {
 		a.client = newForwardClient()

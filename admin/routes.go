@@ -55,6 +55,8 @@ var routes = []route{
 	{"POST", "signing-keys/rotate", true, (*API).rotateKey},
 	{"GET", "steering/simulate", false, (*API).simulate},
 	{"GET", "steering/health", false, (*API).steeringHealth},
+	{"GET", "telemetry", false, (*API).telemetryView},
+	{"GET", "telemetry/stream", false, (*API).telemetryStream},
 	{"GET", "openapi.json", false, (*API).openAPI},
 }
 

@@ -30,6 +30,9 @@ func (n *running) newAdmin() (*admin.API, error) {
 	if n.mesh != nil {
 		deps.MeshKeys = adminMeshKeys{n}
 	}
+	if n.tel != nil && n.tel.merger != nil {
+		deps.Telemetry = adminTelemetry{n.tel}
+	}
 	deps.Client = n.peerClient(0) // forwarding: to the voters' mesh listeners; the call's context bounds it
 	ac := admin.DefaultConfig()
 	ac.NodeID, ac.Token, ac.ReadOnlyToken = n.cfg.Node.ID, n.cfg.Admin.Token, n.cfg.Admin.ReadOnlyToken
@@ -42,6 +45,10 @@ func (n *running) newAdmin() (*admin.API, error) {
 func (n *running) adminHandler() fasthttp.RequestHandler {
 	return fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := n.requestContext(budgetAdmin)
+		if admin.IsStream(r) { // the telemetry stream: bounded by admin.StreamLimit
+			cancel()
+			ctx, cancel = context.WithCancel(n.ctx)
+		}
 		defer cancel()
 		n.admin.ServeHTTP(w, r.WithContext(ctx))
 	}))

@@ -32,8 +32,10 @@ type Config struct {
 	Admin    AdminSection    `yaml:"admin"`
 	Control  ControlSection  `yaml:"control"`
 	Steering SteeringSection `yaml:"steering"`
-	Events   []EventConfig   `yaml:"events"`
-	Log      LogSection      `yaml:"log"`
+	// Telemetry: viewer telemetry (telemetry_config.go).
+	Telemetry TelemetrySection `yaml:"telemetry"`
+	Events    []EventConfig    `yaml:"events"`
+	Log       LogSection       `yaml:"log"`
 }
 
 // IdentitySection is this node's certificate from the cluster CA
@@ -314,8 +316,9 @@ func DefaultConfig() Config {
 		Steering: SteeringSection{Zone: "ringside.test.", DNSTTL: Duration(20 * time.Second), TTL: Duration(time.Minute),
 			MeshWeight: 100, Canary: "/healthz", ProbeInterval: Duration(5 * time.Second), ProbeTimeout: Duration(2 * time.Second),
 			DownAfter: 3, UpAfter: 2, TokenTTL: Duration(6 * time.Hour), MaxRPS: 20000},
-		Control: ControlSection{ReadyTimeout: Duration(5 * time.Second)},
-		Log:     LogSection{Level: "info", Format: "text"},
+		Control:   ControlSection{ReadyTimeout: Duration(5 * time.Second)},
+		Telemetry: defaultTelemetrySection(),
+		Log:       LogSection{Level: "info", Format: "text"},
 	}
 }
 

@@ -40,6 +40,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateMesh()...)
 	errs = append(errs, c.validateControl()...)
 	errs = append(errs, c.validateSteering()...)
+	errs = append(errs, c.Telemetry.validate()...)
 	if c.HTTP.TLSListen != "" {
 		if _, _, err := net.SplitHostPort(c.HTTP.TLSListen); err != nil {
 			bad("http.tls_listen %q: %v", c.HTTP.TLSListen, err)

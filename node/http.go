@@ -100,7 +100,7 @@ func (n *running) routes(public, operator bool) []httpRoute {
 		metrics(ctx)
 	})
 	add(pathHealthz, true, n.serveHealthz)
-	return t
+	return append(t, n.telemetryRoutes(public, operator)...) // telemetry_http.go
 }
 
 // newServers builds the HTTP server, and the admin one with admin.listen.

@@ -118,6 +118,9 @@ func (n *running) internalRoutes() []internalRoute {
 		{method: http.MethodPost, path: "/internal/v1/drain", roles: control, handle: n.internalDrain},
 		{method: http.MethodPost, path: meshKeysPath, roles: control,
 			handle: func(ctx *fasthttp.RequestCtx, _ string, _ identity.Peer) { n.internalMeshKeys(ctx) }},
+		// Viewers' telemetry deltas, from any node (the merger takes the
+		// certificate's id).
+		{method: http.MethodPost, path: telemetryDeltaPath, handle: n.internalTelemetry},
 		{method: http.MethodPost, path: "/internal/v1/steering/report",
 			handle: func(ctx *fasthttp.RequestCtx, _ string, _ identity.Peer) { n.internalSteeringReport(ctx) }},
 	}

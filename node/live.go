@@ -15,6 +15,7 @@ import (
 	"github.com/ringside-live/ringside/pkg/segment"
 	"github.com/ringside-live/ringside/route"
 	"github.com/ringside-live/ringside/shield"
+	"github.com/ringside-live/ringside/telemetry"
 )
 
 var (
@@ -38,6 +39,9 @@ func (n *running) serveLive(ctx *fasthttp.RequestCtx, p []byte) { n.live(ctx, p,
 func (n *running) live(ctx *fasthttp.RequestCtx, p []byte, peer bool) {
 	if n.observe != nil {
 		defer n.observeLive(ctx, p)
+	}
+	if n.tel != nil && !peer {
+		defer n.recordLive(ctx, p)
 	}
 	if !ctx.IsGet() && !ctx.IsHead() {
 		ctx.Response.Header.Set("Allow", "GET, HEAD")
@@ -92,7 +96,7 @@ func (n *running) lookupLive(ctx *fasthttp.RequestCtx, ev *Event, p []byte, file
 	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind, Hops: b2s(hops),
 		Hold: kind == segment.KindSegment && ev.Push() && ev.LowLatency}
 	if kind == segment.KindPlaylist && ev.LowLatency {
-		if q := ctx.URI().QueryString(); len(q) > 0 {
+		if q := telemetry.StripQuery(ctx.URI().QueryString()); len(q) > 0 { // CMCD is never part of a key
 			if ev.Push() && n.ingest != nil && n.ingest.Active(ev.ID) {
 				if obj, done, ok := n.lookupBlocking(ctx, ev, p, file, b2s(q)); done {
 					return obj, xcacheOrigin, ok

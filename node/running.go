@@ -75,6 +75,7 @@ type running struct {
 	adminTLS *identity.KeyPairs // admin.listen's certificates; nil: plain HTTP (loopback or admin.insecure)
 	tickets  *tickets           // the HTTPS listener's session ticket keys; nil without one
 	steer    *steer             // nil without the steer role
+	tel      *nodeTelemetry     // nil with telemetry.disabled
 	admin    *admin.API         // the operator API, mounted on the admin listener
 
 	lis                 *listeners
@@ -142,6 +143,9 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 			return nil, err
 		}
 	}
+	if err := n.newTelemetry(); err != nil {
+		return nil, err
+	}
 	if err := n.newMesh(deps); err != nil {
 		return nil, err
 	}
@@ -195,6 +199,9 @@ func (n *running) start() error {
 		}
 	}
 	n.wg.Go(n.publishLoad)
+	if n.tel != nil {
+		n.tel.run(n.ctx, &n.wg)
+	}
 	n.awaitConfig()
 	return nil
 }

@@ -40,6 +40,7 @@ type steer struct {
 	log     *slog.Logger
 	eng     *steering.Engine
 	health  *steering.Health
+	qoe     *steering.RegionDown // CDNs down in a region by viewers' telemetry
 	prober  *steering.Prober
 	dns     *dnssrv.Server // nil without steering.dns_listen
 	limiter *rateLimiter   // the node's /steer budget
@@ -61,11 +62,12 @@ func newSteer(sc SteeringSection, in steerInputs, reg prometheus.Registerer, log
 	if err != nil {
 		return nil, err
 	}
-	eng, err := steering.New(ec, steering.Deps{Health: health})
+	qoe := steering.NewRegionDown() // the viewers' telemetry, per region (telemetry.go)
+	eng, err := steering.New(ec, steering.Deps{Health: health, RegionHealth: qoe})
 	if err != nil {
 		return nil, err
 	}
-	s := &steer{cfg: sc, in: in, log: log, eng: eng, health: health, limiter: newRateLimiter(sc.MaxRPS)}
+	s := &steer{cfg: sc, in: in, log: log, eng: eng, health: health, qoe: qoe, limiter: newRateLimiter(sc.MaxRPS)}
 	if sc.MaxRPS > 0 {
 		if s.clients, err = limiter.New(clientLimits(sc.MaxRPS)); err != nil {
 			return nil, err

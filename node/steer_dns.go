@@ -46,7 +46,7 @@ type dnsPlan struct {
 // Plan returns the current DNS plan, rebuilt when an input changed.
 func (s *steer) Plan() dnssrv.Plan {
 	doc, topo := s.in.versions()
-	events, hgen, now := s.in.eventTable(), s.health.Generation(), time.Now()
+	events, hgen, now := s.in.eventTable(), s.health.Generation()+s.qoe.Generation(), time.Now()
 	fresh := func(p *dnsPlan) bool {
 		return p != nil && p.doc == doc && p.topo == topo && p.events == events && p.hgen == hgen && now.Sub(p.built) < planMaxAge
 	}
