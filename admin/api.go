@@ -33,6 +33,9 @@ type Deps struct {
 	// Feeds asks the ingest nodes how they receive a redundant event's
 	// feeds; nil: the feeds route shows the control plane's part only.
 	Feeds Feeds
+	// Clips acts on the ingest nodes' clips; nil: the clip routes answer
+	// 404.
+	Clips Clips
 	// Telemetry is the viewers' telemetry this node merges; nil: the
 	// telemetry routes answer 404 (a node without steer or control role).
 	Telemetry Telemetry
@@ -64,6 +67,7 @@ type API struct {
 	// telemetry: nil without a merger on this node.
 	telemetry Telemetry
 	feeds     Feeds
+	clips     Clips
 	client    *http.Client
 	log       *slog.Logger
 	rand      io.Reader
@@ -82,7 +86,7 @@ func New(cfg Config, deps Deps) (*API, error) {
 		return nil, errors.New("admin: Deps.Cluster is required")
 	}
 	a := &API{cfg: cfg, control: deps.Control, cluster: deps.Cluster, steering: deps.Steering, meshKeys: deps.MeshKeys, telemetry: deps.Telemetry,
-		feeds: deps.Feeds, client: deps.Client, log: deps.Logger, rand: deps.Rand, now: deps.Now, mux: http.NewServeMux(), routes: map[string]*route{}}
+		feeds: deps.Feeds, clips: deps.Clips, client: deps.Client, log: deps.Logger, rand: deps.Rand, now: deps.Now, mux: http.NewServeMux(), routes: map[string]*route{}}
 	if a.client == nil {
 		a.client = newForwardClient()
 	}

@@ -81,7 +81,10 @@ type Event struct {
 	PullURL    string      `json:"pull_url,omitempty"`
 	Renditions []Rendition `json:"renditions,omitempty"`
 	// DVRWindow is how far behind live a player may seek; 0 = live window only.
-	DVRWindow       Duration   `json:"dvr_window,omitzero"`
+	DVRWindow Duration `json:"dvr_window,omitzero"`
+	// VODOnEnd keeps the whole event on the ingest nodes' disks when it
+	// ends and serves its DVR playlists as VOD (needs a DVR store).
+	VODOnEnd        bool       `json:"vod_on_end,omitempty"`
 	LowLatency      LowLatency `json:"low_latency"`
 	AllowedRegions  []string   `json:"allowed_regions,omitempty"`  // empty = everywhere
 	BlackoutRegions []string   `json:"blackout_regions,omitempty"` // refused even if allowed

@@ -20,7 +20,8 @@ import (
 
 // newAdmin builds the operator API over this node's adapters.
 func (n *running) newAdmin() (*admin.API, error) {
-	deps := admin.Deps{Cluster: adminCluster{n}, Logger: n.log.With("component", "admin")}
+	deps := admin.Deps{Cluster: adminCluster{n}, Logger: n.log.With("component", "admin"), Feeds: adminFeeds{n},
+		Clips: adminClips{n}}
 	if n.cfgSrc != nil {
 		deps.Control = adminControl{n}
 	}

@@ -235,6 +235,18 @@ type IngestSection struct {
 	EventBytes ByteSize `yaml:"event_bytes"`
 	// MaxEventFiles caps the files one event holds live (0: 10000).
 	MaxEventFiles int `yaml:"max_event_files"`
+	// DVR keeps events' DVR windows on disk (off without a dir).
+	DVR DVRSection `yaml:"dvr"`
+}
+
+// DVRSection is the on-disk DVR store of an ingest node.
+type DVRSection struct {
+	// Dir holds the store (one directory per event); "" disables DVR.
+	Dir string `yaml:"dir"`
+	// MaxBytes bounds the store across events (default 10 GiB);
+	// EventBytes each event (0: max_bytes).
+	MaxBytes   ByteSize `yaml:"max_bytes"`
+	EventBytes ByteSize `yaml:"event_bytes"`
 }
 
 // CacheSection maps to shield.Config.
@@ -265,6 +277,33 @@ type EventConfig struct {
 	// pull event (an LL-HLS packager as origin) it makes every tier hold
 	// and coalesce blocking playlist requests.
 	LowLatency LowLatencyConfig `yaml:"low_latency"`
+	// DVRWindow keeps the event this far behind live on the ingest
+	// node's disk (needs ingest.dvr.dir); 0: live window only.
+	DVRWindow Duration `yaml:"dvr_window"`
+	// Feeds make the event redundant: a primary and a backup encoder, each
+	// with its own stream key (or pull URL), and one output timeline from
+	// the active one (stream_key and pull_url are then unset).
+	Feeds *FeedsConfig `yaml:"feeds"`
+}
+
+// FeedsConfig is a redundant event's feeds and failover policy.
+type FeedsConfig struct {
+	Primary FeedSourceConfig `yaml:"primary"`
+	Backup  FeedSourceConfig `yaml:"backup"`
+	// SwitchBack is manual (default: the output stays on the backup) or
+	// auto (back to the primary after healthy_segments on-time segments).
+	SwitchBack      string `yaml:"switch_back"`
+	HealthySegments int    `yaml:"healthy_segments"`
+	// UnhealthyAfter is how long the active feed may go without a segment
+	// before the output switches (default 1.5 x the target duration).
+	UnhealthyAfter Duration `yaml:"unhealthy_after"`
+}
+
+// FeedSourceConfig is one feed: pushed with its stream key, or pulled.
+type FeedSourceConfig struct {
+	StreamKey    string `yaml:"stream_key"`
+	StreamKeyEnv string `yaml:"stream_key_env"`
+	PullURL      string `yaml:"pull_url"`
 }
 
 // LowLatencyConfig is an event's low-latency setting.
@@ -308,7 +347,8 @@ func DefaultConfig() Config {
 			MaxInflightBytes: 64 << 20},
 		Ingest: IngestSection{MaxBodyBytes: ByteSize(ic.MaxBodyBytes), MaxPlaylistBytes: ByteSize(ic.MaxPlaylistBytes),
 			LiveBytes: ByteSize(ic.LiveBytes), RetiredBytes: ByteSize(ic.RetiredBytes),
-			ListedGrace: Duration(ic.ListedGrace), OrphanTTL: Duration(ic.OrphanTTL)},
+			ListedGrace: Duration(ic.ListedGrace), OrphanTTL: Duration(ic.OrphanTTL),
+			DVR: DVRSection{MaxBytes: 10 << 30}},
 		Cache: CacheSection{MaxBytes: ByteSize(sc.MaxBytes), MaxObjectBytes: ByteSize(sc.MaxObjectBytes),
 			SegmentTTL: Duration(sc.SegmentTTL), MasterTTL: Duration(sc.MasterTTL), NegativeTTL: Duration(sc.NegativeTTL),
 			StaleFor: Duration(sc.StaleFor), FetchTimeout: Duration(sc.FetchTimeout)},
@@ -342,6 +382,10 @@ func ParseConfig(data []byte) (Config, error) {
 	for i := range cfg.Events {
 		ev := &cfg.Events[i]
 		fromEnv(&ev.StreamKey, ev.StreamKeyEnv)
+		if ev.Feeds != nil {
+			fromEnv(&ev.Feeds.Primary.StreamKey, ev.Feeds.Primary.StreamKeyEnv)
+			fromEnv(&ev.Feeds.Backup.StreamKey, ev.Feeds.Backup.StreamKeyEnv)
+		}
 	}
 	fromEnv(&cfg.Mesh.SecretKey, cfg.Mesh.SecretKeyEnv)
 	fromEnv(&cfg.Admin.Token, cfg.Admin.TokenEnv)

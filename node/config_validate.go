@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"github.com/ringside-live/ringside/control"
 	"net"
 	"net/url"
 	"slices"
@@ -167,6 +168,17 @@ func (c Config) validateEvents() []error {
 			errs = append(errs, fmt.Errorf("%s: duplicate id %q", at, ev.ID))
 		}
 		seen[ev.ID] = true
+		if ev.Feeds != nil {
+			if ev.StreamKey != "" || ev.PullURL != "" {
+				errs = append(errs, fmt.Errorf("%s (%s): an event with feeds has no stream_key or pull_url of its own", at, ev.ID))
+			}
+			e := eventsFromConfig([]EventConfig{ev})[0].control()
+			doc := &control.Document{Events: map[string]control.Event{ev.ID: e}}
+			if err := doc.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("%s (%s): %w", at, ev.ID, err))
+			}
+			continue
+		}
 		switch {
 		case ev.StreamKey != "" && ev.PullURL != "":
 			errs = append(errs, fmt.Errorf("%s (%s): set stream_key (push) or pull_url (pull), not both", at, ev.ID))

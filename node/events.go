@@ -35,19 +35,36 @@ type Event struct {
 	// Regions are the document's regions (shared by its events): the
 	// edge finds a token holder's region with them on every request.
 	Regions *steering.Regions
+	// Feeds, when set, make the event redundant (read-only: shared with
+	// the document).
+	Feeds *control.Feeds
+	// DVRWindow and VODOnEnd: the event's DVR (ingest nodes with a DVR
+	// store keep it).
+	DVRWindow time.Duration
+	VODOnEnd  bool
 }
 
 // Push reports whether encoders push the event into ingest nodes.
-func (e *Event) Push() bool { return len(e.StreamKeys) > 0 }
+func (e *Event) Push() bool {
+	if e.Feeds != nil {
+		return len(e.Feeds.Primary.StreamKeys) > 0 || len(e.Feeds.Backup.StreamKeys) > 0
+	}
+	return len(e.StreamKeys) > 0
+}
 
 // eventsFromConfig are the config file's events: explicitly live.
 func eventsFromConfig(evs []EventConfig) []Event {
 	out := make([]Event, 0, len(evs))
 	for _, ev := range evs {
 		e := Event{ID: ev.ID, Title: ev.Title, State: string(control.StateLive), PullURL: ev.PullURL,
-			LowLatency: ev.LowLatency.Enabled, PartTarget: time.Duration(ev.LowLatency.PartTarget)}
+			LowLatency: ev.LowLatency.Enabled, PartTarget: time.Duration(ev.LowLatency.PartTarget),
+			DVRWindow: time.Duration(ev.DVRWindow)}
 		if ev.StreamKey != "" {
 			e.StreamKeys = []string{ev.StreamKey}
+		}
+		if f := ev.Feeds; f != nil {
+			e.Feeds = &control.Feeds{Primary: f.Primary.feed(), Backup: f.Backup.feed(), SwitchBack: f.SwitchBack,
+				HealthySegments: f.HealthySegments, UnhealthyAfter: control.Duration(f.UnhealthyAfter)}
 		}
 		out = append(out, e)
 	}
@@ -68,7 +85,8 @@ func eventsFromDocument(d *control.Document) []Event {
 			PullURL: ev.PullURL, RequireToken: ev.RequireToken, LowLatency: ev.LowLatency.Enabled,
 			PartTarget: time.Duration(ev.LowLatency.PartTarget), Allowed: ev.AllowedRegions,
 			Blackout: ev.BlackoutRegions, TokenKeys: keys, TokenGeneration: ev.TokenGeneration,
-			TokenTTL: d.Signing.TokenTTL(), Regions: rt})
+			TokenTTL: d.Signing.TokenTTL(), Regions: rt, Feeds: ev.Feeds, DVRWindow: time.Duration(ev.DVRWindow),
+			VODOnEnd: ev.VODOnEnd})
 	}
 	return out
 }
@@ -90,14 +108,31 @@ func tokenKeys(d *control.Document) []token.Key {
 func (e *Event) control() control.Event {
 	return control.Event{ID: e.ID, Title: e.Title, State: control.EventState(e.State), StreamKeys: e.StreamKeys,
 		PullURL: e.PullURL, RequireToken: e.RequireToken, AllowedRegions: e.Allowed, BlackoutRegions: e.Blackout,
-		LowLatency: control.LowLatency{Enabled: e.LowLatency, PartTarget: control.Duration(e.PartTarget)}}
+		LowLatency: control.LowLatency{Enabled: e.LowLatency, PartTarget: control.Duration(e.PartTarget)}, Feeds: e.Feeds,
+		DVRWindow: control.Duration(e.DVRWindow), VODOnEnd: e.VODOnEnd}
+}
+
+// feed is one feed of the config file as the document holds it.
+func (f FeedSourceConfig) feed() control.Feed {
+	out := control.Feed{PullURL: f.PullURL}
+	if f.StreamKey != "" {
+		out.StreamKeys = []string{f.StreamKey}
+	}
+	return out
 }
 
 // ingest is the event as the ingest origin needs it.
 func (e *Event) ingest() ingest.EventConfig {
-	ec := ingest.EventConfig{ID: e.ID, StreamKeys: e.StreamKeys}
+	ec := ingest.EventConfig{ID: e.ID, StreamKeys: e.StreamKeys, DVRWindow: e.DVRWindow, VODOnEnd: e.VODOnEnd,
+		Ended: e.State == string(control.StateEnded)}
 	if e.LowLatency {
 		ec.PartTarget = e.PartTarget
+	}
+	if f := e.Feeds; f != nil {
+		ec.Feeds = []ingest.FeedConfig{{Name: control.FeedPrimary, StreamKeys: f.Primary.StreamKeys},
+			{Name: control.FeedBackup, StreamKeys: f.Backup.StreamKeys}}
+		ec.Active, ec.SwitchBack, ec.HealthySegments = f.ActiveFeed(), f.SwitchBack, f.HealthySegments
+		ec.UnhealthyAfter = time.Duration(f.UnhealthyAfter)
 	}
 	return ec
 }

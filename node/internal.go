@@ -118,6 +118,17 @@ func (n *running) internalRoutes() []internalRoute {
 		{method: http.MethodPost, path: "/internal/v1/drain", roles: control, handle: n.internalDrain},
 		{method: http.MethodPost, path: meshKeysPath, roles: control,
 			handle: func(ctx *fasthttp.RequestCtx, _ string, _ identity.Peer) { n.internalMeshKeys(ctx) }},
+		// The output timeline of redundant events: its publishers.
+		{method: http.MethodPost, path: "/internal/v1/timeline/", prefix: true, roles: []string{identity.RoleIngest},
+			handle: func(ctx *fasthttp.RequestCtx, rest string, _ identity.Peer) {
+				n.internalTimeline(ctx, "/internal/v1/timeline/"+rest)
+			}},
+		// Clips: an operator's, relayed by whichever node the call reached.
+		{method: http.MethodGet, path: pathClips, prefix: true, handle: n.internalClips},
+		{method: http.MethodPost, path: pathClips, prefix: true, roles: []string{identity.RoleControl, identity.RoleEdge,
+			identity.RoleShield, identity.RoleIngest, identity.RoleSteer}, handle: n.internalClips},
+		{method: http.MethodGet, path: pathFeeds, prefix: true,
+			handle: func(ctx *fasthttp.RequestCtx, rest string, _ identity.Peer) { n.internalFeeds(ctx, rest) }},
 		// Viewers' telemetry deltas, from any node (the merger takes the
 		// certificate's id).
 		{method: http.MethodPost, path: telemetryDeltaPath, handle: n.internalTelemetry},

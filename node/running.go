@@ -21,6 +21,7 @@ import (
 	"github.com/ringside-live/ringside/identity"
 	"github.com/ringside-live/ringside/ingest"
 	"github.com/ringside-live/ringside/mesh"
+	"github.com/ringside-live/ringside/pkg/dvr"
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/route"
 	"github.com/ringside-live/ringside/shield"
@@ -43,6 +44,11 @@ type running struct {
 	opsReg *prometheus.Registry // only for operators: the admin listener, or the admin token
 	m      *httpMetrics
 	ingest *ingest.Origin // nil without the ingest role
+	// localTL is the output timeline of redundant events on a node
+	// without a control plane (nil with one).
+	localTL *control.LocalTimeline
+	// dvr is the ingest role's DVR store (nil without ingest.dvr.dir).
+	dvr    *dvr.Store
 	shield *shield.Shield
 	// inflight bounds the bodies only responses hold (http.max_inflight_bytes).
 	inflight *object.Budget
@@ -127,9 +133,13 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 		return nil, err
 	}
 	if cfg.hasRole(RoleIngest) {
+		if err := n.openDVR(); err != nil {
+			return nil, err
+		}
 		n.ingest, err = ingest.New(cfg.ingestConfig(), ingest.Deps{Logger: log.With("component", "ingest"),
-			Registerer: n.reg, Filler: n.fetcher, OnActive: n.advertiseEvents})
+			Registerer: n.reg, Filler: n.fetcher, OnActive: n.advertiseEvents, Timeline: n.timelineFor(), DVR: n.dvr})
 		if err != nil {
+			n.closeDVR()
 			return nil, err
 		}
 	}
@@ -137,7 +147,7 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 	if err != nil {
 		return nil, err
 	}
-	n.setEvents(eventsFromConfig(cfg.Events))
+	n.setEvents(n.staticEvents())
 	if cfg.hasRole(RoleSteer) {
 		if n.steer, err = newSteer(cfg.Steering, n, n.reg, log); err != nil {
 			return nil, err
@@ -256,6 +266,7 @@ func (n *running) release() {
 	if n.ingest != nil {
 		n.ingest.Close()
 	}
+	n.closeDVR()
 }
 
 // killNow stops the node as a crash would: no leave message, every open

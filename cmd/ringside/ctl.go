@@ -37,6 +37,7 @@ const ctlUsage = `usage: ringside ctl [--addr URL] [--token TOKEN] [--ca FILE] [
          update ID -f FILE | set-state ID STATE
          feeds ID | feed ID primary|backup [--reason TEXT]
          (a redundant event's feeds; feed switches its output)
+         clips ID | clip ID --name N --from RFC3339 --to RFC3339
   cdns   list | set-weight ID N | drain ID | undrain ID
   nodes  list | drain ID | undrain ID
   purge  --key KEY | --prefix PREFIX | --event ID

@@ -24,7 +24,7 @@ var (
 	// value is passed on untouched even if it looks like a global flag.
 	commandValueFlags = map[string]bool{"f": true, "id": true, "title": true, "pull-url": true, "stream-key": true,
 		"state": true, "key": true, "prefix": true, "event": true, "key-file": true,
-		"reason": true}
+		"reason": true, "name": true, "from": true, "to": true}
 )
 
 // errCtlHelp: -h or --help anywhere asks for the usage.

@@ -58,6 +58,29 @@ func (c *ctl) events(args []string) error {
 			"event "+rest[0]+" is now "+rest[1])
 	case sub == "feeds" && len(rest) == 1:
 		return c.feeds(rest[0])
+	case sub == "clips" && len(rest) == 1:
+		var a admin.ClipsResponse
+		if err := c.read("events/"+rest[0]+"/clips", &a); err != nil {
+			return err
+		}
+		return c.emit(a, func(w *tabwriter.Writer) {
+			fmt.Fprintln(w, "NODE\tCLIP\tFROM\tTO\tERROR")
+			for _, n := range a.Nodes {
+				if len(n.Clips) == 0 {
+					fmt.Fprintf(w, "%s\t-\t-\t-\t%s\n", n.Node, orDash(n.Error))
+				}
+				for _, cl := range n.Clips {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t-\n", n.Node, cl.Name, cl.From.Format(time.RFC3339), cl.To.Format(time.RFC3339))
+				}
+			}
+		})
+	case sub == "clip" && len(rest) >= 1:
+		req, err := clipFromFlags(rest[1:])
+		if err != nil {
+			return err
+		}
+		return c.write("POST", "events/"+rest[0]+"/clips", req,
+			"clip "+req.Name+" of "+rest[0]+" kept: X.clip-"+req.Name+".m3u8 beside each playlist X.m3u8")
 	case sub == "feed":
 		pos, reason, ok := positionalsAndReason(rest)
 		if !ok || len(pos) != 2 {
@@ -69,7 +92,27 @@ func (c *ctl) events(args []string) error {
 	return usageErr(eventsUsage)
 }
 
-const eventsUsage = "events list | get ID | create | update ID -f FILE | set-state ID STATE | feeds ID | feed ID primary|backup [--reason TEXT]"
+const eventsUsage = "events list | get ID | create | update ID -f FILE | set-state ID STATE | feeds ID | " +
+	"feed ID primary|backup [--reason TEXT] | clips ID | clip ID --name N --from RFC3339 --to RFC3339"
+
+// clipFromFlags reads --name, --from and --to (RFC 3339).
+func clipFromFlags(args []string) (admin.ClipRequest, error) {
+	fs := flag.NewFlagSet("clip", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	name := fs.String("name", "", "")
+	from := fs.String("from", "", "")
+	to := fs.String("to", "", "")
+	bad := usageErr("events clip ID --name N --from RFC3339 --to RFC3339")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *name == "" {
+		return admin.ClipRequest{}, bad
+	}
+	f, err1 := time.Parse(time.RFC3339, *from)
+	t, err2 := time.Parse(time.RFC3339, *to)
+	if err1 != nil || err2 != nil {
+		return admin.ClipRequest{}, usageErr("events clip: --from and --to are RFC 3339 times (2026-12-01T20:15:00Z)")
+	}
+	return admin.ClipRequest{Name: *name, From: f, To: t}, nil
+}
 
 // feeds shows a redundant event's feeds: which one the output follows,
 // the last switch and each feed's health.
