@@ -143,6 +143,11 @@ type SteeringSection struct {
 	// drained node or CDN loses its sessions, within it.
 	TTL        Duration `yaml:"ttl"`
 	MeshWeight int      `yaml:"mesh_weight"` // the mesh's weight against CDN weights
+	// ManifestTTL is the TTL of HLS and DASH steering manifests (at most
+	// ttl): how soon a player already watching hears that a pathway
+	// failed. 5 s leaves a hung CDN within 10 s (see steer_manifest_cache.go
+	// for what it costs at 1M viewers).
+	ManifestTTL Duration `yaml:"manifest_ttl"`
 	// Canary is the path probed through every CDN's base URL.
 	Canary        string   `yaml:"canary"`
 	ProbeInterval Duration `yaml:"probe_interval"`
@@ -354,7 +359,7 @@ func DefaultConfig() Config {
 			StaleFor: Duration(sc.StaleFor), FetchTimeout: Duration(sc.FetchTimeout)},
 		Mesh: MeshSection{Profile: "lan", PeerTimeout: Duration(2 * time.Second), FillTimeout: Duration(time.Second)},
 		Steering: SteeringSection{Zone: "ringside.test.", DNSTTL: Duration(20 * time.Second), TTL: Duration(time.Minute),
-			MeshWeight: 100, Canary: "/healthz", ProbeInterval: Duration(5 * time.Second), ProbeTimeout: Duration(2 * time.Second),
+			MeshWeight: 100, ManifestTTL: Duration(5 * time.Second), Canary: "/healthz", ProbeInterval: Duration(5 * time.Second), ProbeTimeout: Duration(2 * time.Second),
 			DownAfter: 3, UpAfter: 2, TokenTTL: Duration(6 * time.Hour), MaxRPS: 20000},
 		Control:   ControlSection{ReadyTimeout: Duration(5 * time.Second)},
 		Telemetry: defaultTelemetrySection(),

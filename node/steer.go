@@ -50,7 +50,9 @@ type steer struct {
 	clients *limiter.Limiter
 	m       *steerMetrics
 	cache   snapCache
-	dnsPlan dnsPlanCache
+	// manifests caches steering manifest bodies per pathway order.
+	manifests manifestCache
+	dnsPlan   dnsPlanCache
 }
 
 func newSteer(sc SteeringSection, in steerInputs, reg prometheus.Registerer, log *slog.Logger) (*steer, error) {

@@ -210,13 +210,13 @@ func (n *running) serveSteeringManifest(ctx *fasthttp.RequestCtx, rest string) {
 		return
 	}
 	reload := "/steer/" + ev.ID + "?session=" + session
-	clones := manifest.Clones(d.Pathways, steering.MeshID) // clones of the mesh pathway
-	var body []byte
 	if kind == "dash" {
-		body, err = manifest.DASHManifest(d, d.TTL, "/steer/"+ev.ID+"/dash?session="+session, clones)
-	} else {
-		body, err = manifest.HLSManifest(d, d.TTL, reload, clones)
+		reload = "/steer/" + ev.ID + "/dash?session=" + session
 	}
+	clones := manifest.Clones(d.Pathways, steering.MeshID) // clones of the mesh pathway
+	// Reloaded every manifest_ttl (shorter than the session's TTL), from
+	// a body cached per pathway order (steer_manifest_cache.go).
+	body, err := n.steer.manifests.body(kind == "dash", d, n.steer.manifestTTL(d.TTL), reload, clones)
 	if err != nil {
 		problem(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
