@@ -14,7 +14,11 @@
 // its pathway while it stays eligible; when weights change, at most
 // Config.MaxShiftPerInterval of the sticky sessions move per interval; a
 // drained edge or CDN loses its sessions within one steering TTL, spread
-// over that TTL. Health applies hysteresis to probe and player signals and
+// over that TTL. Engine.DNSPlan derives, once per change of input, what DNS
+// clients get: per region, the pathways with their weights; a client's
+// choice is a weighted rendezvous hash of its subnet and the event, stable
+// while the weights hold, so a query is a lookup and a hash. Health applies
+// hysteresis to probe and player signals and
 // Prober produces the probe signals. Simulate explains a decision without
 // changing any state.
 //
