@@ -29,7 +29,7 @@ type dnsPlanCache struct {
 
 // dnsPlan is what the DNS server answers from: one steering.DNSPlan per
 // event, built when the configuration, the mesh, the events or CDN health
-// change (and at least every planMaxAge). The zone's names below the apex
+// change, the probes' or the viewers' (and at least every planMaxAge). The zone's names below the apex
 // are {event} for every event and live (the default event); a query is
 // then a region lookup and a hash, with no lock and no allocation.
 type dnsPlan struct {
