@@ -359,7 +359,7 @@ func DefaultConfig() Config {
 			StaleFor: Duration(sc.StaleFor), FetchTimeout: Duration(sc.FetchTimeout)},
 		Mesh: MeshSection{Profile: "lan", PeerTimeout: Duration(2 * time.Second), FillTimeout: Duration(time.Second)},
 		Steering: SteeringSection{Zone: "ringside.test.", DNSTTL: Duration(20 * time.Second), TTL: Duration(time.Minute),
-			MeshWeight: 100, ManifestTTL: Duration(5 * time.Second), Canary: "/healthz", ProbeInterval: Duration(5 * time.Second), ProbeTimeout: Duration(2 * time.Second),
+			MeshWeight: 100, ManifestTTL: Duration(5 * time.Second), Canary: "/healthz", ProbeInterval: Duration(time.Second), ProbeTimeout: Duration(time.Second),
 			DownAfter: 3, UpAfter: 2, TokenTTL: Duration(6 * time.Hour), MaxRPS: 20000},
 		Control:   ControlSection{ReadyTimeout: Duration(5 * time.Second)},
 		Telemetry: defaultTelemetrySection(),

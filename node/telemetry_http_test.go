@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +152,21 @@ func TestTelemetryEdgeBeaconAdmin(t *testing.T) {
 	}
 	if st, _ := do("GET", "/watch/nope", ""); st != 404 {
 		t.Fatalf("watch an unknown event: %d", st)
+	}
+	// Every metric the Grafana dashboard queries exists.
+	do("GET", "/play/fight", "") // a steering decision
+	_, metrics := do("GET", "/metrics", "")
+	dash, err := os.ReadFile("../deploy/grafana/ringside.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`ringside_[a-z_]+`).FindAllString(string(dash), -1) {
+		if name == "ringside_" || strings.HasPrefix(name, "ringside_qoe") { // the dashboard's uid
+			continue
+		}
+		if !strings.Contains(metrics, "\n"+name) && !strings.Contains(metrics, "# TYPE "+strings.TrimSuffix(name, "_bucket")) {
+			t.Errorf("the dashboard queries %s, which /metrics does not have", name)
+		}
 	}
 }
 

@@ -50,6 +50,11 @@ func newTelemetryMetrics(reg prometheus.Registerer, t *nodeTelemetry) *telemetry
 	m.dropped = d("ringside_telemetry_rows_dropped", "Label sets not exported (beyond the bound of 256).", nil)
 	m.down = d("ringside_telemetry_qoe_down", "1 when a pathway is down in a region by the viewers' telemetry.", []string{"pathway", "region"})
 	m.series = d("ringside_telemetry_recorder_series", "Series this node's recorder holds.", nil)
+	for _, o := range []string{"ok", "error", "skipped"} {
+		m.sent.WithLabelValues(o) // every outcome from the start, at 0
+	}
+	m.applied.WithLabelValues("ok")
+	m.applied.WithLabelValues("refused")
 	reg.MustRegister(m.sent, m.applied, m.deltaBytes, m.flaps, m)
 	return m
 }

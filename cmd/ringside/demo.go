@@ -115,6 +115,9 @@ func demoConfig(httpAddr, adminAddr, dnsAddr, dataDir string, lowLatency bool) n
 	cfg.Control.Bootstrap = []node.PeerConfig{{ID: "demo"}}
 	cfg.HTTP.Listen, cfg.Admin.Listen = httpAddr, adminAddr
 	cfg.Steering.DNSListen, cfg.Steering.DefaultEvent = dnsAddr, "demo"
+	// A demo shows steering at work: a drained CDN's sessions leave it
+	// within 10 s (a production mesh keeps the 60-s default).
+	cfg.Steering.TTL = node.Duration(10 * time.Second)
 	cfg.Events = []node.EventConfig{{ID: "demo", Title: "Ringside demo event", StreamKey: randomHex(16)}}
 	if lowLatency {
 		cfg.Events = append(cfg.Events, node.EventConfig{ID: llEvent, Title: "Ringside low-latency demo event",
