@@ -161,7 +161,9 @@ func (s *state) appendTimeline(op TimelineOp, at time.Time) (TimelineResult, err
 	if n := len(es); n > 0 {
 		last := es[n-1]
 		for _, e := range es {
-			if e.Feed == op.Feed && e.Source == op.Source {
+			// The same feed segment again (a retry): same source, same
+			// time. A restarted encoder reuses names at other times.
+			if e.Feed == op.Feed && e.Source == op.Source && e.PDT.Equal(next.PDT) {
 				if e.MSN == last.MSN {
 					return TimelineResult{Entry: e, Window: slices.Clone(es)}, nil
 				}
@@ -174,7 +176,12 @@ func (s *state) appendTimeline(op TimelineOp, at time.Time) (TimelineResult, err
 			return TimelineResult{}, fmt.Errorf("%w: %s starts at %s, the output is at %s", ErrStale, op.Source,
 				next.PDT.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano))
 		}
-		if last.Feed != op.Feed && !aligned(last, op) {
+		// Another feed continues the output only where its timestamps
+		// continue it; within one feed, timestamps that jump (a restarted
+		// encoder) break it too.
+		if last.Feed != op.Feed && !aligned(last, op, ptsTolerance) ||
+			last.Feed == op.Feed && last.PTS != nil && op.PTS != nil &&
+				!aligned(last, op, time.Duration(last.Duration).Microseconds()*9/200) {
 			next.Discontinuity = true
 		}
 		next.MSN, next.DSN = last.MSN+1, last.DSN
@@ -194,14 +201,15 @@ func (s *state) appendTimeline(op TimelineOp, at time.Time) (TimelineResult, err
 	return TimelineResult{Entry: next, Window: slices.Clone(es)}, nil
 }
 
-// aligned reports whether op's first sample continues last's timeline.
-func aligned(last TimelineEntry, op TimelineOp) bool {
+// aligned reports whether op's first sample continues last's timeline
+// within tol (90 kHz).
+func aligned(last TimelineEntry, op TimelineOp, tol int64) bool {
 	if last.PTS == nil || op.PTS == nil {
 		return false
 	}
 	end := *last.PTS + time.Duration(last.Duration).Microseconds()*9/100
 	d := *op.PTS - end
-	return d >= -ptsTolerance && d <= ptsTolerance
+	return d >= -tol && d <= tol
 }
 
 // dropTimelines forgets the timelines of events that left the document.

@@ -141,13 +141,19 @@ func TestTimelineAppend(t *testing.T) {
 	if e.MSN != 5 || e.Discontinuity || e.DSN != 1 {
 		t.Fatalf("aligned switch = %+v", e)
 	}
+	// The primary's encoder restarts: the same names again, new times,
+	// timestamps from near 0: a new entry, with a discontinuity.
+	e = appendOK(seg(FeedPrimary, 0, t0.Add(12*time.Second), 126000))
+	if e.MSN != 6 || !e.Discontinuity || e.DSN != 2 {
+		t.Fatalf("restarted encoder = %+v", e)
+	}
 	tl := st.timelines["fight"]
-	if n := len(tl.Renditions["r0/index.m3u8"]); n != 6 {
+	if n := len(tl.Renditions["r0/index.m3u8"]); n != 7 {
 		t.Fatalf("window has %d entries", n)
 	}
 	// The window is bounded.
 	for i := range TimelineWindow + 5 {
-		appendOK(seg(FeedPrimary, 16+i, t0.Add(time.Duration(12+2*i)*time.Second), 0))
+		appendOK(seg(FeedPrimary, 16+i, t0.Add(time.Duration(14+2*i)*time.Second), 0))
 	}
 	if n := len(st.timelines["fight"].Renditions["r0/index.m3u8"]); n != TimelineWindow {
 		t.Fatalf("window has %d entries, want %d", n, TimelineWindow)

@@ -58,7 +58,7 @@ func (o *Origin) validatePlaylist(ctx context.Context, ev *event, p string, data
 	ev.mu.Lock()
 	prev := ev.playlists[p]
 	ev.mu.Unlock()
-	if err := checkNext(prev, pl); err != nil {
+	if err := ev.checkNext(prev, pl); err != nil {
 		return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, p, err)
 	}
 	if err := ev.waitListed(ctx, listed, o.cfg.ListedGrace); err != nil {
@@ -99,6 +99,22 @@ func checkNext(prev *playlist, next *segment.MediaPlaylist) error {
 		pm = prev.media
 	}
 	return segment.CheckNext(pm, next)
+}
+
+// checkNext is checkNext for ev: a feed of a redundant event may also
+// start over (a restarted encoder numbers from 0 again and rewrites its
+// names): its playlists are Ringside's input, not what players see, and
+// the output timeline keeps the players' numbers going.
+func (ev *event) checkNext(prev *playlist, next *segment.MediaPlaylist) error {
+	err := checkNext(prev, next)
+	if err != nil && ev.out != nil && prev != nil && (errors.Is(err, segment.ErrSequenceRegressed) ||
+		errors.Is(err, segment.ErrInconsistent) || errors.Is(err, segment.ErrTargetDurationChanged)) {
+		if verr := next.Validate(); verr != nil {
+			return verr
+		}
+		return nil // a new run of the encoder
+	}
+	return err
 }
 
 // listedPaths resolves the segment and map URIs of pl inside the event.
@@ -229,7 +245,7 @@ func (o *Origin) publishMedia(ev *event, p string, checked *playlist, pl *segmen
 	defer ev.mu.Unlock()
 	prev := ev.playlists[p]
 	if prev != checked { // another update was published meanwhile
-		if err := checkNext(prev, pl); err != nil {
+		if err := ev.checkNext(prev, pl); err != nil {
 			return Result{}, fmt.Errorf("%w: %s: %w", ErrInvalidPlaylist, p, err)
 		}
 	}

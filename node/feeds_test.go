@@ -1,0 +1,256 @@
+package node_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	adminapi "github.com/ringside-live/ringside/admin"
+	"github.com/ringside-live/ringside/encoder"
+	"github.com/ringside-live/ringside/encoder/encodertest"
+	"github.com/ringside-live/ringside/node"
+	"github.com/ringside-live/ringside/node/nodetest"
+	"github.com/ringside-live/ringside/pkg/segment"
+)
+
+const (
+	primaryKey = "primary-feed-stream-key"
+	backupKey  = "backup-feed-stream-key"
+)
+
+// runEncoder starts a real ffmpeg push that stop ends (a dead encoder).
+func runEncoder(t *testing.T, cfg encoder.Config) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- encoder.Run(ctx, cfg) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done // killed on purpose: its error is the kill
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// outputWatcher plays the output like a player on one node: it reloads
+// the media playlist and records what each media sequence number is, so
+// the test can check that the timeline never goes back, never renumbers
+// and never leaves a hole in media time longer than one segment.
+type outputWatcher struct {
+	t    *testing.T
+	base string // .../live/fight/0/
+
+	mu       sync.Mutex
+	byMSN    map[uint64]segment.MediaSegment
+	maxSeq   uint64
+	errs     []string
+	stalls   []time.Duration // time between the live edge moving, per move
+	lastMove time.Time
+	fetched  int
+}
+
+func watchOutput(t *testing.T, base string) (*outputWatcher, func()) {
+	w := &outputWatcher{t: t, base: base, byMSN: map[uint64]segment.MediaSegment{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			w.poll()
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	})
+	return w, func() { cancel(); wg.Wait() }
+}
+
+func (w *outputWatcher) fail(format string, args ...any) {
+	w.errs = append(w.errs, fmt.Sprintf(format, args...))
+}
+
+func (w *outputWatcher) poll() {
+	pl, err := fetchPlaylist(w.base + "index.m3u8")
+	if err != nil || pl == nil {
+		return // before the first segment, or while no node publishes: counted by stalls
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if pl.MediaSequence+uint64(len(pl.Segments)) < w.maxSeq {
+		w.fail("the output went back: sequence %d+%d after %d", pl.MediaSequence, len(pl.Segments), w.maxSeq)
+	}
+	for i, s := range pl.Segments {
+		msn := pl.MediaSequence + uint64(i)
+		if prev, ok := w.byMSN[msn]; ok {
+			if prev.URI != s.URI || !prev.ProgramDateTime.Equal(s.ProgramDateTime) {
+				w.fail("msn %d was %s at %v, now %s at %v", msn, prev.URI, prev.ProgramDateTime, s.URI, s.ProgramDateTime)
+			}
+			continue
+		}
+		w.byMSN[msn] = s
+		if st := status(w.base + s.URI); st != 200 {
+			w.fail("segment %d (%s): status %d", msn, s.URI, st)
+		}
+		w.fetched++
+		if msn+1 > w.maxSeq {
+			now := time.Now()
+			if !w.lastMove.IsZero() {
+				w.stalls = append(w.stalls, now.Sub(w.lastMove))
+			}
+			w.maxSeq, w.lastMove = msn+1, now
+		}
+	}
+}
+
+// check verifies the recorded timeline: consecutive numbers, media time
+// continuous (no hole or overlap over one segment), a discontinuity
+// wherever the feed changed.
+func (w *outputWatcher) check(segment time.Duration) (switches int, longest time.Duration) {
+	w.t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, e := range w.errs {
+		w.t.Error(e)
+	}
+	var first uint64 = 1 << 62
+	for msn := range w.byMSN {
+		first = min(first, msn)
+	}
+	for msn := first + 1; msn < w.maxSeq; msn++ {
+		prev, ok1 := w.byMSN[msn-1]
+		cur, ok2 := w.byMSN[msn]
+		if !ok1 || !ok2 {
+			w.t.Errorf("msn %d was never seen (the player missed a segment)", msn)
+			continue
+		}
+		end := prev.ProgramDateTime.Add(time.Duration(prev.Duration * float64(time.Second)))
+		gap := cur.ProgramDateTime.Sub(end)
+		if gap > segment || gap < -segment/2 {
+			w.t.Errorf("msn %d starts %v after the previous one ends (more than one segment)", msn, gap)
+		}
+		if cur.Discontinuity {
+			switches++
+		}
+	}
+	for _, s := range w.stalls {
+		longest = max(longest, s)
+	}
+	return switches, longest
+}
+
+// TestRedundantFeedsFailover: two real ffmpeg encoders push the primary and
+// the backup feed of one event into two ingest nodes of a 3-node mesh
+// (all control voters); a player on the third node follows the output.
+// The primary encoder dies: the output continues from the backup at the
+// next segment, numbered on, with a discontinuity, and the switch is in
+// the control plane's history. Then the backup's ingest node dies: the
+// output goes back to the (restarted) primary.
+func TestRedundantFeedsFailover(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (scripts/ensure-ffmpeg)")
+	}
+	c := nodetest.Start(t, nodetest.Options{N: 3, Voters: 3,
+		Events: []node.EventConfig{{ID: "fight", Feeds: &node.FeedsConfig{
+			Primary: node.FeedSourceConfig{StreamKey: primaryKey},
+			Backup:  node.FeedSourceConfig{StreamKey: backupKey}}}},
+		Configure: func(i int, cfg *node.Config) {
+			if i < 2 {
+				cfg.Node.Roles = append(cfg.Node.Roles, node.RoleIngest)
+			}
+		},
+	})
+	c.WaitControl(2)
+	enc := func(i int, key string) encoder.Config {
+		cfg := encodertest.Config(c.URL(i)+"/ingest/fight", key)
+		cfg.ListSize = 4
+		return cfg
+	}
+	stopPrimary := runEncoder(t, enc(0, primaryKey))
+	runEncoder(t, enc(1, backupKey))
+	w, stopWatch := watchOutput(t, c.URL(2)+"/live/fight/0/")
+	defer stopWatch()
+	c.WaitFor("the output is live", 30*time.Second, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.maxSeq >= 4
+	})
+	feeds := call(t, "GET", c.URL(2)+"/admin/v1/events/fight/feeds", nodetest.AdminToken, "")
+	if feeds.status != 200 || feeds.body["active"] != "primary" {
+		t.Fatalf("feeds: %d %s", feeds.status, feeds.raw)
+	}
+	// An ffmpeg client reads the output through the failover.
+	ffplay := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-i", c.URL(2)+"/live/fight/0/index.m3u8",
+		"-t", "14", "-c", "copy", "-f", "null", "-")
+	var ffout strings.Builder
+	ffplay.Stdout, ffplay.Stderr = &ffout, &ffout
+	if err := ffplay.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The primary encoder dies.
+	w.mu.Lock()
+	before := w.maxSeq
+	w.mu.Unlock()
+	stopPrimary()
+	c.WaitFor("the output switched to the backup", 20*time.Second, func() bool {
+		r := call(t, "GET", c.URL(0)+"/admin/v1/events/fight/feeds", nodetest.AdminToken, "")
+		return r.body["active"] == "backup"
+	})
+	c.WaitFor("the output moves on from the backup", 20*time.Second, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.maxSeq >= before+4
+	})
+	hist := call(t, "GET", c.URL(1)+"/admin/v1/config/history", nodetest.AdminToken, "")
+	if !strings.Contains(hist.raw, "set_active_feed") || !strings.Contains(hist.raw, "no output segment") {
+		t.Errorf("the switch is not in the history: %.600s", hist.raw)
+	}
+	if err := ffplay.Wait(); err != nil {
+		t.Errorf("ffmpeg reading the output through the failover: %v\n%s", err, ffout.String())
+	}
+
+	// The primary comes back (manual switch back: the output stays on
+	// the backup); then the backup's ingest node dies.
+	runEncoder(t, enc(0, primaryKey))
+	c.WaitFor("the primary is received again", 20*time.Second, func() bool {
+		fs := feedsOf(t, c.URL(2))
+		return fs.Active == "backup" && fs.Feeds[0].Node == "n0" && fs.Feeds[0].Healthy
+	})
+	w.mu.Lock()
+	before = w.maxSeq
+	w.mu.Unlock()
+	c.Kill(1)
+	c.WaitFor("the output switched back to the primary", 30*time.Second, func() bool {
+		r := call(t, "GET", c.URL(0)+"/admin/v1/events/fight/feeds", nodetest.AdminToken, "")
+		return r.body["active"] == "primary"
+	})
+	c.WaitFor("the output moves on from the primary", 30*time.Second, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.maxSeq >= before+4
+	})
+	stopWatch()
+	switches, longest := w.check(time.Second)
+	if switches < 2 {
+		t.Errorf("%d discontinuities in the output, want one per switch (2)", switches)
+	}
+	t.Logf("output: %d segments, %d switches, longest wait for the live edge %v", w.fetched, switches, longest)
+}
+
+func feedsOf(t *testing.T, base string) adminapi.FeedsResponse {
+	t.Helper()
+	r := call(t, "GET", base+"/admin/v1/events/fight/feeds", nodetest.AdminToken, "")
+	var fs adminapi.FeedsResponse
+	if err := json.Unmarshal([]byte(r.raw), &fs); err != nil || len(fs.Feeds) != 2 {
+		t.Fatalf("feeds: %d %s", r.status, r.raw)
+	}
+	return fs
+}
