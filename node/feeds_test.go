@@ -254,3 +254,68 @@ func feedsOf(t *testing.T, base string) adminapi.FeedsResponse {
 	}
 	return fs
 }
+
+// TestPartitionedIngestStopsPublishing: the ingest node of the active feed
+// is cut off (gossip and node-to-node HTTP) from the control voter and the
+// rest of the mesh: it cannot commit to the timeline, so it stops
+// publishing, and the other side switches to the backup; players on the
+// majority side keep one timeline.
+func TestPartitionedIngestStopsPublishing(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (scripts/ensure-ffmpeg)")
+	}
+	c := nodetest.Start(t, nodetest.Options{N: 3, Voters: 1,
+		Events: []node.EventConfig{{ID: "fight", Feeds: &node.FeedsConfig{
+			Primary: node.FeedSourceConfig{StreamKey: primaryKey},
+			Backup:  node.FeedSourceConfig{StreamKey: backupKey}}}},
+		Configure: func(i int, cfg *node.Config) {
+			if i > 0 {
+				cfg.Node.Roles = append(cfg.Node.Roles, node.RoleIngest)
+			}
+		},
+	})
+	c.WaitControl(0)
+	enc := func(i int, key string) encoder.Config {
+		cfg := encodertest.Config(c.URL(i)+"/ingest/fight", key)
+		cfg.ListSize = 4
+		return cfg
+	}
+	runEncoder(t, enc(1, primaryKey))
+	runEncoder(t, enc(2, backupKey))
+	w, stopWatch := watchOutput(t, c.URL(0)+"/live/fight/0/")
+	defer stopWatch()
+	c.WaitFor("the output is live", 30*time.Second, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.maxSeq >= 3
+	})
+	publishing := func(i int, feed string) bool {
+		return strings.Contains(body(t, c.URL(i)+"/metrics"), `ringside_feed_publishing{event="fight",feed="`+feed+`"} 1`)
+	}
+	if !publishing(1, "primary") {
+		t.Fatal("node 1 does not publish the primary")
+	}
+	c.Partition([]int{0, 2}, []int{1})
+	c.WaitFor("the cut-off node stops publishing", 20*time.Second, func() bool { return !publishing(1, "primary") })
+	c.WaitFor("the majority switches to the backup", 20*time.Second, func() bool {
+		return feedsOf(t, c.URL(0)).Active == "backup" && publishing(2, "backup")
+	})
+	w.mu.Lock()
+	before := w.maxSeq
+	w.mu.Unlock()
+	c.WaitFor("the output moves on", 20*time.Second, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.maxSeq >= before+3
+	})
+	c.Heal()
+	c.WaitFor("the healed node follows the switch", 20*time.Second, func() bool {
+		return feedsOf(t, c.URL(1)).Active == "backup"
+	})
+	if publishing(1, "primary") {
+		t.Error("the healed node publishes the primary again")
+	}
+	stopWatch()
+	switches, longest := w.check(time.Second)
+	t.Logf("output: %d segments, %d switches, longest wait for the live edge %v", w.fetched, switches, longest)
+}

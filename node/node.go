@@ -19,6 +19,11 @@ type Deps struct {
 	// GossipFilter, for tests, drops gossip to and from addresses for which
 	// it returns false (simulated partitions).
 	GossipFilter func(remoteAddr string) bool
+	// PeerFilter, for tests, cuts node-to-node HTTP (peer fetches, fills,
+	// the control plane's calls) to mesh addresses for which it returns
+	// false: dials fail and open connections break at their next read or
+	// write (simulated partitions, with GossipFilter).
+	PeerFilter func(meshAddr string) bool
 	// Observe, if set, is called after every /live response; it is how an
 	// access log or a test sees each request. It must not block.
 	Observe func(Access)
@@ -165,6 +170,14 @@ func (n *Node) HTTPSAddr() string {
 func (n *Node) AdminAddr() string {
 	if r := n.running(); r != nil {
 		return r.adminAddr
+	}
+	return ""
+}
+
+// MeshAddr is the advertised node-to-node address ("" without a mesh).
+func (n *Node) MeshAddr() string {
+	if r := n.running(); r != nil {
+		return r.meshAddr
 	}
 	return ""
 }

@@ -202,8 +202,16 @@ func (p *peers) clientDial(headerTimeout, dial time.Duration) *http.Client {
 		if err != nil {
 			return nil, err
 		}
+		cut := p.n.peerFilter
+		if cut != nil && !cut(addr) {
+			return nil, fmt.Errorf("node: %s: partitioned (test)", addr)
+		}
 		d := tls.Dialer{NetDialer: &net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}, Config: p.n.id.ClientTLS(expect)}
-		return d.DialContext(ctx, network, addr)
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil || cut == nil {
+			return conn, err
+		}
+		return &filteredConn{Conn: conn, open: func() bool { return cut(addr) }}, nil
 	}
 	tr.DialContext = func(context.Context, string, string) (net.Conn, error) {
 		return nil, errors.New("node: node-to-node calls are https only")
@@ -261,4 +269,28 @@ func (p *peers) status(m mesh.Member) (string, []string) {
 		return fmt.Sprintf("roles not certified: %v", extra), st.cert.Roles
 	}
 	return "verified", st.cert.Roles
+}
+
+// filteredConn breaks when a test partitions its peer (Deps.PeerFilter).
+type filteredConn struct {
+	net.Conn
+	open func() bool
+}
+
+var errPartitioned = errors.New("node: partitioned (test)")
+
+func (c *filteredConn) Read(b []byte) (int, error) {
+	if !c.open() {
+		c.Conn.Close()
+		return 0, errPartitioned
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *filteredConn) Write(b []byte) (int, error) {
+	if !c.open() {
+		c.Conn.Close()
+		return 0, errPartitioned
+	}
+	return c.Conn.Write(b)
 }

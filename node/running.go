@@ -87,8 +87,9 @@ type running struct {
 	lis                 *listeners
 	srv, adminSrv       *fasthttp.Server // adminSrv: only with admin.listen
 	httpAddr, adminAddr string
-	httpsAddr           string // "" without http.tls_listen
-	meshAddr            string // advertised node-to-node address; "" without a mesh
+	httpsAddr           string            // "" without http.tls_listen
+	meshAddr            string            // advertised node-to-node address; "" without a mesh
+	peerFilter          func(string) bool // tests: Deps.PeerFilter
 	meshSrv             *fasthttp.Server
 }
 
@@ -96,7 +97,8 @@ type running struct {
 // does no I/O besides what the listeners already did.
 func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps Deps, log *slog.Logger, l *listeners) (*running, error) {
 	n := &running{cfg: cfg, log: log, observe: deps.Observe, ctx: ctx, cancel: cancel, reg: prometheus.NewRegistry(), opsReg: prometheus.NewRegistry(),
-		lis: l, httpAddr: l.http.Addr().String(), applied: make(chan struct{}), raftListener: deps.RaftListener}
+		lis: l, httpAddr: l.http.Addr().String(), applied: make(chan struct{}), raftListener: deps.RaftListener,
+		peerFilter: deps.PeerFilter}
 	if l.admin != nil {
 		n.adminAddr = l.admin.Addr().String()
 	}

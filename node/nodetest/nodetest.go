@@ -144,11 +144,12 @@ func (c *Cluster) start(i int, cfg node.Config) *node.Node {
 		c.blocked = append(c.blocked, map[string]bool{})
 	}
 	c.mu.Unlock()
-	deps := node.Deps{GossipFilter: func(addr string) bool {
+	open := func(addr string) bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return !c.blocked[i][addr]
-	}}
+	}
+	deps := node.Deps{GossipFilter: open, PeerFilter: open}
 	if observe != nil {
 		deps.Observe = func(a node.Access) { observe(i, a) }
 	}
@@ -288,7 +289,9 @@ func (c *Cluster) Restart(i int) *node.Node {
 	return c.start(i, cfg)
 }
 
-// Partition drops gossip between every pair of nodes in different groups.
+// Partition cuts gossip and node-to-node HTTP (peer fetches, fills, the
+// control plane's calls; not Raft between voters) between every pair of
+// nodes in different groups.
 func (c *Cluster) Partition(groups ...[]int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -302,6 +305,9 @@ func (c *Cluster) Partition(groups ...[]int) {
 		for j, n := range c.Nodes {
 			if group[i] != group[j] {
 				c.blocked[i][n.GossipAddr()] = true
+				if a := n.MeshAddr(); a != "" {
+					c.blocked[i][a] = true
+				}
 			}
 		}
 	}
