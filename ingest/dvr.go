@@ -138,6 +138,23 @@ func (o *Origin) writeDVR(j dvrJob) {
 		return
 	}
 	o.m.dvrSegments.Inc()
+	if o.mirror != nil {
+		var init []byte
+		if j.mapObj != nil {
+			init, _ = j.mapObj.Complete()
+		}
+		if err := o.mirror.MirrorDVR(ctx, j.entry, body, init); err != nil {
+			o.log.Debug("dvr: mirror", "event", j.entry.Event, "path", j.entry.Path, "err", err)
+			o.m.dvrMirrorErrors.Inc()
+		}
+	}
+}
+
+// Mirror copies what the DVR store keeps to other nodes (the node sends
+// each segment to its shield owners), so losing one ingest node loses no
+// DVR. init is the segment's init segment, nil for MPEG-TS.
+type Mirror interface {
+	MirrorDVR(ctx context.Context, e dvr.Entry, body, init []byte) error
 }
 
 // record queues a published segment for the DVR store.
@@ -285,20 +302,36 @@ func (o *Origin) getDVR(id, p string, live func(string) (*object.Object, error))
 	if o.dvr == nil {
 		return nil, false, nil
 	}
+	cfg, ok := o.dvrSettings(id)
+	if !ok {
+		if k, _, _ := dvrKind(p); k != "" {
+			return nil, true, ErrNoDVR
+		}
+	}
+	return ServeDVR(o.dvr.store, id, p, cfg.window, cfg.ended, live)
+}
+
+// ServeDVR serves event id's DVR playlists (X.dvr.m3u8, X.startover.m3u8,
+// X.clip-NAME.m3u8) and kept segments from st: the ingest node's own
+// store, or a shield owner's mirror of it when no ingest node answers.
+// window is the event's DVR window, ended whether it is over; live
+// returns the live playlist a master's DVR form is rewritten from (nil:
+// masters are not served). ok is false when p is none of them.
+func ServeDVR(st *dvr.Store, id, p string, window time.Duration, ended bool,
+	live func(string) (*object.Object, error)) (*object.Object, bool, error) {
 	kind, base, clip := dvrKind(p)
 	if kind == "" {
-		if b, e, err := o.dvr.store.Get(id, p); err == nil {
+		if b, e, err := st.Get(id, p); err == nil {
 			return object.NewComplete(object.Meta{Status: 200, Kind: segment.KindSegment, ContentType: e.ContentType,
 				CacheControl: object.CacheControl(segment.KindSegment, 0), Source: "dvr"}, b), true, nil
 		}
 		return nil, false, nil
 	}
-	cfg, ok := o.dvrSettings(id)
-	if !ok {
-		return nil, true, ErrNoDVR
-	}
-	if o.dvr.store.Entries(id, base, time.Time{}, time.Time{}) == nil {
+	if st.Entries(id, base, time.Time{}, time.Time{}) == nil {
 		// Not a media playlist the store has: a master, rewritten.
+		if live == nil {
+			return nil, true, fmt.Errorf("%w: %s", ErrNotFound, p)
+		}
 		obj, err := live(base)
 		if err != nil {
 			return nil, true, err
@@ -318,7 +351,7 @@ func (o *Origin) getDVR(id, p string, live func(string) (*object.Object, error))
 	switch kind {
 	case "clip":
 		var pin *dvr.Pin
-		for _, pn := range o.dvr.store.Pins(id) {
+		for _, pn := range st.Pins(id) {
 			if pn.Name == clip {
 				pin = &pn
 				break
@@ -327,15 +360,15 @@ func (o *Origin) getDVR(id, p string, live func(string) (*object.Object, error))
 		if pin == nil {
 			return nil, true, fmt.Errorf("%w: no clip %q", ErrNotFound, clip)
 		}
-		es, vod = o.dvr.store.Entries(id, base, pin.From, pin.To), true
+		es, vod = st.Entries(id, base, pin.From, pin.To), true
 	default:
 		from := time.Time{}
-		if cfg.window > 0 && !cfg.ended {
-			all := o.dvr.store.Entries(id, base, time.Time{}, time.Time{})
+		if window > 0 && !ended {
+			all := st.Entries(id, base, time.Time{}, time.Time{})
 			newest := all[len(all)-1]
-			from = newest.PDT.Add(newest.Duration).Add(-cfg.window)
+			from = newest.PDT.Add(newest.Duration).Add(-window)
 		}
-		es, vod = o.dvr.store.Entries(id, base, from, time.Time{}), cfg.ended
+		es, vod = st.Entries(id, base, from, time.Time{}), ended
 	}
 	if len(es) == 0 {
 		return nil, true, fmt.Errorf("%w: no DVR segments for %s", ErrNotFound, p)
@@ -348,6 +381,12 @@ func (o *Origin) getDVR(id, p string, live func(string) (*object.Object, error))
 	// (output timelines and encoders number from 0).
 	opts.event = !vod && es[0].MSN == 0
 	return playlistObject(renderDVR(es, opts), targetOfEntries(es)), true, nil
+}
+
+// IsDVRPath reports whether p names a DVR, start-over or clip playlist.
+func IsDVRPath(p string) bool {
+	k, _, _ := dvrKind(p)
+	return k != ""
 }
 
 func playlistObject(data []byte, td int) *object.Object {

@@ -27,6 +27,8 @@ type metrics struct {
 	dvrSegments prometheus.Counter
 	dvrErrors   prometheus.Counter
 	dvrDropped  prometheus.Counter
+	// dvrMirrorErrors: segments the shield owners did not take.
+	dvrMirrorErrors prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
@@ -78,6 +80,9 @@ func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
 		dvrErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_dvr_errors_total", Help: "Segments the DVR store refused or could not write (full, disk errors).",
 		}),
+		dvrMirrorErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_dvr_mirror_errors_total", Help: "DVR segments not copied to every shield owner.",
+		}),
 		dvrDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_dvr_dropped_total", Help: "Segments not written to the DVR store because its queue was full (the disk is too slow).",
 		}),
@@ -89,7 +94,7 @@ func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.uploads, m.bytes, m.rejected, m.published, m.deletes,
 			m.parts, m.partDelay, m.parked, m.held, m.wake, m.llErrors, m.outputSegments, m.feedSwitches,
-			m.dvrSegments, m.dvrErrors, m.dvrDropped,
+			m.dvrSegments, m.dvrErrors, m.dvrDropped, m.dvrMirrorErrors,
 			feedCollector{o},
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "ringside_ingest_live_bytes", Help: "Bytes held in live windows and pending uploads.",

@@ -43,6 +43,8 @@ type Deps struct {
 	// DVR is the node's DVR store (opened and closed by the caller); nil:
 	// no DVR on this node.
 	DVR *dvr.Store
+	// Mirror copies every segment the DVR keeps to other nodes; nil: none.
+	Mirror Mirror
 }
 
 // Origin holds every push event of one node.
@@ -66,6 +68,7 @@ type Origin struct {
 	// dvrCfg are the events that keep a DVR window, by id.
 	dvr    *dvrRecorder
 	dvrCfg map[string]dvrConfig
+	mirror Mirror
 
 	// ctx ends at Close; the packagers of low-latency segments (wg) run
 	// under it.
@@ -150,7 +153,7 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 	}
 	o.m = newMetrics(deps.Registerer, o)
 	if deps.DVR != nil {
-		o.dvr = newDVRRecorder(deps.DVR)
+		o.dvr, o.mirror = newDVRRecorder(deps.DVR), deps.Mirror
 		o.wg.Go(o.runDVR)
 	}
 	return o, nil

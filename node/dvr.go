@@ -1,21 +1,28 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/ringside-live/ringside/admin"
+	"github.com/ringside-live/ringside/control"
 	"github.com/ringside-live/ringside/identity"
 	"github.com/ringside-live/ringside/ingest"
 	"github.com/ringside-live/ringside/pkg/dvr"
+	"github.com/ringside-live/ringside/pkg/object"
+	"github.com/ringside-live/ringside/pkg/segment"
 )
 
 // The DVR store of an ingest node (ingest.dvr), and clips: an operator's
@@ -216,3 +223,153 @@ func toAdminClips(cs []ingest.Clip) []admin.Clip {
 }
 
 var _ admin.Clips = adminClips{}
+
+// The DVR mirror: every segment an ingest node's DVR keeps is copied to
+// the segment's shield owners that keep a DVR store themselves; they
+// serve it (and the DVR playlists over what they hold) when no ingest
+// node answers.
+
+const (
+	pathDVRMirror = "/internal/v1/dvr/" // + event/path
+	hdrDVREntry   = "X-Ringside-Dvr-Entry"
+	hdrDVRInit    = "X-Ringside-Dvr-Init" // the body is the init segment at this path
+)
+
+// dvrMirror is ingest.Mirror over the routing table.
+type dvrMirror struct{ n *running }
+
+func (m dvrMirror) MirrorDVR(ctx context.Context, e dvr.Entry, body, init []byte) error {
+	n := m.n
+	t := n.tbl.Load()
+	if t == nil {
+		return nil
+	}
+	meta, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	// The segment's owner and its successor, and those of the DVR
+	// playlists of its rendition: whoever is asked for either when the
+	// ingest node is gone holds it.
+	base := "/live/" + e.Event + "/" + strings.TrimSuffix(e.Rendition, ".m3u8")
+	var targets []string
+	for _, key := range []string{"/live/" + e.Event + "/" + e.Path, base + ".dvr.m3u8", base + ".startover.m3u8"} {
+		for _, id := range t.Replicas(key, 2) {
+			if !slices.Contains(targets, id) {
+				targets = append(targets, id)
+			}
+		}
+	}
+	var errs []error
+	for _, id := range targets {
+		addr := t.Addr(id)
+		if addr == "" {
+			continue
+		}
+		if len(init) > 0 && e.Map != "" {
+			if err := n.dvrPut(ctx, addr, e.Event, e.Map, nil, init); err != nil {
+				errs = append(errs, fmt.Errorf("%s: init: %w", id, err))
+				continue
+			}
+		}
+		if err := n.dvrPut(ctx, addr, e.Event, e.Path, meta, body); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// dvrPut sends one segment (meta set) or init segment to a node's mirror.
+func (n *running) dvrPut(ctx context.Context, addr, event, p string, meta, body []byte) error {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodPut, "https://"+addr+pathDVRMirror+event+"/"+p, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if meta != nil {
+		req.Header.Set(hdrDVREntry, base64.StdEncoding.EncodeToString(meta))
+	} else {
+		req.Header.Set(hdrDVRInit, "1")
+	}
+	resp, err := n.cluster.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode == http.StatusNotFound { // the owner keeps no DVR
+		return nil
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// internalDVRMirror stores a mirrored segment (ingest nodes only send).
+func (n *running) internalDVRMirror(ctx *fasthttp.RequestCtx, rest string, _ identity.Peer) {
+	if n.dvr == nil {
+		problem(ctx, fasthttp.StatusNotFound, "this node keeps no DVR (ingest.dvr.dir)")
+		return
+	}
+	event, p, ok := strings.Cut(rest, "/")
+	if !ok || n.event(event) == nil {
+		problem(ctx, fasthttp.StatusBadRequest, "bad DVR mirror path "+rest)
+		return
+	}
+	if int64(len(ctx.PostBody())) > int64(n.cfg.Ingest.MaxBodyBytes) {
+		problem(ctx, fasthttp.StatusRequestEntityTooLarge, "segment over ingest.max_body_bytes")
+		return
+	}
+	var err error
+	if len(ctx.Request.Header.Peek(hdrDVRInit)) > 0 {
+		_, ct, perr := segment.CheckPath(p)
+		if perr != nil {
+			problem(ctx, fasthttp.StatusBadRequest, perr.Error())
+			return
+		}
+		err = n.dvr.PutInit(event, p, ct, ctx.PostBody())
+	} else {
+		var e dvr.Entry
+		raw, derr := base64.StdEncoding.DecodeString(string(ctx.Request.Header.Peek(hdrDVREntry)))
+		if derr == nil {
+			derr = strictJSON(raw, &e)
+		}
+		if derr != nil || e.Event != event || e.Path != p {
+			problem(ctx, fasthttp.StatusBadRequest, "bad DVR entry header")
+			return
+		}
+		if ev := n.event(event); ev != nil && (ev.DVRWindow > 0 || ev.VODOnEnd) {
+			window := ev.DVRWindow
+			if window <= 0 {
+				window = 365 * 24 * time.Hour
+			}
+			_ = n.dvr.SetPolicy(event, window, 0)
+		}
+		err = n.dvr.Put(e, ctx.PostBody())
+	}
+	switch {
+	case err == nil, errors.Is(err, dvr.ErrSequence):
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	case errors.Is(err, dvr.ErrInvalid), errors.Is(err, dvr.ErrConflict):
+		problem(ctx, fasthttp.StatusBadRequest, err.Error())
+	default:
+		problem(ctx, fasthttp.StatusInsufficientStorage, err.Error())
+	}
+}
+
+// serveDVRMirror answers a DVR path of a push event from this node's
+// mirror, when the mesh could not (no ingest node answers).
+func (n *running) serveDVRMirror(ev *Event, p string) (*object.Object, bool) {
+	if n.dvr == nil || !ev.Push() {
+		return nil, false
+	}
+	obj, ok, err := ingest.ServeDVR(n.dvr, ev.ID, p, ev.DVRWindow, ev.State == string(control.StateEnded), nil)
+	if !ok || err != nil {
+		return nil, false
+	}
+	return obj, true
+}
+
+var _ ingest.Mirror = dvrMirror{}

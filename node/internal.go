@@ -123,6 +123,9 @@ func (n *running) internalRoutes() []internalRoute {
 			handle: func(ctx *fasthttp.RequestCtx, rest string, _ identity.Peer) {
 				n.internalTimeline(ctx, "/internal/v1/timeline/"+rest)
 			}},
+		// The DVR mirror: segments an ingest node's DVR keeps.
+		{method: http.MethodPut, path: pathDVRMirror, prefix: true, roles: []string{identity.RoleIngest},
+			handle: n.internalDVRMirror},
 		// Clips: an operator's, relayed by whichever node the call reached.
 		{method: http.MethodGet, path: pathClips, prefix: true, handle: n.internalClips},
 		{method: http.MethodPost, path: pathClips, prefix: true, roles: []string{identity.RoleControl, identity.RoleEdge,
@@ -139,15 +142,15 @@ func (n *running) internalRoutes() []internalRoute {
 
 // serveInternal routes the internal API, checking the caller's roles.
 func (n *running) serveInternal(ctx *fasthttp.RequestCtx, path string, caller identity.Peer) {
+	var allowed []string
 	for _, rt := range n.internalRoutes() {
 		rest, ok := strings.CutPrefix(path, rt.path)
 		if !ok || (!rt.prefix && rest != "") {
 			continue
 		}
 		if string(ctx.Method()) != rt.method {
-			ctx.Response.Header.Set("Allow", rt.method)
-			problem(ctx, fasthttp.StatusMethodNotAllowed, rt.method+" only on "+rt.path)
-			return
+			allowed = append(allowed, rt.method) // another route of the path may take it
+			continue
 		}
 		if rt.roles != nil && !slices.ContainsFunc(rt.roles, caller.HasRole) {
 			n.log.Warn("node-to-node call refused", "caller", caller.String(), "path", path)
@@ -156,6 +159,11 @@ func (n *running) serveInternal(ctx *fasthttp.RequestCtx, path string, caller id
 			return
 		}
 		rt.handle(ctx, rest, caller)
+		return
+	}
+	if len(allowed) > 0 {
+		ctx.Response.Header.Set("Allow", strings.Join(allowed, ", "))
+		problem(ctx, fasthttp.StatusMethodNotAllowed, strings.Join(allowed, " or ")+" only on "+path)
 		return
 	}
 	problem(ctx, fasthttp.StatusNotFound, "no such internal route: "+path)

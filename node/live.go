@@ -26,6 +26,7 @@ var (
 	valGzip            = []byte("gzip")
 	valAcceptEncoding  = []byte("Accept-Encoding")
 	xcacheOrigin       = []byte("ORIGIN")
+	xcacheMirror       = []byte("MIRROR") // the DVR this node mirrors
 	xcacheValues       = [...][]byte{[]byte("HIT"), []byte("MISS"), []byte("COALESCED"), []byte("STALE")}
 )
 
@@ -245,6 +246,12 @@ func (n *running) getLive(ev *Event, r shield.Request) (*object.Object, []byte, 
 	ctx, cancel := n.requestContext(time.Duration(n.cfg.Cache.FetchTimeout))
 	defer cancel()
 	obj, out, err := n.shield.Get(ctx, r)
+	if err != nil {
+		// No ingest node answers: the DVR this node mirrors.
+		if mobj, ok := n.serveDVRMirror(ev, r.Path); ok {
+			return mobj, xcacheMirror, nil
+		}
+	}
 	return obj, xcacheValues[out], err
 }
 

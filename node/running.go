@@ -134,12 +134,13 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 	if n.fetcher, err = n.newFetcher(); err != nil {
 		return nil, err
 	}
+	if err := n.openDVR(); err != nil { // an ingest node's DVR, or a shield's mirror of it
+		return nil, err
+	}
 	if cfg.hasRole(RoleIngest) {
-		if err := n.openDVR(); err != nil {
-			return nil, err
-		}
 		n.ingest, err = ingest.New(cfg.ingestConfig(), ingest.Deps{Logger: log.With("component", "ingest"),
-			Registerer: n.reg, Filler: n.fetcher, OnActive: n.advertiseEvents, Timeline: n.timelineFor(), DVR: n.dvr})
+			Registerer: n.reg, Filler: n.fetcher, OnActive: n.advertiseEvents, Timeline: n.timelineFor(), DVR: n.dvr,
+			Mirror: dvrMirror{n}})
 		if err != nil {
 			n.closeDVR()
 			return nil, err

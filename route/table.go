@@ -132,6 +132,25 @@ func (t *Table) Owners(key string) []string {
 	return out
 }
 
+// Replicas returns the first n nodes of the origin shield tier for key,
+// this node left out: the owner and those that take the key over when
+// it fails, in order (where copies that must outlive a node go).
+func (t *Table) Replicas(key string, n int) []string {
+	var out []string
+	if t.origin == nil {
+		return nil
+	}
+	for _, id := range t.origin.Ranked(key, nil) {
+		if id != t.self {
+			out = append(out, id)
+		}
+		if len(out) == n {
+			break
+		}
+	}
+	return out
+}
+
 // Ingesters returns the nodes ingesting event, ranked for key.
 func (t *Table) Ingesters(event, key string) []string {
 	r := t.ingest[event]
