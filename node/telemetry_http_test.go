@@ -2,6 +2,7 @@ package node
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -212,4 +213,11 @@ func TestTelemetryCMCDStrippedKey(t *testing.T) {
 	if got := string(telemetry.StripQuery(q)); got != "_HLS_msn=5&_HLS_part=1" {
 		t.Fatalf("stripped %q", got)
 	}
+}
+
+// BenchmarkServeCachedSegmentCMCD: a cached hit whose request carries
+// hls.js's CMCD query: parsed and recorded, still without allocating.
+func BenchmarkServeCachedSegmentCMCD(b *testing.B) {
+	q := "?CMCD=bl%3D21300%2Cbr%3D3200%2Cbs%2Ccid%3D%22faec5fc2%22%2Cd%3D4004%2Cdl%3D18500%2Cmtp%3D48100%2Cnor%3D%22..%252F300kbps%252Ftrack.m4v%22%2Cot%3Dv%2Csf%3Dh%2Csid%3D%226e2fb550-c457-11e9-bb97-0800200c9a66%22%2Cst%3Dv%2Ctb%3D6000"
+	benchServe(b, "/live/ev/0/index7.ts"+q, bytes.Repeat([]byte{0x47}, 1<<20), false)
 }

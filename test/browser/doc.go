@@ -130,4 +130,12 @@
 // packages (package-lock.json, installed by npm ci): scripts/ensure-test-deps
 // installs all of them, and .ci/run runs it. The test fails, and does not
 // skip, when any is missing.
+//
+// # The ops loop
+//
+// TestOpsLoop (ops_test.go, driver ops.mjs) plays /watch/demo, Ringside's
+// own player page, and drives the ops console on the admin listener: three
+// viewers shown within 2 s, a confirmed CDN drain that moves the sessions,
+// and a CDN (nginx in front of a switch) that hangs and is left within
+// 10 s; see README.md.
 package browser

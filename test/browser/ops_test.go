@@ -59,6 +59,9 @@ func TestOpsLoop(t *testing.T) {
 		if r.ViewersShownAfterPlaying > 2 {
 			t.Errorf("the console showed 3 viewers %.1f s after the players played, want within 2 s", r.ViewersShownAfterPlaying)
 		}
+		if len(r.OnCDNAtDrain) == 0 {
+			t.Fatalf("no player was on cdn-a when it was drained: %+v", r.Sessions)
+		}
 		// Through the admin API: the sessions are off the drained CDN.
 		for _, s := range r.SessionsAfter {
 			u := d.admin + "steering/simulate?event=demo&client=127.0.0.1&session=" + s.Session
@@ -66,7 +69,9 @@ func TestOpsLoop(t *testing.T) {
 			if err != nil || st != 200 {
 				t.Fatalf("simulate: %d %s %v", st, b, err)
 			}
-			var sim struct{ Decision struct{ Pathways []struct{ ID string } } }
+			var sim struct {
+				Decision struct{ Pathways []struct{ ID string } }
+			}
 			json.Unmarshal(b, &sim)
 			if strings.Contains(string(b), `"cdn-a"`) && len(sim.Decision.Pathways) > 0 && sim.Decision.Pathways[0].ID == "cdn-a" {
 				t.Errorf("session %s still steered to the drained CDN: %s", s.Session, b)
