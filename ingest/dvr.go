@@ -263,7 +263,7 @@ func (o *Origin) dvrPolicy(ec EventConfig) {
 }
 
 // farFuture ends the pin of a whole event.
-var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+var farFuture = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC) // within UnixNano
 
 // dvrKind classifies a request path: a DVR, start-over or clip playlist of
 // the live playlist base (X.m3u8), or none.

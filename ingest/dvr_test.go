@@ -213,3 +213,29 @@ func TestDVRClipAndMaster(t *testing.T) {
 		t.Errorf("deleted clip: %v", err)
 	}
 }
+
+// TestDVRVODOnEnd: an event that ends with vod_on_end keeps all of itself
+// and its DVR playlist becomes VOD.
+func TestDVRVODOnEnd(t *testing.T) {
+	r := newDVRRig(t, t.TempDir(), 1<<30, time.Minute)
+	for range 50 {
+		r.push()
+	}
+	r.dvrPlaylist("0/index.dvr.m3u8", 49)
+	r.o.SetEvents([]EventConfig{{ID: "ev", StreamKeys: []string{key}, DVRWindow: time.Minute, Ended: true, VODOnEnd: true}})
+	obj, err := r.o.Get("ev", "0/index.dvr.m3u8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := obj.Complete()
+	pl, err := segment.ParseMedia(b)
+	if err != nil || pl.PlaylistType != "VOD" || !pl.EndList {
+		t.Fatalf("ended event's DVR playlist: %v\n%.300s", err, b)
+	}
+	if pins := r.st.Pins("ev"); len(pins) != 1 || pins[0].Name != "event" {
+		t.Fatalf("pins = %+v", pins)
+	}
+	if cs := r.o.Clips("ev"); len(cs) != 0 {
+		t.Errorf("the whole-event pin is listed as a clip: %+v", cs)
+	}
+}

@@ -55,8 +55,9 @@ type segSample struct {
 }
 
 // noteSegment records a newly listed segment of d with b bytes, arrived at
-// now; stall is the feed's stall limit.
-func (h *feedHealth) noteSegment(now time.Time, d time.Duration, b int64, target, stall time.Duration) {
+// now; stall is the feed's stall limit. It returns the gap since the
+// previous segment when that was a stall (0 otherwise).
+func (h *feedHealth) noteSegment(now time.Time, d time.Duration, b int64, target, stall time.Duration) (stalled time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.lastSegment.IsZero() {
@@ -65,6 +66,7 @@ func (h *feedHealth) noteSegment(now time.Time, d time.Duration, b int64, target
 		if gap > stall {
 			h.streak = 0
 			h.stalls++
+			stalled = gap
 		}
 	}
 	h.streak++
@@ -73,6 +75,7 @@ func (h *feedHealth) noteSegment(now time.Time, d time.Duration, b int64, target
 	if len(h.recent) > 5 {
 		h.recent = h.recent[len(h.recent)-5:]
 	}
+	return stalled
 }
 
 // FeedStatus is one feed as this node receives it.

@@ -179,7 +179,9 @@ func (out *output) feedPublished(ev *event, prev *playlist, next *playlist) {
 			}
 			ev.mu.Unlock()
 		}
-		h.noteSegment(now, time.Duration(s.Duration*float64(time.Second)), b, td, cfg.stallLimit(td))
+		if gap := h.noteSegment(now, time.Duration(s.Duration*float64(time.Second)), b, td, cfg.stallLimit(td)); gap > 0 {
+			out.o.log.Warn("feed resumed after a stall", "event", out.id, "feed", ev.feed, "gap", gap.Round(time.Millisecond))
+		}
 	}
 	out.wake()
 }
