@@ -23,6 +23,9 @@ import (
 type FeedConfig struct {
 	Name       string // control.FeedPrimary or control.FeedBackup
 	StreamKeys []string
+	// PullURL, instead of stream keys, makes the ingest nodes pull the
+	// feed from this HLS origin (puller.go).
+	PullURL string
 }
 
 // feedSep joins an event id and a feed name into the internal id of the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -45,6 +46,9 @@ type Deps struct {
 	DVR *dvr.Store
 	// Mirror copies every segment the DVR keeps to other nodes; nil: none.
 	Mirror Mirror
+	// PullClient fetches pulled feeds (FeedConfig.PullURL); nil: they are
+	// not pulled here.
+	PullClient *http.Client
 }
 
 // Origin holds every push event of one node.
@@ -69,6 +73,8 @@ type Origin struct {
 	dvr    *dvrRecorder
 	dvrCfg map[string]dvrConfig
 	mirror Mirror
+	// pullClient fetches pulled feeds (nil: none are pulled here).
+	pullClient *http.Client
 
 	// ctx ends at Close; the packagers of low-latency segments (wg) run
 	// under it.
@@ -143,7 +149,7 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		return nil, err
 	}
 	o := &Origin{cfg: cfg, log: deps.Logger, now: deps.Now, store: st, filler: deps.Filler,
-		active: deps.OnActive, timeline: deps.Timeline, events: make(map[string]*event), outputs: map[string]*output{}, dvrCfg: map[string]dvrConfig{}}
+		active: deps.OnActive, timeline: deps.Timeline, pullClient: deps.PullClient, events: make(map[string]*event), outputs: map[string]*output{}, dvrCfg: map[string]dvrConfig{}}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)

@@ -106,11 +106,13 @@ func newOutput(o *Origin, cfg outputConfig) *output {
 	return out
 }
 
-// start runs the worker under the origin's context.
+// start runs the worker, and the pullers of pulled feeds, under the
+// origin's context.
 func (out *output) start() {
 	ctx, cancel := context.WithCancel(out.o.ctx)
 	out.cancel = cancel
 	out.o.wg.Go(func() { out.run(ctx) })
+	out.o.startPullers(ctx, out, *out.cfg.Load())
 }
 
 // configure takes a new configuration (a switch the control plane

@@ -44,12 +44,11 @@ type Event struct {
 	VODOnEnd  bool
 }
 
-// Push reports whether encoders push the event into ingest nodes.
+// Push reports whether the event's content comes from ingest nodes: an
+// encoder pushes it, or it is redundant (the ingest nodes publish its
+// output timeline, from pushed or pulled feeds).
 func (e *Event) Push() bool {
-	if e.Feeds != nil {
-		return len(e.Feeds.Primary.StreamKeys) > 0 || len(e.Feeds.Backup.StreamKeys) > 0
-	}
-	return len(e.StreamKeys) > 0
+	return e.Feeds != nil || len(e.StreamKeys) > 0
 }
 
 // eventsFromConfig are the config file's events: explicitly live.
@@ -129,8 +128,8 @@ func (e *Event) ingest() ingest.EventConfig {
 		ec.PartTarget = e.PartTarget
 	}
 	if f := e.Feeds; f != nil {
-		ec.Feeds = []ingest.FeedConfig{{Name: control.FeedPrimary, StreamKeys: f.Primary.StreamKeys},
-			{Name: control.FeedBackup, StreamKeys: f.Backup.StreamKeys}}
+		ec.Feeds = []ingest.FeedConfig{{Name: control.FeedPrimary, StreamKeys: f.Primary.StreamKeys, PullURL: f.Primary.PullURL},
+			{Name: control.FeedBackup, StreamKeys: f.Backup.StreamKeys, PullURL: f.Backup.PullURL}}
 		ec.Active, ec.SwitchBack, ec.HealthySegments = f.ActiveFeed(), f.SwitchBack, f.HealthySegments
 		ec.UnhealthyAfter = time.Duration(f.UnhealthyAfter)
 	}

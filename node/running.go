@@ -140,7 +140,7 @@ func newRunning(ctx context.Context, cancel context.CancelFunc, cfg Config, deps
 	if cfg.hasRole(RoleIngest) {
 		n.ingest, err = ingest.New(cfg.ingestConfig(), ingest.Deps{Logger: log.With("component", "ingest"),
 			Registerer: n.reg, Filler: n.fetcher, OnActive: n.advertiseEvents, Timeline: n.timelineFor(), DVR: n.dvr,
-			Mirror: dvrMirror{n}})
+			Mirror: dvrMirror{n}, PullClient: route.NewClient(10 * time.Second)})
 		if err != nil {
 			n.closeDVR()
 			return nil, err
