@@ -319,6 +319,34 @@ func (o *Origin) getDVR(id, p string, live func(string) (*object.Object, error))
 // masters are not served). ok is false when p is none of them.
 func ServeDVR(st *dvr.Store, id, p string, window time.Duration, ended bool,
 	live func(string) (*object.Object, error)) (*object.Object, bool, error) {
+	return serveDVR(st, id, p, window, ended, false, live)
+}
+
+// ServeDVRDelta is ServeDVR for a delta update (_HLS_skip=YES): a DVR or
+// start-over playlist with the segments older than CAN-SKIP-UNTIL from
+// its end replaced by EXT-X-SKIP.
+func ServeDVRDelta(st *dvr.Store, id, p string, window time.Duration, ended bool) (*object.Object, bool, error) {
+	return serveDVR(st, id, p, window, ended, true, nil)
+}
+
+// GetDVRDelta serves a delta update of event id's DVR playlist at p.
+func (o *Origin) GetDVRDelta(id, p string) (*object.Object, error) {
+	if o.dvr == nil {
+		return nil, ErrNoDVR
+	}
+	cfg, ok := o.dvrSettings(id)
+	if !ok {
+		return nil, ErrNoDVR
+	}
+	obj, found, err := ServeDVRDelta(o.dvr.store, id, p, cfg.window, cfg.ended)
+	if !found {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, p)
+	}
+	return obj, err
+}
+
+func serveDVR(st *dvr.Store, id, p string, window time.Duration, ended, skip bool,
+	live func(string) (*object.Object, error)) (*object.Object, bool, error) {
 	kind, base, clip := dvrKind(p)
 	if kind == "" {
 		if b, e, err := st.Get(id, p); err == nil {
@@ -373,7 +401,7 @@ func ServeDVR(st *dvr.Store, id, p string, window time.Duration, ended bool,
 	if len(es) == 0 {
 		return nil, true, fmt.Errorf("%w: no DVR segments for %s", ErrNotFound, p)
 	}
-	opts := dvrRender{vod: vod, startOver: kind == "startover", dir: path.Dir(base)}
+	opts := dvrRender{vod: vod, startOver: kind == "startover", dir: path.Dir(base), skip: skip && !vod && kind != "clip"}
 	if opts.dir == "." {
 		opts.dir = ""
 	}
@@ -397,8 +425,13 @@ func playlistObject(data []byte, td int) *object.Object {
 
 type dvrRender struct {
 	vod, event, startOver bool
+	skip                  bool // a delta update
 	dir                   string
 }
+
+// canSkipTargets is CAN-SKIP-UNTIL in target durations (RFC 8216bis:
+// at least six).
+const canSkipTargets = 6
 
 func targetOfEntries(es []dvr.Entry) int {
 	td := 1
@@ -411,9 +444,29 @@ func targetOfEntries(es []dvr.Entry) int {
 // renderDVR writes a DVR, start-over or clip playlist over es.
 func renderDVR(es []dvr.Entry, o dvrRender) []byte {
 	first := es[0]
-	b := make([]byte, 0, 160+110*len(es))
-	b = append(b, "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:"...)
-	b = strconv.AppendInt(b, int64(targetOfEntries(es)), 10)
+	td := targetOfEntries(es)
+	// A live DVR playlist may be asked for as a delta update: segments
+	// older than CAN-SKIP-UNTIL from its end are left out (EXT-X-SKIP).
+	skipped := 0
+	if o.skip {
+		var tail time.Duration
+		for i := len(es) - 1; i >= 0; i-- {
+			tail += es[i].Duration
+			if tail > time.Duration(canSkipTargets*td)*time.Second {
+				skipped = i
+				break
+			}
+		}
+	}
+	b := make([]byte, 0, 200+110*(len(es)-skipped))
+	b = append(b, "#EXTM3U\n#EXT-X-VERSION:"...)
+	if o.vod {
+		b = append(b, '6')
+	} else {
+		b = append(b, '9')
+	}
+	b = append(b, "\n#EXT-X-TARGETDURATION:"...)
+	b = strconv.AppendInt(b, int64(td), 10)
 	b = append(b, "\n#EXT-X-MEDIA-SEQUENCE:"...)
 	b = strconv.AppendUint(b, first.MSN, 10)
 	b = append(b, "\n#EXT-X-DISCONTINUITY-SEQUENCE:"...)
@@ -425,16 +478,29 @@ func renderDVR(es []dvr.Entry, o dvrRender) []byte {
 	case o.event:
 		b = append(b, "#EXT-X-PLAYLIST-TYPE:EVENT\n"...)
 	}
+	if !o.vod {
+		b = append(b, "#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL="...)
+		b = strconv.AppendInt(b, int64(canSkipTargets*td), 10)
+		b = append(b, '\n')
+	}
 	if o.startOver {
 		b = append(b, "#EXT-X-START:TIME-OFFSET=0,PRECISE=YES\n"...)
 	}
 	b = append(b, "#EXT-X-INDEPENDENT-SEGMENTS\n"...)
+	if skipped > 0 {
+		b = append(b, "#EXT-X-SKIP:SKIPPED-SEGMENTS="...)
+		b = strconv.AppendInt(b, int64(skipped), 10)
+		b = append(b, '\n')
+	}
 	curMap := ""
 	for i, e := range es {
+		if i < skipped {
+			continue
+		}
 		if i > 0 && (e.Discontinuity || e.DSN != es[i-1].DSN || e.MSN != es[i-1].MSN+1) {
 			b = append(b, "#EXT-X-DISCONTINUITY\n"...)
 		}
-		if e.Map != "" && e.Map != curMap {
+		if e.Map != "" && (e.Map != curMap || i == skipped) {
 			b = append(b, "#EXT-X-MAP:URI=\""...)
 			b = append(b, relURI(o.dir, e.Map)...)
 			b = append(b, "\"\n"...)

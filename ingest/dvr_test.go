@@ -116,6 +116,21 @@ func TestDVRWindowRestartAndSeek(t *testing.T) {
 	if got := body(t, r.o, "0/"+pl.Segments[back].URI); got != segBody(back) {
 		t.Fatalf("segment %d: %.40q", back, got)
 	}
+	// A delta update leaves out what is older than CAN-SKIP-UNTIL (6 target
+	// durations: 12 s, the last 6 segments stay).
+	if !strings.Contains(text, "#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=12") {
+		t.Fatalf("DVR playlist without CAN-SKIP-UNTIL:\n%.400s", text)
+	}
+	dobj, err := r.o.GetDVRDelta("ev", "0/index.dvr.m3u8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, _ := dobj.Complete()
+	delta, err := segment.ParseMedia(db)
+	if err != nil || !strings.Contains(string(db), "#EXT-X-SKIP:SKIPPED-SEGMENTS=") || len(delta.Segments) > 7 ||
+		delta.MediaSequence != 0 {
+		t.Fatalf("delta update: %v, %d segments\n%.400s", err, len(delta.Segments), db)
+	}
 	// Start over: the same list, starting at the first segment.
 	if _, so := r.dvrPlaylist("0/index.startover.m3u8", n-1); !strings.Contains(so, "#EXT-X-START:TIME-OFFSET=0") {
 		t.Fatalf("start-over playlist:\n%.300s", so)

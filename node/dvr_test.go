@@ -66,6 +66,10 @@ func TestDVRThroughTheMesh(t *testing.T) {
 		return len(p.Segments) >= 8 && bytes.Contains(b, []byte("#EXT-X-PLAYLIST-TYPE:EVENT"))
 	})
 	stop()
+	if b, st := getBytes(t, edge+"index.dvr.m3u8?_HLS_skip=YES&cachebuster=1"); st != 200 ||
+		!bytes.Contains(b, []byte("#EXT-X-SKIP:SKIPPED-SEGMENTS=")) {
+		t.Errorf("DVR delta update through the edge: %d\n%.400s", st, b)
+	}
 	want := map[string][]byte{}
 	for i, s := range pl.Segments {
 		if s.ProgramDateTime.IsZero() {

@@ -27,7 +27,9 @@ var (
 	valAcceptEncoding  = []byte("Accept-Encoding")
 	xcacheOrigin       = []byte("ORIGIN")
 	xcacheMirror       = []byte("MIRROR") // the DVR this node mirrors
-	xcacheValues       = [...][]byte{[]byte("HIT"), []byte("MISS"), []byte("COALESCED"), []byte("STALE")}
+	// dvrDeltaQuery is the one query a DVR playlist's key may have.
+	dvrDeltaQuery = "_HLS_skip=YES"
+	xcacheValues  = [...][]byte{[]byte("HIT"), []byte("MISS"), []byte("COALESCED"), []byte("STALE")}
 )
 
 // serveLive answers a player's GET and HEAD on /live/{event}/{path...}.
@@ -96,6 +98,15 @@ func (n *running) lookupLive(ctx *fasthttp.RequestCtx, ev *Event, p []byte, file
 	// byte, and any push's DASH segment asked for just before its upload.
 	req := shield.Request{Key: b2s(p), Event: ev.ID, Path: file, Kind: kind, Hops: b2s(hops),
 		Hold: kind == segment.KindSegment && ev.Push() && ev.LowLatency}
+	if kind == segment.KindPlaylist && !ev.LowLatency && ev.Push() && ingest.IsDVRPath(file) {
+		// A DVR playlist may be asked for as a delta update; nothing else
+		// of its query is part of the key.
+		if q := telemetry.StripQuery(ctx.URI().QueryString()); len(q) > 0 {
+			if d, present, err := segment.ParseDirectives(b2s(q)); err == nil && present && d.Skip != "" && d.MSN < 0 {
+				req.Key, req.Query = req.Key+"?"+dvrDeltaQuery, dvrDeltaQuery
+			}
+		}
+	}
 	if kind == segment.KindPlaylist && ev.LowLatency {
 		if q := telemetry.StripQuery(ctx.URI().QueryString()); len(q) > 0 { // CMCD is never part of a key
 			if ev.Push() && n.ingest != nil && n.ingest.Active(ev.ID) {
@@ -230,7 +241,12 @@ func (n *running) lookupBlocking(ctx *fasthttp.RequestCtx, ev *Event, p []byte, 
 // costs no context; a miss waits at most cache.fetch_timeout (the shared
 // fetch's own deadline) or until the node stops.
 func (n *running) getLive(ev *Event, r shield.Request) (*object.Object, []byte, error) {
-	if ev.Push() && n.ingest != nil {
+	if ev.Push() && n.ingest != nil && r.Query == dvrDeltaQuery {
+		obj, err := n.ingest.GetDVRDelta(ev.ID, r.Path)
+		if !errors.Is(err, ingest.ErrNoDVR) && !errors.Is(err, ingest.ErrNotFound) {
+			return obj, xcacheOrigin, err
+		}
+	} else if ev.Push() && n.ingest != nil {
 		obj, err := n.ingest.Get(ev.ID, r.Path)
 		if errors.Is(err, ingest.ErrNotFound) {
 			// A hinted part or a DASH segment about to start is held.
