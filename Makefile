@@ -22,7 +22,7 @@ build:
 ## (HLS into "demo", LL-DASH/CMAF into the low-latency event "demo-ll").
 run: build
 	./scripts/ensure-ffmpeg
-	./$(BIN) demo --http $(HTTP) --https $(HTTPS) --admin $(ADMIN) --dns $(DNS) --low-latency
+	./$(BIN) demo --http $(HTTP) --https $(HTTPS) --admin $(ADMIN) --dns $(DNS) --low-latency --backup
 
 ## test: vet, the deploy checks, the whole suite under the race detector,
 ## and fuzz smoke runs.
