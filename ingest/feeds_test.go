@@ -285,6 +285,11 @@ func TestFeedPushRules(t *testing.T) {
 	if _, err := r.o.Get("ev", "0/index0.ts"); err == nil {
 		t.Error("a feed's segment is served as it was pushed")
 	}
+	// Nothing of the output yet: not found, and Await (a node asks it
+	// for what is not there) does not hold it either.
+	if _, err := r.o.Await(context.Background(), "ev", "0/99.ts"); err == nil {
+		t.Error("Await of a missing output segment answered")
+	}
 	if _, err := r.o.Get("ev@primary", "0/index0.ts"); !errors.Is(err, ErrNoEvent) {
 		t.Errorf("the feed's internal id answers: %v", err)
 	}

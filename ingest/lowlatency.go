@@ -333,6 +333,9 @@ func (o *Origin) Await(ctx context.Context, id, p string) (*object.Object, error
 		return obj, err
 	}
 	ev := o.event(id)
+	if ev == nil { // a redundant event's output holds nothing back
+		return nil, err
+	}
 	d := ev.dashState()
 	if d == nil {
 		return nil, err
