@@ -43,13 +43,24 @@ type holds struct {
 	pins   int32
 	size   int64 // the bytes counted in budget while only pins hold it
 	budget *Budget
+	// refs, for a body in a file only: the cache's entries, the pins, the
+	// holds and the creator's reference; at 0 the file is freed.
+	refs int32
 }
 
 // Cached records that a cache took (+1) or dropped (-1) the object.
 func (o *Object) Cached(delta int32) {
 	h := &o.holds
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	if o.file != nil && delta < 0 {
+		h.refs += delta + 1 // unref takes the last one
+		defer o.unref()     // unlocks
+	} else {
+		defer h.mu.Unlock()
+	}
+	if o.file != nil && delta > 0 {
+		h.refs += delta
+	}
 	was := h.cached
 	h.cached += delta
 	switch {
@@ -63,11 +74,31 @@ func (o *Object) Cached(delta int32) {
 
 // Pin records a response that starts sending the object's body. When only
 // responses would hold it and that would take b past its limit, it pins
-// nothing and returns ErrOverBudget. Each successful Pin needs one Unpin.
+// nothing and returns ErrOverBudget. A body in a file already released
+// (NewFile) is not pinned either: ErrReleased. Each successful Pin needs
+// one Unpin.
 func (o *Object) Pin(b *Budget) error {
 	h := &o.holds
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if o.file != nil {
+		if h.refs <= 0 {
+			return ErrReleased
+		}
+		h.refs++ // given back by Unpin (or below, over budget)
+	}
+	if err := o.pin(b); err != nil {
+		if o.file != nil {
+			h.refs--
+		}
+		return err
+	}
+	return nil
+}
+
+// pin is Pin's budget part, with holds.mu held.
+func (o *Object) pin(b *Budget) error {
+	h := &o.holds
 	if h.pins == 0 {
 		h.budget = b
 		// A cached body costs nothing now but would count if the cache
@@ -96,7 +127,11 @@ func (o *Object) Pin(b *Budget) error {
 func (o *Object) Unpin() {
 	h := &o.holds
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	if o.file != nil {
+		defer o.unref() // unlocks
+	} else {
+		defer h.mu.Unlock()
+	}
 	if h.pins--; h.pins == 0 && h.cached == 0 && h.budget != nil {
 		h.budget.used.Add(-h.size)
 		h.size = 0

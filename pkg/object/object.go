@@ -41,6 +41,9 @@ type Object struct {
 	wake chan struct{}
 
 	holds holds // who keeps the body in memory (see hold.go)
+
+	// file, when set, holds the body (data is its mapping): see file.go.
+	file *fileMem
 }
 
 // New returns an open object; sizeHint preallocates the body (0 if unknown).
@@ -83,8 +86,11 @@ func (o *Object) Write(p []byte) (int, error) {
 }
 
 // Cap is the capacity of the body buffer: the body bytes held in memory,
-// received or not.
+// received or not (for a body in a file, the whole pages it takes).
 func (o *Object) Cap() int {
+	if o.file != nil {
+		return o.file.size
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return cap(o.data)
@@ -139,7 +145,9 @@ func (o *Object) Done() bool {
 	return o.done
 }
 
-// Complete returns the whole body when it finished successfully.
+// Complete returns the whole body when it finished successfully. For a
+// body kept in a file (NewFile) the bytes are its mapping: valid while the
+// caller (or the cache) holds the object.
 func (o *Object) Complete() ([]byte, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
