@@ -29,6 +29,12 @@ type Config struct {
 	FetchTimeout time.Duration
 	// MaxPlaylistBytes bounds a playlist read from upstream.
 	MaxPlaylistBytes int64
+	// FileMinBytes: complete 200 bodies at least this large are kept in
+	// sealed in-memory files (object.NewFile), which the node sends to plain
+	// HTTP clients with sendfile(2), without copying them from user space;
+	// smaller ones (playlists) stay on the heap. 0 keeps every body on the
+	// heap.
+	FileMinBytes int64
 }
 
 // DefaultConfig returns settings for an edge or shield with 512 MiB.
@@ -42,6 +48,7 @@ func DefaultConfig() Config {
 		StaleFor:         30 * time.Second,
 		FetchTimeout:     15 * time.Second,
 		MaxPlaylistBytes: 1 << 20,
+		FileMinBytes:     64 << 10,
 	}
 }
 
@@ -60,6 +67,9 @@ func (c Config) Validate() error {
 	pos("master ttl", int64(c.MasterTTL))
 	pos("negative ttl", int64(c.NegativeTTL))
 	pos("fetch timeout", int64(c.FetchTimeout))
+	if c.FileMinBytes < 0 {
+		errs = append(errs, errors.New("shield: file min bytes must not be negative"))
+	}
 	if c.StaleFor < 0 {
 		errs = append(errs, errors.New("shield: stale-for must not be negative"))
 	}

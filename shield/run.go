@@ -117,10 +117,22 @@ func (s *Shield) fillStream(f *flight, r Request, resp *Response, ct string) {
 		return
 	}
 	// Store before closing, so a request that sees the body complete also
-	// finds it cached rather than joining a finished flight.
+	// finds it cached rather than joining a finished flight. A large body
+	// is kept as a file copy; the heap copy is then only its streaming
+	// readers' (and counts against their budget) until they are done.
 	now := s.now()
 	fresh := now.Add(s.cfg.SegmentTTL)
-	s.finish(f, r.Key, &entry{obj: obj, freshUntil: fresh, staleUntil: fresh.Add(s.cfg.StaleFor)}, int64(obj.Len()))
+	kept, cost := obj, int64(obj.Len())
+	if body, _ := obj.Complete(); len(body) > 0 {
+		if fobj := s.fileCopy(obj.Meta, body); fobj != nil {
+			defer fobj.Release()
+			kept, cost = fobj, int64(fobj.Cap())
+		}
+	}
+	s.finish(f, r.Key, &entry{obj: kept, freshUntil: fresh, staleUntil: fresh.Add(s.cfg.StaleFor)}, cost)
+	if kept != obj {
+		obj.Settled()
+	}
 	obj.Close()
 }
 

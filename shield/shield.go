@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -311,7 +312,29 @@ func (s *Shield) Store(r Request, obj *object.Object) {
 		s.mu.Unlock()
 	}
 	fresh := s.now().Add(ttl)
-	obj.Cached(+1)
-	s.cache.Set(r.Key, &entry{obj: obj, freshUntil: fresh, staleUntil: fresh.Add(s.cfg.StaleFor)}, int64(len(body)), ttl+s.cfg.StaleFor)
+	kept, cost := obj, int64(len(body))
+	if obj.Status == http.StatusOK && obj.Gzip == nil {
+		if fobj := s.fileCopy(obj.Meta, body); fobj != nil {
+			defer fobj.Release()
+			kept, cost = fobj, int64(fobj.Cap())
+		}
+	}
+	kept.Cached(+1)
+	s.cache.Set(r.Key, &entry{obj: kept, freshUntil: fresh, staleUntil: fresh.Add(s.cfg.StaleFor)}, cost, ttl+s.cfg.StaleFor)
 	s.m.fills.Inc()
+}
+
+// fileCopy returns a copy of a complete body large enough to be sent with
+// sendfile, kept in a body file (object.NewFile) and held by the caller
+// until it calls Release; nil to keep the heap object.
+func (s *Shield) fileCopy(meta object.Meta, body []byte) *object.Object {
+	if s.cfg.FileMinBytes <= 0 || int64(len(body)) < s.cfg.FileMinBytes {
+		return nil
+	}
+	fobj, err := object.NewFile(meta, body)
+	if err != nil {
+		s.log.Debug("body kept on the heap", "err", err)
+		return nil
+	}
+	return fobj
 }
