@@ -200,6 +200,11 @@ type trackedConn struct {
 	// deadlineAt is when the write deadline was last pushed (unix nanos);
 	// only the goroutine writing the response touches it.
 	deadlineAt int64
+	// For sendfile (zerocopy.go), got once per connection and used only
+	// by the goroutine writing the response.
+	raw      syscall.RawConn
+	sendStep func(fd uintptr) bool
+	send     sendState
 }
 
 // sendChunk is how much one write may carry under one deadline: a large

@@ -84,6 +84,19 @@ func (n *running) live(ctx *fasthttp.RequestCtx, p []byte, peer bool) {
 	if !ok {
 		return
 	}
+	if !obj.Hold() {
+		// A body file the cache dropped (and no response held) between
+		// the lookup and now: looked up again, it is fetched anew.
+		if obj, xcache, ok = n.lookupLive(ctx, ev, p, file, kind, hops); !ok {
+			return
+		}
+		if !obj.Hold() {
+			ctx.Response.Header.Set("Retry-After", "1")
+			n.liveProblem(ctx, fasthttp.StatusServiceUnavailable, object.ErrReleased.Error())
+			return
+		}
+	}
+	defer obj.Drop()
 	if ev.RequireToken && kind == segment.KindPlaylist && len(ctx.QueryArgs().Peek("token")) > 0 {
 		n.writeTokenPlaylist(ctx, obj, xcache)
 		return
@@ -329,6 +342,10 @@ func (n *running) writeObject(ctx *fasthttp.RequestCtx, obj *object.Object, xcac
 	h.SetContentType(obj.ContentType)
 	h.SetCanonical(hdrCacheControl, s2b(obj.CacheControl))
 	h.SetCanonical(hdrXCache, xcache)
+	if obj.InFile() {
+		n.writeFile(ctx, obj) // zerocopy.go
+		return
+	}
 	body, complete := obj.Complete()
 	if complete && obj.Status == fasthttp.StatusOK && len(ctx.Request.Header.Peek("Range")) > 0 {
 		n.writeRange(ctx, obj, body)
