@@ -372,7 +372,7 @@ func (l *LocalTimeline) AppendTimeline(_ context.Context, op TimelineOp) (Timeli
 func (l *LocalTimeline) TimelineAge(_ context.Context, event string) (time.Duration, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return timelineAge(l.st.timelines[event], l.now())
+	return timelineAge(l.st.timelines[event], l.st.doc.Events[event], l.now())
 }
 
 // SwitchFeed makes to the active feed of event if from is (set_active_feed).
@@ -380,8 +380,11 @@ func (l *LocalTimeline) SwitchFeed(_ context.Context, event, to, from, reason st
 	return l.apply(CmdSetActiveFeed, ActiveFeedArgs{ID: event, Feed: to, From: from, Reason: reason})
 }
 
-// timelineAge reads tl at now: how long since it last grew, or empty.
-func timelineAge(tl *Timeline, now time.Time) (time.Duration, bool, error) {
+// timelineAge reads tl at now: how long since the output last grew or
+// last switched feeds (the new feed is given the stall limit from the
+// switch, not from the old feed's last segment, so two nodes never bounce
+// the output between them), or empty.
+func timelineAge(tl *Timeline, ev Event, now time.Time) (time.Duration, bool, error) {
 	if tl == nil {
 		return 0, true, nil
 	}
@@ -389,13 +392,19 @@ func timelineAge(tl *Timeline, now time.Time) (time.Duration, bool, error) {
 	if last.IsZero() {
 		return 0, true, nil
 	}
+	if ev.Feeds != nil && ev.Feeds.LastSwitch != nil && ev.Feeds.LastSwitch.At.After(last) {
+		last = ev.Feeds.LastSwitch.At
+	}
 	return max(now.Sub(last), 0), false, nil
 }
 
-// TimelineAge is how long ago event's output last grew by this voter's
-// copy and clock (empty: never).
+// TimelineAge is how long ago event's output last grew or switched feeds,
+// by this voter's copy and clock (empty: never grew).
 func (s *Store) TimelineAge(event string) (time.Duration, bool) {
-	tl, _ := s.Timeline(event)
-	age, empty, _ := timelineAge(tl, s.now())
+	s.fsm.mu.Lock()
+	tl := s.fsm.st.timelines[event]
+	ev := s.fsm.st.doc.Events[event]
+	age, empty, _ := timelineAge(tl, ev, s.now())
+	s.fsm.mu.Unlock()
 	return age, empty
 }

@@ -233,3 +233,28 @@ func TestTimelineThroughRaft(t *testing.T) {
 		t.Fatalf("Timeline = %+v, %v", tl, ok)
 	}
 }
+
+// TestTimelineAgeCountsFromTheSwitch: right after a switch the output has
+// not grown for a while (that is why it switched); the new feed is given
+// the stall limit from the switch, so no node bounces it back at once.
+func TestTimelineAgeCountsFromTheSwitch(t *testing.T) {
+	now := t0
+	l := NewLocalTimeline(func() time.Time { return now })
+	if err := l.PutEvent(feedEvent("fight")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.AppendTimeline(t.Context(), seg(FeedPrimary, 0, t0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(5 * time.Second)
+	if age, empty, _ := l.TimelineAge(t.Context(), "fight"); empty || age != 5*time.Second {
+		t.Fatalf("age %v, empty %v", age, empty)
+	}
+	if err := l.SwitchFeed(t.Context(), "fight", FeedBackup, FeedPrimary, "test"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(200 * time.Millisecond)
+	if age, _, _ := l.TimelineAge(t.Context(), "fight"); age != 200*time.Millisecond {
+		t.Fatalf("age after the switch = %v, want 200ms", age)
+	}
+}

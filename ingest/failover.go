@@ -19,10 +19,6 @@ import (
 // for by the node receiving the primary once it has delivered
 // HealthySegments segments in a row on time.
 
-// minStreak is how many on-time segments a feed must have delivered in a
-// row before the output switches to it.
-const minStreak = 2
-
 // watch makes the failover decision of this node for its feeds.
 func (out *output) watch(ctx context.Context) {
 	tl := out.o.timeline
@@ -31,12 +27,6 @@ func (out *output) watch(ctx context.Context) {
 	}
 	cfg := out.cfg.Load()
 	now := out.o.now()
-	out.mu.Lock()
-	recent := now.Sub(out.switched) < 2*cfg.stallLimit(0)
-	out.mu.Unlock()
-	if recent {
-		return // let the last switch take effect before judging again
-	}
 	for _, f := range cfg.Feeds {
 		if f.Name == cfg.Active {
 			continue
@@ -51,12 +41,19 @@ func (out *output) watch(ctx context.Context) {
 		h.mu.Lock()
 		td := h.target
 		h.mu.Unlock()
-		st := h.status(now, cfg.stallLimit(td))
-		if !st.Healthy || st.Streak < minStreak {
-			continue
+		// A standby takes over when its last segment is on time: one
+		// late segment on a loaded machine must not hold the failover
+		// back for a whole run of them. Switching back (auto) asks for a
+		// run of on-time ones.
+		stall := cfg.stallLimit(td)
+		out.mu.Lock()
+		recent := now.Sub(out.switched) < stall
+		out.mu.Unlock()
+		st := h.status(now, stall)
+		if recent || !st.Healthy {
+			continue // a switch of this node's takes effect first
 		}
 		reason := ""
-		stall := cfg.stallLimit(td)
 		age, empty, err := out.timelineAge(ctx)
 		switch {
 		case err != nil:
@@ -69,8 +66,10 @@ func (out *output) watch(ctx context.Context) {
 			}
 		case age > stall:
 			reason = fmt.Sprintf("%s: no output segment for %v (limit %v)", cfg.Active, age.Round(time.Millisecond), stall)
-		case cfg.SwitchBack == control.SwitchBackAuto && f.Name == control.FeedPrimary && st.Streak >= cfg.healthySegments():
-			reason = fmt.Sprintf("switch back: %s on time for %d segments", f.Name, st.Streak)
+		case cfg.SwitchBack == control.SwitchBackAuto && f.Name == control.FeedPrimary:
+			if st.Streak >= cfg.healthySegments() {
+				reason = fmt.Sprintf("switch back: %s on time for %d segments", f.Name, st.Streak)
+			}
 		}
 		if reason == "" {
 			continue

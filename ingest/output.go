@@ -93,10 +93,16 @@ type outTrack struct {
 	playlist *object.Object
 	// last is the feed segment each feed last handled (appended or
 	// skipped as stale) in this rendition.
-	last     map[string]string
+	last     map[string]handled
 	listSize int
 	version  int
 	indep    bool
+}
+
+// handled names a feed segment: its URI and program date time.
+type handled struct {
+	uri string
+	pdt time.Time
 }
 
 func newOutput(o *Origin, cfg outputConfig) *output {
@@ -244,7 +250,7 @@ func (out *output) track(p string) *outTrack {
 		if dir == "." {
 			dir = ""
 		}
-		tr = &outTrack{path: p, dir: dir, objs: map[string]*object.Object{}, last: map[string]string{}}
+		tr = &outTrack{path: p, dir: dir, objs: map[string]*object.Object{}, last: map[string]handled{}}
 		out.tracks[p] = tr
 	}
 	return tr
@@ -264,16 +270,18 @@ func (out *output) advance(ctx context.Context, fev *event, feed, p string, pl *
 	known := len(tr.window) > 0
 	out.mu.Unlock()
 	start := 0
-	if last != "" {
-		start = len(pl.Segments)
+	if last.uri != "" {
+		// After the one handled last: the same name at the same time (a
+		// restarted encoder reuses names).
+		start = -1
 		for i, s := range pl.Segments {
-			if s.URI == last {
+			if s.URI == last.uri && s.ProgramDateTime.Equal(last.pdt) {
 				start = i + 1
 				break
 			}
 		}
-		if start == len(pl.Segments) && pl.Segments[len(pl.Segments)-1].URI != last {
-			start = 0 // the last one left the window: take what is there (the timeline refuses what it has)
+		if start < 0 {
+			start = 0 // it left the window: take what is there (the timeline refuses what it has)
 		}
 	} else if !known && len(pl.Segments) > 0 && pl.Segments[0].ProgramDateTime.IsZero() {
 		// Taking over without program date times, the timeline cannot
@@ -342,7 +350,7 @@ func (out *output) appendSegment(ctx context.Context, fev *event, feed string, t
 	switch {
 	case errors.Is(err, control.ErrStale):
 		out.mu.Lock()
-		tr.last[feed] = s.URI
+		tr.last[feed] = handled{s.URI, s.ProgramDateTime}
 		out.mu.Unlock()
 		return nil
 	case err != nil:
@@ -363,7 +371,7 @@ func (out *output) appendSegment(ctx context.Context, fev *event, feed string, t
 		}
 	}
 	out.publish(tr, res.Window, func() {
-		tr.last[feed] = s.URI
+		tr.last[feed] = handled{s.URI, s.ProgramDateTime}
 		if e.Feed == feed && e.Source == src {
 			tr.objs[segPath] = obj
 			if mapObj != nil {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -300,18 +301,8 @@ func (f adminFeeds) FeedStatus(ctx context.Context, event string) []admin.NodeFe
 		})
 	}
 	wg.Wait()
-	slices.SortFunc(out, func(a, b admin.NodeFeeds) int { return cmpString(a.Node, b.Node) })
+	slices.SortFunc(out, func(a, b admin.NodeFeeds) int { return strings.Compare(a.Node, b.Node) })
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (n *running) remoteFeeds(ctx context.Context, addr, event string) ([]ingest.FeedStatus, error) {

@@ -73,6 +73,21 @@ func watchOutput(t *testing.T, base string) (*outputWatcher, func()) {
 	return w, func() { cancel(); wg.Wait() }
 }
 
+// reached reports whether the player has seen msn n-1 (the live edge is
+// at n or beyond).
+func (w *outputWatcher) reached(n uint64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.maxSeq >= n
+}
+
+// edge is the player's live edge: one past the newest msn seen.
+func (w *outputWatcher) edge() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.maxSeq
+}
+
 func (w *outputWatcher) fail(format string, args ...any) {
 	w.errs = append(w.errs, fmt.Sprintf(format, args...))
 }
@@ -103,7 +118,11 @@ func (w *outputWatcher) poll() {
 		if msn+1 > w.maxSeq {
 			now := time.Now()
 			if !w.lastMove.IsZero() {
-				w.stalls = append(w.stalls, now.Sub(w.lastMove))
+				wait := now.Sub(w.lastMove)
+				w.stalls = append(w.stalls, wait)
+				if wait > 2*time.Second {
+					w.t.Logf("the live edge waited %v for msn %d (%s)", wait.Round(time.Millisecond), msn, s.URI)
+				}
 			}
 			w.maxSeq, w.lastMove = msn+1, now
 		}
@@ -170,18 +189,14 @@ func TestRedundantFeedsFailover(t *testing.T) {
 	c.WaitControl(2)
 	enc := func(i int, key string) encoder.Config {
 		cfg := encodertest.Config(c.URL(i)+"/ingest/fight", key)
-		cfg.ListSize = 4
+		cfg.ListSize = 6
 		return cfg
 	}
 	stopPrimary := runEncoder(t, enc(0, primaryKey))
 	runEncoder(t, enc(1, backupKey))
 	w, stopWatch := watchOutput(t, c.URL(2)+"/live/fight/0/")
 	defer stopWatch()
-	c.WaitFor("the output is live", 30*time.Second, func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.maxSeq >= 4
-	})
+	c.WaitFor("the output is live", 30*time.Second, func() bool { return w.reached(4) })
 	feeds := call(t, "GET", c.URL(2)+"/admin/v1/events/fight/feeds", nodetest.AdminToken, "")
 	if feeds.status != 200 || feeds.body["active"] != "primary" {
 		t.Fatalf("feeds: %d %s", feeds.status, feeds.raw)
@@ -196,19 +211,13 @@ func TestRedundantFeedsFailover(t *testing.T) {
 	}
 
 	// The primary encoder dies.
-	w.mu.Lock()
-	before := w.maxSeq
-	w.mu.Unlock()
+	before := w.edge()
 	stopPrimary()
 	c.WaitFor("the output switched to the backup", 20*time.Second, func() bool {
 		r := call(t, "GET", c.URL(0)+"/admin/v1/events/fight/feeds", nodetest.AdminToken, "")
 		return r.body["active"] == "backup"
 	})
-	c.WaitFor("the output moves on from the backup", 20*time.Second, func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.maxSeq >= before+4
-	})
+	c.WaitFor("the output moves on from the backup", 20*time.Second, func() bool { return w.reached(before + 4) })
 	hist := call(t, "GET", c.URL(1)+"/admin/v1/config/history", nodetest.AdminToken, "")
 	if !strings.Contains(hist.raw, "set_active_feed") || !strings.Contains(hist.raw, "no output segment") {
 		t.Errorf("the switch is not in the history: %.600s", hist.raw)
@@ -224,19 +233,13 @@ func TestRedundantFeedsFailover(t *testing.T) {
 		fs := feedsOf(t, c.URL(2))
 		return fs.Active == "backup" && fs.Feeds[0].Node == "n0" && fs.Feeds[0].Healthy
 	})
-	w.mu.Lock()
-	before = w.maxSeq
-	w.mu.Unlock()
+	before = w.edge()
 	c.Kill(1)
 	c.WaitFor("the output switched back to the primary", 30*time.Second, func() bool {
 		r := call(t, "GET", c.URL(0)+"/admin/v1/events/fight/feeds", nodetest.AdminToken, "")
 		return r.body["active"] == "primary"
 	})
-	c.WaitFor("the output moves on from the primary", 30*time.Second, func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.maxSeq >= before+4
-	})
+	c.WaitFor("the output moves on from the primary", 30*time.Second, func() bool { return w.reached(before + 4) })
 	stopWatch()
 	switches, longest := w.check(time.Second)
 	if switches < 2 {
@@ -277,18 +280,14 @@ func TestPartitionedIngestStopsPublishing(t *testing.T) {
 	c.WaitControl(0)
 	enc := func(i int, key string) encoder.Config {
 		cfg := encodertest.Config(c.URL(i)+"/ingest/fight", key)
-		cfg.ListSize = 4
+		cfg.ListSize = 6
 		return cfg
 	}
 	runEncoder(t, enc(1, primaryKey))
 	runEncoder(t, enc(2, backupKey))
 	w, stopWatch := watchOutput(t, c.URL(0)+"/live/fight/0/")
 	defer stopWatch()
-	c.WaitFor("the output is live", 30*time.Second, func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.maxSeq >= 3
-	})
+	c.WaitFor("the output is live", 30*time.Second, func() bool { return w.reached(3) })
 	publishing := func(i int, feed string) bool {
 		return strings.Contains(body(t, c.URL(i)+"/metrics"), `ringside_feed_publishing{event="fight",feed="`+feed+`"} 1`)
 	}
@@ -300,14 +299,8 @@ func TestPartitionedIngestStopsPublishing(t *testing.T) {
 	c.WaitFor("the majority switches to the backup", 20*time.Second, func() bool {
 		return feedsOf(t, c.URL(0)).Active == "backup" && publishing(2, "backup")
 	})
-	w.mu.Lock()
-	before := w.maxSeq
-	w.mu.Unlock()
-	c.WaitFor("the output moves on", 20*time.Second, func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.maxSeq >= before+3
-	})
+	before := w.edge()
+	c.WaitFor("the output moves on", 20*time.Second, func() bool { return w.reached(before + 3) })
 	c.Heal()
 	c.WaitFor("the healed node follows the switch", 20*time.Second, func() bool {
 		return feedsOf(t, c.URL(1)).Active == "backup"

@@ -2,9 +2,11 @@ package node
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"runtime/debug"
 	"time"
 	"unsafe"
 
@@ -116,10 +118,23 @@ func (n *running) newServers() {
 	n.adminSrv = n.newServer(n.routes(false, true), "only /admin/v1/, /debug/pprof/, /metrics and /healthz here")
 }
 
+// recoverRequest turns a panic in one request's handler into a 500 and a
+// logged stack: a bug hit by one request must not take the node (and
+// every other player on it) down.
+func (n *running) recoverRequest(ctx *fasthttp.RequestCtx) {
+	if r := recover(); r != nil {
+		n.log.Error("request handler panicked", "path", string(ctx.Path()), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		ctx.ResetBody()
+		problem(ctx, fasthttp.StatusInternalServerError, "internal error")
+		n.m.panics.Inc()
+	}
+}
+
 func (n *running) newServer(table []httpRoute, notFound string) *fasthttp.Server {
 	cors := newCORS(n.cfg.HTTP.CORSOrigins)
 	return &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
+			defer n.recoverRequest(ctx)
 			if badRawPath(ctx.Request.URI().PathOriginal()) {
 				problem(ctx, fasthttp.StatusBadRequest, "path not allowed: no '..', '//', '%' or '\\' in request paths")
 				return

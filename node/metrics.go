@@ -17,6 +17,8 @@ type httpMetrics struct {
 	// node holds for an upstream answer (the ingest's own are counted by
 	// ringside_ingest_ll_parked_requests).
 	parked prometheus.Gauge
+	// panics counts requests whose handler panicked (answered 500).
+	panics prometheus.Counter
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -30,8 +32,11 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 		parked: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ringside_ll_parked_requests", Help: "Blocking LL-HLS playlist requests held for an upstream answer (edge and shield tiers).",
 		}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_http_handler_panics_total", Help: "Requests whose handler panicked: answered 500, the stack logged (a bug to report).",
+		}),
 	}
-	reg.MustRegister(m.vec, m.bytesOut, m.parked)
+	reg.MustRegister(m.vec, m.bytesOut, m.parked, m.panics)
 	return m
 }
 
