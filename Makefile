@@ -18,8 +18,9 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/ringside
 
-## run: live events on this machine: one node plus two ffmpeg encoders
-## (HLS into "demo", LL-DASH/CMAF into the low-latency event "demo-ll").
+## run: live events on this machine: one node plus four ffmpeg encoders
+## (HLS into "demo", LL-DASH/CMAF into the low-latency event "demo-ll", a
+## primary and a backup into the redundant event "demo-backup").
 run: build
 	./scripts/ensure-ffmpeg
 	./$(BIN) demo --http $(HTTP) --https $(HTTPS) --admin $(ADMIN) --dns $(DNS) --low-latency --backup

@@ -12,9 +12,10 @@ import (
 
 const usage = `usage:
   ringside node --config FILE     run a node from its YAML configuration
-  ringside demo --http ADDR [--admin ADDR] [--low-latency]
+  ringside demo --http ADDR [--admin ADDR] [--low-latency] [--backup]
                                   one node with a demo event fed by a local ffmpeg
-                                  (--low-latency: and an LL-HLS/LL-DASH event fed by a second)
+                                  (--low-latency: and an LL-HLS/LL-DASH event fed by a second;
+                                  --backup: and a redundant event, a primary and a backup ffmpeg)
   ringside ctl COMMAND            the operator's CLI over the admin API (ringside ctl for help)
   ringside version
 `
