@@ -168,14 +168,11 @@ func (d *dash) holdUntil(p string, now time.Time) (time.Time, bool) {
 }
 
 func unitsDuration(units, timescale uint64) (time.Duration, bool) {
-	if timescale == 0 {
+	d, ok := segment.UnitsDuration(units, timescale)
+	if !ok || d <= 0 || d > time.Hour {
 		return 0, false
 	}
-	s := float64(units) / float64(timescale)
-	if s <= 0 || s > 3600 {
-		return 0, false
-	}
-	return time.Duration(s * float64(time.Second)), true
+	return d, true
 }
 
 func later(a, b time.Time) time.Time {

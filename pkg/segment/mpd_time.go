@@ -121,8 +121,10 @@ func ParseXSDateTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("bad xs:dateTime %q", clipText([]byte(s)))
 }
 
-// unitsToDuration converts n units of 1/timescale seconds to a duration.
-func unitsToDuration(n, timescale uint64) (time.Duration, bool) {
+// UnitsDuration converts n units of 1/timescale seconds to a duration
+// exactly (no float rounding); false when the timescale is 0 or the
+// result does not fit.
+func UnitsDuration(n, timescale uint64) (time.Duration, bool) {
 	if timescale == 0 {
 		return 0, false
 	}

@@ -337,7 +337,7 @@ func (t *Track) AvailabilityTime(n uint64) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%w: Representation %q number %d ends before presentationTimeOffset",
 			ErrNoSegment, t.Representation.ID, n)
 	}
-	endD, ok := unitsToDuration(end-tm.PresentationTimeOffset, tm.Timescale)
+	endD, ok := UnitsDuration(end-tm.PresentationTimeOffset, tm.Timescale)
 	if !ok || endD > math.MaxInt64-start {
 		return time.Time{}, fmt.Errorf("%w: Representation %q number %d: time out of range", ErrNoSegment, t.Representation.ID, n)
 	}
