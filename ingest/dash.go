@@ -167,6 +167,8 @@ func (d *dash) holdUntil(p string, now time.Time) (time.Time, bool) {
 	return earlier(until, now.Add(3*segDur)), true
 }
 
+// unitsDuration is a DASH timeline's duration: positive and at most an
+// hour, or false.
 func unitsDuration(units, timescale uint64) (time.Duration, bool) {
 	d, ok := segment.UnitsDuration(units, timescale)
 	if !ok || d <= 0 || d > time.Hour {
