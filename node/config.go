@@ -263,6 +263,10 @@ type CacheSection struct {
 	NegativeTTL    Duration `yaml:"negative_ttl"`
 	StaleFor       Duration `yaml:"stale_for"`
 	FetchTimeout   Duration `yaml:"fetch_timeout"`
+	// FileMinBytes: complete bodies this large or larger (segments) are
+	// kept in sealed in-memory files and sent to plain HTTP clients with
+	// sendfile; 0 keeps every body on the Go heap.
+	FileMinBytes ByteSize `yaml:"file_min_bytes"`
 }
 
 // EventConfig is one live event. Exactly one of StreamKey (push: an
@@ -356,7 +360,7 @@ func DefaultConfig() Config {
 			DVR: DVRSection{MaxBytes: 10 << 30}},
 		Cache: CacheSection{MaxBytes: ByteSize(sc.MaxBytes), MaxObjectBytes: ByteSize(sc.MaxObjectBytes),
 			SegmentTTL: Duration(sc.SegmentTTL), MasterTTL: Duration(sc.MasterTTL), NegativeTTL: Duration(sc.NegativeTTL),
-			StaleFor: Duration(sc.StaleFor), FetchTimeout: Duration(sc.FetchTimeout)},
+			StaleFor: Duration(sc.StaleFor), FetchTimeout: Duration(sc.FetchTimeout), FileMinBytes: ByteSize(sc.FileMinBytes)},
 		Mesh: MeshSection{Profile: "lan", PeerTimeout: Duration(2 * time.Second), FillTimeout: Duration(time.Second)},
 		Steering: SteeringSection{Zone: "ringside.test.", DNSTTL: Duration(20 * time.Second), TTL: Duration(time.Minute),
 			MeshWeight: 100, ManifestTTL: Duration(5 * time.Second), Canary: "/healthz", ProbeInterval: Duration(time.Second), ProbeTimeout: Duration(time.Second),
@@ -444,6 +448,7 @@ func (c Config) shieldConfig() shield.Config {
 	sc.SegmentTTL, sc.MasterTTL = time.Duration(c.Cache.SegmentTTL), time.Duration(c.Cache.MasterTTL)
 	sc.NegativeTTL, sc.StaleFor = time.Duration(c.Cache.NegativeTTL), time.Duration(c.Cache.StaleFor)
 	sc.FetchTimeout = time.Duration(c.Cache.FetchTimeout)
+	sc.FileMinBytes = int64(c.Cache.FileMinBytes)
 	return sc
 }
 

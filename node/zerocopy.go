@@ -23,12 +23,14 @@ import (
 //  2. fasthttp writes the headers into its bufio.Writer and asks it to
 //     ReadFrom the body: bufio fills what is left of its buffer through
 //     fileBody.Read (a few KB, from the file's mapping), so the headers
-//     and the body's first bytes share one write, and flushes;
+//     and the body's first bytes share one write, and flushes (corking
+//     the socket around it, as nginx's tcp_nopush does, cost more CPU
+//     per response than the one small frame it saves, on loopback);
 //  3. with its buffer empty, bufio hands the rest to the connection's own
 //     ReadFrom (trackedConn.ReadFrom), which recognises the fileBody and
 //     sends it with sendfile at explicit offsets (the file is shared by
-//     every response; nothing moves its position), in pieces of sendChunk
-//     that each must make progress within http.send_timeout;
+//     every response; nothing moves its position) in one netpoller write,
+//     each sendChunk of progress moving the http.send_timeout deadline;
 //  4. fasthttp closes the body stream: the object is unpinned.
 //
 // Over TLS the record layer must see the bytes: the body goes through
@@ -37,7 +39,7 @@ import (
 // fileBody is the body stream of a response from a body file.
 type fileBody struct {
 	obj      *object.Object
-	mem      []byte // the file's mapping, for Read
+	mem      []byte       // the file's mapping, for Read
 	fd       int
 	off, end int64
 }
@@ -113,6 +115,7 @@ type sendState struct {
 	src  int   // the body file
 	off  int64 // next byte of src to send
 	left int64
+	mark int64 // off when the write deadline was last pushed
 	err  error
 }
 
@@ -154,30 +157,30 @@ func (c *trackedConn) canSendFile() bool {
 	return true
 }
 
-// sendFile sends fb's remaining bytes (at most limit) in pieces of
-// sendChunk, each under its own write deadline when http.send_timeout is
-// set, as Write does.
+// sendFile sends fb's remaining bytes (at most limit) in one netpoller
+// write: sendfile as long as the socket takes bytes, waiting whenever it
+// is full. With http.send_timeout set, the write deadline moves on each
+// time sendChunk more bytes went out (sendfileStep), so, as with Write,
+// a client that keeps reading is never cut off and one that stops is.
 func (c *trackedConn) sendFile(fb *fileBody, limit int64) (int64, error) {
-	var total int64
-	for fb.off < fb.end && total < limit {
-		if t := c.l.lim.sendTimeout; t > 0 {
-			c.Conn.SetWriteDeadline(time.Now().Add(t))
-		}
-		c.send = sendState{src: fb.fd, off: fb.off, left: min(fb.end-fb.off, limit-total, sendChunk)}
-		err := c.raw.Write(c.sendStep)
-		sent := c.send.off - fb.off
-		fb.off, total = c.send.off, total+sent
-		if err == nil {
-			err = c.send.err
-		}
-		if err != nil {
-			return total, err
-		}
+	if fb.off >= fb.end || limit <= 0 {
+		return 0, nil
 	}
-	return total, nil
+	c.send = sendState{src: fb.fd, off: fb.off, left: min(fb.end-fb.off, limit)}
+	if c.l.lim.sendTimeout > 0 {
+		c.send.mark = c.send.off
+		c.Conn.SetWriteDeadline(time.Now().Add(c.l.lim.sendTimeout))
+	}
+	err := c.raw.Write(c.sendStep)
+	sent := c.send.off - fb.off
+	fb.off = c.send.off
+	if err == nil {
+		err = c.send.err
+	}
+	return sent, err
 }
 
-// sendfileStep runs in the netpoller's Write: it sends until the piece is
+// sendfileStep runs in the netpoller's Write: it sends until the body is
 // done (true) or the socket is full (false: wait until it is writable).
 func (c *trackedConn) sendfileStep(fd uintptr) bool {
 	s := &c.send
@@ -188,6 +191,10 @@ func (c *trackedConn) sendfileStep(fd uintptr) bool {
 		}
 		switch {
 		case err == syscall.EAGAIN:
+			if t := c.l.lim.sendTimeout; t > 0 && s.off-s.mark >= sendChunk {
+				s.mark = s.off
+				c.Conn.SetWriteDeadline(time.Now().Add(t))
+			}
 			return false
 		case err == syscall.EINTR:
 		case err != nil:
