@@ -39,7 +39,7 @@ import (
 // fileBody is the body stream of a response from a body file.
 type fileBody struct {
 	obj      *object.Object
-	mem      []byte       // the file's mapping, for Read
+	mem      []byte // the file's mapping, for Read
 	fd       int
 	off, end int64
 }

@@ -78,6 +78,10 @@ type results struct {
 	notes  []string
 	https  httpsResults
 	ll     llResults
+	// sections are markdown sections the rounds write themselves
+	// (hot.md from bench/hot.bash, growth.md from bench/growth.bash),
+	// placed after the hot-object and memory tables.
+	sections []string
 }
 
 func main() {
@@ -113,6 +117,11 @@ func load(dir string) (results, error) {
 	res.https, err = loadHTTPS(dir)
 	errs = append(errs, err)
 	res.ll, err = loadLL(dir)
+	for _, name := range []string{"hot.md", "growth.md"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil && len(b) > 0 {
+			res.sections = append(res.sections, string(b))
+		}
+	}
 	errs = append(errs, err)
 	res.notes = readLines(filepath.Join(dir, "notes.txt"))
 	order := systemOrder(res.meta.Systems)

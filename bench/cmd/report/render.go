@@ -23,6 +23,9 @@ func render(res results) string {
 	renderTTFB(&b, res.crowds)
 	renderWrk(&b, res.wrks, res.meta.Knobs)
 	renderRSS(&b, res.rss)
+	for _, sec := range res.sections {
+		b.WriteString(strings.TrimRight(sec, "\n") + "\n\n")
+	}
 	if len(res.notes) > 0 {
 		b.WriteString("## Notes from the run\n\n")
 		for _, n := range res.notes {
