@@ -79,7 +79,8 @@ type results struct {
 	https  httpsResults
 	ll     llResults
 	// sections are markdown sections the rounds write themselves
-	// (hot.md from bench/hot.bash, growth.md from bench/growth.bash),
+	// (hot.md from bench/hot.bash, growth.md from bench/growth.bash) and
+	// findings-http.md, the reading of them written by hand,
 	// placed after the hot-object and memory tables.
 	sections []string
 }
@@ -117,7 +118,7 @@ func load(dir string) (results, error) {
 	res.https, err = loadHTTPS(dir)
 	errs = append(errs, err)
 	res.ll, err = loadLL(dir)
-	for _, name := range []string{"hot.md", "growth.md"} {
+	for _, name := range []string{"hot.md", "growth.md", "findings-http.md"} {
 		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil && len(b) > 0 {
 			res.sections = append(res.sections, string(b))
 		}
