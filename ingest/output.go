@@ -265,7 +265,10 @@ func (out *output) advance(ctx context.Context, fev *event, feed, p string, pl *
 	tr := out.track(p)
 	out.mu.Lock()
 	last := tr.last[feed]
-	tr.listSize = min(max(len(pl.Segments), outputMinWindow), control.TimelineWindow)
+	// The output's window never shrinks with a feed's playlist (a
+	// restarted encoder lists one segment): a burst of appends after a
+	// failover must stay in view of players a reload behind.
+	tr.listSize = min(max(tr.listSize, len(pl.Segments), outputMinWindow), control.TimelineWindow)
 	tr.version, tr.indep = max(pl.Version, 3), hasTag(pl, "EXT-X-INDEPENDENT-SEGMENTS")
 	known := len(tr.window) > 0
 	out.mu.Unlock()
