@@ -7,11 +7,11 @@ DNS       ?= 127.0.0.1:8053
 HTTPS     ?= 127.0.0.1:8443
 # Each fuzz target (every func FuzzXxx of the module) runs this long inside
 # `make test` (a smoke run; run `make fuzz FUZZTIME=5m` for a real session).
-FUZZTIME  ?= 8s
+FUZZTIME  ?= 5s
 # nginx (the CDNs of the steering tests) lives in /usr/sbin on Debian.
 export PATH := $(PATH):/usr/sbin:/sbin
 
-.PHONY: all build run test vet unit fuzz bench clean package deploy-test terraform-test package-test
+.PHONY: all build run test vet unit fuzz bench clean package deploy-test terraform-test package-test faults
 
 all: build
 
@@ -25,9 +25,9 @@ run: build
 	./scripts/ensure-ffmpeg
 	./$(BIN) demo --http $(HTTP) --https $(HTTPS) --admin $(ADMIN) --dns $(DNS) --low-latency --backup
 
-## test: vet, the deploy checks, the whole suite under the race detector,
-## and fuzz smoke runs.
-test: vet deploy-test unit fuzz
+## test: vet, the whole suite under the race detector, fuzz smoke runs and
+## the deploy checks (last: .ci/run builds OpenTofu for them meanwhile).
+test: vet unit fuzz deploy-test
 
 vet:
 	$(GO) vet ./...
@@ -63,6 +63,15 @@ terraform-test:
 
 package-test:
 	GO=$(GO) ./deploy/package/test-deb
+
+## faults: the multi-host fault suite (root: network namespaces, a tmpfs):
+## five `ringside node` processes, an origin and a client in namespaces,
+## partitions, 200 ms RTT + 2% loss, an ingest restart, a full disk; the
+## figures go to bench/FAULTS.md. About 2.5 minutes.
+faults:
+	./scripts/ensure-test-deps
+	RINGSIDE_FAULTS=1 RINGSIDE_FAULTS_REPORT=$(CURDIR)/bench/FAULTS.md \
+		$(GO) test -count=1 -timeout 8m -run TestFaults -v ./test/faults/
 
 clean:
 	rm -rf bin dist
