@@ -277,6 +277,8 @@ control plane, steering) and an ffmpeg encoder pushing a 2-rung ladder
   variants: %[1]s/live/demo/0/index.m3u8   %[1]s/live/demo/1/index.m3u8
   dvr:      %[1]s/live/demo/master.dvr.m3u8   (rewind up to %[6]s)
   start:    %[1]s/live/demo/master.startover.m3u8   (start-over: from the first segment kept)
+  watch:    %[1]s/watch/demo   (a player page: hls.js with content steering and CMCD)
+  console:  %[2]s/console/   (the ops console; sign in with the admin token)
   playback: %[1]s/play/demo   (pathways and a session; %[1]s/r/live/demo/master.m3u8 redirects)
   steering: %[1]s/s/live/demo/master.m3u8   (HLS content steering, manifest at /steer/demo)
   metrics:  %[2]s/metrics
