@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,12 @@ func sweep() {
 			// starts processes in these namespaces).
 			pids, _ := exec.Command("ip", "netns", "pids", f[0]).Output()
 			for _, p := range strings.Fields(string(pids)) {
+				// inNS may have moved this process's main thread into the
+				// namespace (Go parks, never ends, a locked main thread):
+				// never kill ourselves.
+				if p == strconv.Itoa(os.Getpid()) {
+					continue
+				}
 				_ = exec.Command("kill", "-9", p).Run()
 			}
 			_ = ip("netns", "del", f[0])

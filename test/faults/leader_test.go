@@ -198,8 +198,12 @@ func answer(st int, body []byte, err error) string {
 		return "no answer (" + shortErr(err) + ")"
 	}
 	var p struct {
-		Title string `json:"title"`
+		Title  string `json:"title"`
+		Detail string `json:"detail"`
 	}
 	_ = json.Unmarshal(body, &p)
+	if p.Detail != "" {
+		return fmt.Sprintf("%d %s: %.160s", st, p.Title, p.Detail)
+	}
 	return fmt.Sprintf("%d %s", st, p.Title)
 }
