@@ -112,5 +112,8 @@ try {
   if (context) await context.close().catch(() => {});
   await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
 }
-emit({ result: out });
-process.exit(0);
+// The result is one line of several hundred kB and stdout is a pipe: Node
+// writes it in the background, so exit only once it has all been handed
+// over (exiting at once cut it at the pipe's 64 KiB). The exit itself is
+// needed: the reader of stdin would keep the process alive.
+process.stdout.write(JSON.stringify({ result: out }) + '\n', () => process.exit(0));

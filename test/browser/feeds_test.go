@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func TestFeedSwitchPlayback(t *testing.T) {
 	target := d.waitFeeds(t)
 
 	drv := startFeedsDriver(t, map[string]any{"player": "hls.js", "page": page, "manifest": master,
-		"startTimeout": 20, "maxSeconds": 45})
+		"startTimeout": 20, "maxSeconds": 90})
 	auth := http.Header{"Authorization": {"Bearer " + adminToken}, "Content-Type": {"application/json"}}
 	force := func(feed string) {
 		body := fmt.Sprintf(`{"active":%q,"reason":"browser test"}`, feed)
@@ -248,6 +249,17 @@ type feedsDriver struct {
 	result   chan feedsResult
 	last     feedProgress
 	stderr   lockedBuffer // written by exec's copier, read on failure
+	lineErr  atomic.Value // string: the last stdout line that did not decode
+	exited   chan struct{} // closed when the driver's stdout ends
+}
+
+// failure says what the test knows about a driver that gave no result.
+func (d *feedsDriver) failure() string {
+	s := "stderr:\n" + d.stderr.String()
+	if e, _ := d.lineErr.Load().(string); e != "" {
+		s += "\nundecodable output: " + e
+	}
+	return s
 }
 
 // lockedBuffer is a bytes.Buffer safe for one writer and readers.
@@ -312,9 +324,10 @@ func (es mediaEvents) waiting() mediaEvents {
 // process group, killed when the test ends.
 func startFeedsDriver(t *testing.T, spec map[string]any) *feedsDriver {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
-	d := &feedsDriver{cmd: exec.CommandContext(ctx, "node", "feeds.mjs"), progress: make(chan feedProgress, 1000), result: make(chan feedsResult, 1)}
+	d := &feedsDriver{cmd: exec.CommandContext(ctx, "node", "feeds.mjs"), progress: make(chan feedProgress, 1000), result: make(chan feedsResult, 1),
+		exited: make(chan struct{})}
 	d.cmd.Stderr = &d.stderr
 	d.cmd.SysProcAttr = childproc.Attr()
 	d.cmd.Cancel = func() error { return syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL) }
@@ -342,7 +355,10 @@ func startFeedsDriver(t *testing.T, spec map[string]any) *feedsDriver {
 				Progress *feedProgress
 				Result   *feedsResult
 			}
-			if json.Unmarshal(sc.Bytes(), &line) != nil {
+			if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+				// A line the test cannot read is the driver's fault
+				// and must not be lost in silence: say so at stop.
+				d.lineErr.Store(fmt.Sprintf("%v in a %d-byte line starting %.200q", err, len(sc.Bytes()), sc.Bytes()))
 				continue
 			}
 			if line.Progress != nil {
@@ -356,6 +372,7 @@ func startFeedsDriver(t *testing.T, spec map[string]any) *feedsDriver {
 			}
 		}
 		close(d.progress)
+		close(d.exited)
 	}()
 	return d
 }
@@ -373,8 +390,8 @@ func (d *feedsDriver) waitPlayed(t *testing.T, seconds float64, what string) {
 		case p, ok := <-d.progress:
 			if !ok {
 				r := d.stop(t)
-				t.Fatalf("%s: the driver ended before %.1f s played (%s %s); stderr:\n%s\nconsole:\n%s", what, seconds,
-					r.TimedOut, r.DriverError, d.stderr.String(), strings.Join(r.Console, "\n"))
+				t.Fatalf("%s: the driver ended before %.1f s played (%s %s); %s\nconsole:\n%s", what, seconds,
+					r.TimedOut, r.DriverError, d.failure(), strings.Join(r.Console, "\n"))
 			}
 			d.last = p
 		case <-timeout:
@@ -391,12 +408,21 @@ func (d *feedsDriver) stop(t *testing.T) feedsResult {
 		for range d.progress {
 		}
 	}()
-	select {
-	case r := <-d.result:
-		return r
-	case <-time.After(90 * time.Second): // a loaded machine: the report is written after playback stops
-		t.Fatalf("feeds.mjs gave no result within 90 s of stop; stderr:\n%s", d.stderr.String())
-		return feedsResult{}
+	timeout := time.After(90 * time.Second) // a loaded machine: the report is written after playback stops
+	for {
+		select {
+		case r := <-d.result:
+			return r
+		case <-d.exited:
+			select {
+			case r := <-d.result:
+				return r
+			default:
+			}
+			t.Fatalf("feeds.mjs ended without a result; %s", d.failure())
+		case <-timeout:
+			t.Fatalf("feeds.mjs gave no result within 90 s of stop; %s", d.failure())
+		}
 	}
 }
 
