@@ -62,7 +62,7 @@ func (a *API) readConsistent(c *call) (*control.Document, bool) {
 	var nl *control.NotLeaderError
 	switch {
 	case errors.As(err, &nl):
-		a.forward(c, a.leaderFirst(nl.LeaderID))
+		a.forwardToLeader(c, nl)
 		return nil, false
 	case err != nil:
 		commandProblem(c.w, err)

@@ -99,6 +99,48 @@ func TestLostLeadershipRetriesWithTheSameKey(t *testing.T) {
 	}
 }
 
+// TestVoterWithoutLeaderAnswersAtOnce: a voter that knows no leader (an
+// election, or a partitioned old leader that stepped down) answers a
+// write or a consistent read 503 with Retry-After at once, without trying
+// the other voters (each would cost a connect timeout when it is cut
+// off); a write whose commit was cut short says its outcome is unknown.
+func TestVoterWithoutLeaderAnswersAtOnce(t *testing.T) {
+	other := newUpstream(t, status(200))
+	e := newEnv(t)
+	e.control.SetLeader("")
+	e.cluster.SetVoters("v2", "v3")
+	e.cluster.SetAdminURL("v2", other.URL)
+	e.cluster.SetAdminURL("v3", other.URL)
+	for _, tc := range []struct {
+		name, method, path, body, detail string
+		err                               error
+	}{
+		{"write", "PUT", "/admin/v1/regions/apac", `{"cidrs":["203.0.113.0/24"]}`, "knows no leader", &control.NotLeaderError{}},
+		{"write in flight", "PUT", "/admin/v1/regions/apac", `{"cidrs":["203.0.113.0/24"]}`, "outcome unknown",
+			&control.NotLeaderError{InFlight: true}},
+		{"consistent read", "GET", "/admin/v1/config?consistent=true", "", "knows no leader", &control.NotLeaderError{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.control.FailApply(tc.err)
+			e.control.FailRead(tc.err)
+			r := e.call(t, tc.method, tc.path, adminToken, tc.body)
+			if r.status != 503 || r.header.Get("Retry-After") != "1" || !strings.Contains(string(r.raw), tc.detail) {
+				t.Fatalf("%d %v %s; want 503, Retry-After and %q", r.status, r.header, r.raw, tc.detail)
+			}
+			if n := len(other.seen()); n != 0 {
+				t.Fatalf("%d calls forwarded to the other voters", n)
+			}
+		})
+	}
+	// Once a leader is known, the same voter forwards to it.
+	e.control.SetLeader("v2")
+	e.control.FailApply(&control.NotLeaderError{})
+	if r := e.call(t, "PUT", "/admin/v1/regions/apac", adminToken, `{"cidrs":["203.0.113.0/24"]}`); r.status != 200 ||
+		len(other.seen()) != 1 || r.header.Get("X-Ringside-Served-By") != "v2" {
+		t.Fatalf("%d %v %s, %d forwarded", r.status, r.header, r.raw, len(other.seen()))
+	}
+}
+
 // TestForwardUsesAdminURL: forwarded calls go to the target's admin API,
 // not to its public HTTP listener (which refuses /admin/ when
 // admin.listen is set).

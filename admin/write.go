@@ -68,7 +68,7 @@ func (a *API) write(c *call, typ string, payload any, show func(*control.Documen
 	case errors.As(err, &nl):
 		// Also when InFlight: the leader finds the key if the command
 		// was committed after all, and answers its first result.
-		a.forward(c, a.leaderFirst(nl.LeaderID))
+		a.forwardToLeader(c, nl)
 		return
 	case err != nil:
 		if commandStatusOf(err) >= 500 {
@@ -113,6 +113,26 @@ func ifMatch(c *call) (uint64, bool) {
 		return 0, false
 	}
 	return v, true
+}
+
+// forwardToLeader sends a call this voter could not serve (nl: it is not
+// the leader) to the leader. A voter that knows no leader answers 503 at
+// once instead: an election is under way, or this voter is cut off from
+// the others (a partitioned old leader steps down and knows none), and
+// then every voter it would try is unreachable too, each costing a
+// connect timeout while the client waits. The client retries after
+// Retry-After, with the same Idempotency-Key for a write.
+func (a *API) forwardToLeader(c *call, nl *control.NotLeaderError) {
+	if nl.LeaderID == "" && a.control.Leader() == "" {
+		detail := "this control voter knows no leader: an election is under way or it is cut off from the other voters; retry"
+		if nl.InFlight {
+			detail = "leadership was lost while the write was being committed (outcome unknown) and no new leader is known yet; " +
+				"retry with the same Idempotency-Key, which applies it at most once"
+		}
+		unavailable(c.w, detail)
+		return
+	}
+	a.forward(c, a.leaderFirst(nl.LeaderID))
 }
 
 // leaderFirst lists where a voter that is not the leader sends a request:
