@@ -224,6 +224,108 @@ func TestOutputFailover(t *testing.T) {
 	}
 }
 
+// TestOutputActiveEncoderRestarts: the active feed's encoder restarts (the
+// only encoder of the event: its backup never pushes). The new run
+// numbers from 0 again, reuses the old run's segment names with other
+// bytes, and its timestamps start over while its program date-times go on
+// with the wall clock (ffmpeg's -hls_flags program_date_time). The output
+// carries on: its numbers continue without a gap or a repeat, a
+// discontinuity marks the restart, the new segments are the new run's,
+// and the old output segments keep the old run's bytes under their own
+// names (caches may hold them for good).
+func TestOutputActiveEncoderRestarts(t *testing.T) {
+	r := newFeedRig(t, control.SwitchBackManual)
+	push := func(name, at int, pts int64, marker string, first int) {
+		t.Helper()
+		up := func(p string, b []byte) {
+			t.Helper()
+			if _, err := r.o.Put(context.Background(), Upload{Event: "ev", Path: p, Token: primaryKey,
+				Body: strings.NewReader(string(b)), ContentLength: -1}); err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+		}
+		up(fmt.Sprintf("0/index%d.ts", name), tsSegment(pts, marker))
+		var b strings.Builder
+		from := max(first, name-2)
+		fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:%d\n", from)
+		for j := from; j <= name; j++ {
+			fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF:2.000000,\nindex%d.ts\n",
+				r.t0.Add(time.Duration(at-name+j)*2*time.Second).Format("2006-01-02T15:04:05.000Z"), j)
+		}
+		up("0/index.m3u8", []byte(b.String()))
+	}
+	// Every output playlist seen, merged by media sequence number: a
+	// number must always name the same segment in the same discontinuity
+	// sequence (a playlist that starts at the restart drops its tag and
+	// counts it in EXT-X-DISCONTINUITY-SEQUENCE).
+	type outSeg struct {
+		uri string
+		dsn uint64
+	}
+	out := map[uint64]outSeg{}
+	var lastDSN uint64
+	observe := func(msn uint64) {
+		t.Helper()
+		pl := r.output(msn)
+		dsn := pl.DiscontinuitySequence
+		if dsn < lastDSN {
+			t.Fatalf("the discontinuity sequence went back from %d to %d", lastDSN, dsn)
+		}
+		lastDSN = dsn
+		for i, s := range pl.Segments {
+			n := pl.MediaSequence + uint64(i)
+			if s.Discontinuity && i > 0 {
+				dsn++
+			}
+			if prev, ok := out[n]; ok && prev != (outSeg{s.URI, dsn}) {
+				t.Fatalf("output segment %d was %+v, now %s in discontinuity sequence %d", n, prev, s.URI, dsn)
+			}
+			out[n] = outSeg{s.URI, dsn}
+		}
+	}
+	for i := range 5 {
+		push(i, i, int64(i)*180000, fmt.Sprintf("run1-%d", i), 0)
+		observe(uint64(i))
+		r.clock.add(2 * time.Second)
+	}
+	for j := range 5 { // the restart: index0.ts again, PTS from 0, the wall clock going on
+		push(j, 5+j, int64(j)*180000, fmt.Sprintf("run2-%d", j), 0)
+		observe(uint64(5 + j))
+		r.clock.add(2 * time.Second)
+	}
+	if ev, _ := r.tl.Event("ev"); ev.Feeds.ActiveFeed() != control.FeedPrimary {
+		t.Fatalf("the output switched feeds on a restart: %+v", ev.Feeds.LastSwitch)
+	}
+	uris := map[string]uint64{}
+	for msn := uint64(0); msn < 10; msn++ {
+		s, ok := out[msn]
+		if !ok {
+			t.Fatalf("output segment %d never listed (a gap); seen %+v", msn, out)
+		}
+		if other, dup := uris[s.uri]; dup {
+			t.Fatalf("output segments %d and %d are both %s", other, msn, s.uri)
+		}
+		uris[s.uri] = msn
+		want := fmt.Sprintf("run1-%d", msn)
+		if msn >= 5 {
+			want = fmt.Sprintf("run2-%d", msn-5)
+		}
+		if b := r.segmentBody("0/" + s.uri); !strings.Contains(b, want) {
+			t.Errorf("output segment %d (%s): %q, want %s", msn, s.uri, b, want)
+		}
+		if want := uint64(min(msn/5, 1)); s.dsn != want {
+			t.Errorf("output segment %d: discontinuity sequence %d, want %d (the restart's first segment, 5, starts the next)", msn, s.dsn, want)
+		}
+	}
+	if _, ok := out[10]; ok {
+		t.Fatalf("the output has more segments than were pushed: %+v", out)
+	}
+	// The old run's output segments keep their bytes.
+	if b := r.segmentBody("0/4.ts"); !strings.Contains(b, "run1-4") {
+		t.Fatalf("output segment 4 after the restart: %q, want the first run's", b)
+	}
+}
+
 func TestOutputAutoSwitchBack(t *testing.T) {
 	r := newFeedRig(t, control.SwitchBackAuto)
 	if err := r.tl.SwitchFeed(context.Background(), "ev", control.FeedBackup, "", "operator"); err != nil {
