@@ -96,6 +96,14 @@ func TestPlayers(t *testing.T) {
 			via: []hop{{path: "/live/" + tokenEvent + "/master.m3u8?token=", status: 200}}},
 		{name: "shaka/master", player: "shaka", manifest: "/live/demo/master.m3u8", seconds: 10,
 			minPlayed: 7, noStall: true, via: []hop{{path: "/live/demo/master.m3u8", status: 200}}},
+		// The DVR forms from the page's origin (CORS on them as on the
+		// live playlists): start-over from the first segment kept, in
+		// hls.js from position 0, and the DVR window in Shaka.
+		{name: "hls.js/start-over", player: "hls.js", manifest: "/live/demo/master.startover.m3u8", seconds: 6,
+			config: map[string]any{"startPosition": 0}, minPlayed: 4, noStall: true,
+			via: []hop{{path: "/live/demo/master.startover.m3u8", status: 200}, {path: "/live/demo/0/index.startover.m3u8", status: 200, either: true}}},
+		{name: "shaka/dvr", player: "shaka", manifest: "/live/demo/master.dvr.m3u8", seconds: 6,
+			minPlayed: 4, noStall: true, via: []hop{{path: "/live/demo/master.dvr.m3u8", status: 200}}},
 		// The low-latency event, 60 s each: LL-HLS in hls.js, LL-DASH in
 		// dash.js and Shaka, latency logged (lowlatency_test.go).
 		{name: "hls.js/low-latency", player: "hls.js", manifest: "/live/" + llEvent + "/ll.m3u8", seconds: llSeconds,
