@@ -43,19 +43,12 @@ type Config struct {
 	Resumes int
 	// FillTimeout bounds the push of a new segment to its shield owners.
 	FillTimeout time.Duration
-	// DownAfter transport failures in a row (no answer at all: refused,
-	// connect or header timeout) mark a peer down for DownFor: fetches
-	// ask it after every other candidate, fills skip it (peerHealth).
-	// DownAfter 0 turns this off.
-	DownAfter int
-	DownFor   time.Duration
 }
 
 // DefaultConfig returns the defaults: peers over https, 3 peers, 2
-// resumes, 1 s fills, a peer that failed to answer twice in a row asked
-// last for 5 s.
+// resumes, 1 s fills.
 func DefaultConfig() Config {
-	return Config{PeerScheme: "https", MaxPeers: 3, Resumes: 2, FillTimeout: time.Second, DownAfter: 2, DownFor: 5 * time.Second}
+	return Config{PeerScheme: "https", MaxPeers: 3, Resumes: 2, FillTimeout: time.Second}
 }
 
 // Deps are the Fetcher's collaborators.
@@ -71,8 +64,6 @@ type Deps struct {
 	// as the fetch may last. nil: Peer.
 	HeldPeer   *http.Client
 	Registerer prometheus.Registerer
-	// Now is the clock of peer health (nil: time.Now).
-	Now func() time.Time
 }
 
 // Fetcher is the cache tier's way up: the key's shield owners in
@@ -81,10 +72,9 @@ type Deps struct {
 // body that breaks is resumed from the next upstream. It also pushes new
 // segments to their owners (Fill).
 type Fetcher struct {
-	cfg    Config
-	deps   Deps
-	m      *metrics
-	health *peerHealth
+	cfg  Config
+	deps Deps
+	m    *metrics
 }
 
 // NewFetcher builds a Fetcher; it does no I/O.
@@ -95,14 +85,11 @@ func NewFetcher(cfg Config, deps Deps) (*Fetcher, error) {
 	if cfg.PeerScheme != "https" && cfg.PeerScheme != "http" {
 		return nil, fmt.Errorf("route: peer scheme %q: want https or http", cfg.PeerScheme)
 	}
-	if cfg.MaxPeers <= 0 || cfg.Resumes < 0 || cfg.FillTimeout <= 0 || cfg.DownAfter < 0 || (cfg.DownAfter > 0 && cfg.DownFor <= 0) {
-		return nil, fmt.Errorf("route: max peers (%d) and fill timeout (%v) must be positive, resumes (%d) and down-after (%d) "+
-			"not negative, down-for (%v) positive", cfg.MaxPeers, cfg.FillTimeout, cfg.Resumes, cfg.DownAfter, cfg.DownFor)
+	if cfg.MaxPeers <= 0 || cfg.Resumes < 0 || cfg.FillTimeout <= 0 {
+		return nil, fmt.Errorf("route: max peers (%d) and fill timeout (%v) must be positive, resumes (%d) not negative",
+			cfg.MaxPeers, cfg.FillTimeout, cfg.Resumes)
 	}
-	if deps.Now == nil {
-		deps.Now = time.Now
-	}
-	return &Fetcher{cfg: cfg, deps: deps, m: newMetrics(deps.Registerer), health: newPeerHealth(cfg.DownAfter, cfg.DownFor, deps.Now)}, nil
+	return &Fetcher{cfg: cfg, deps: deps, m: newMetrics(deps.Registerer)}, nil
 }
 
 // Fetch implements shield.Fetcher.
@@ -122,7 +109,7 @@ func (f *Fetcher) fetchOnce(ctx context.Context, r shield.Request) (*shield.Resp
 	hops := SplitHops(r.Hops)
 	var errs []error
 	if t != nil {
-		for _, id := range f.health.order(t.Peers(r.Key, hops, f.cfg.MaxPeers)) {
+		for _, id := range t.Peers(r.Key, hops, f.cfg.MaxPeers) {
 			resp, err := f.askPeer(ctx, t, id, r, "shield")
 			if err == nil {
 				return resp, nil
@@ -146,7 +133,7 @@ func (f *Fetcher) fetchOnce(ctx context.Context, r shield.Request) (*shield.Resp
 		return resp, nil
 	}
 	if t != nil {
-		for _, id := range f.health.order(t.Ingesters(r.Event, r.Key)) {
+		for _, id := range t.Ingesters(r.Event, r.Key) {
 			if id == t.self || slices.Contains(hops, id) {
 				continue
 			}
@@ -177,9 +164,6 @@ func (f *Fetcher) askPeer(ctx context.Context, t *Table, id string, r shield.Req
 		c = f.deps.HeldPeer
 	}
 	resp, err := get(ctx, c, url, r, f.cfg.NodeID, id, nil)
-	if f.health.result(ctx, id, err) {
-		f.m.peersDown.Inc()
-	}
 	if err == nil && resp.Status >= 500 {
 		resp.Body.Close()
 		err = fmt.Errorf("status %d", resp.Status)

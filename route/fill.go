@@ -30,10 +30,6 @@ func (f *Fetcher) Fill(ctx context.Context, event, path string, o *object.Object
 		if id == t.self || t.addr[id] == "" {
 			continue
 		}
-		if f.health.down(id) { // a fill is a head start, not a duty: the owner fetches what it missed
-			f.m.fills.WithLabelValues("skipped").Inc()
-			continue
-		}
 		err := f.fillOne(ctx, t.addr[id], event+"/"+path, o)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("route: fill %s on %s: %w", key, id, err))

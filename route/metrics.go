@@ -6,8 +6,6 @@ type metrics struct {
 	fetches *prometheus.CounterVec // by tier and result
 	fills   *prometheus.CounterVec // by result
 	resumes prometheus.Counter
-	// peersDown counts peers marked down by peerHealth.
-	peersDown prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -17,18 +15,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Requests to the next tier up, by tier (shield, ingest, origin) and result (ok, error).",
 		}, []string{"tier", "result"}),
 		fills: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ringside_push_fills_total", Help: "Segments pushed to shield owners before publication, by result (ok, error, skipped: the owner is down).",
+			Name: "ringside_push_fills_total", Help: "Segments pushed to shield owners before publication, by result.",
 		}, []string{"result"}),
 		resumes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_upstream_resumes_total", Help: "Broken upstream bodies resumed with a Range request.",
 		}),
-		peersDown: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ringside_upstream_peer_down_total",
-			Help: "Peers marked down after failing to answer at all several times in a row (asked last, not filled, for a few seconds).",
-		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.fetches, m.fills, m.resumes, m.peersDown)
+		reg.MustRegister(m.fetches, m.fills, m.resumes)
 	}
 	return m
 }
