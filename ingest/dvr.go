@@ -157,6 +157,43 @@ type Mirror interface {
 	MirrorDVR(ctx context.Context, e dvr.Entry, body, init []byte) error
 }
 
+// MasterContentType is the content type of a master playlist kept in a
+// DVR store beside the segments (a mirror's copy, see ServeDVR).
+const MasterContentType = "application/vnd.apple.mpegurl"
+
+// Masters returns the master playlists event id publishes, by path: those
+// its encoder pushed or, for an event with feeds, a feed's (the output
+// serves them as they are). A DVR mirror keeps them so it can serve the
+// masters' DVR forms when no ingest node answers.
+func (o *Origin) Masters(id string) map[string][]byte {
+	var evs []*event
+	if ev := o.event(id); ev != nil {
+		evs = append(evs, ev)
+	} else if out := o.output(id); out != nil {
+		out.mu.Lock()
+		for _, f := range out.feeds {
+			evs = append(evs, f)
+		}
+		out.mu.Unlock()
+	}
+	res := map[string][]byte{}
+	for _, ev := range evs {
+		ev.mu.Lock()
+		for p, pl := range ev.playlists {
+			if _, dup := res[p]; dup || pl.media != nil || pl.obj == nil {
+				continue
+			}
+			if b, ok := pl.obj.Complete(); ok {
+				if k, err := segment.Detect(b); err == nil && k == segment.PlaylistMaster {
+					res[p] = b
+				}
+			}
+		}
+		ev.mu.Unlock()
+	}
+	return res
+}
+
 // record queues a published segment for the DVR store.
 func (o *Origin) record(j dvrJob) {
 	if o.dvr == nil {
@@ -316,7 +353,9 @@ func (o *Origin) getDVR(id, p string, live func(string) (*object.Object, error))
 // store, or a shield owner's mirror of it when no ingest node answers.
 // window is the event's DVR window, ended whether it is over; live
 // returns the live playlist a master's DVR form is rewritten from (nil:
-// masters are not served). ok is false when p is none of them.
+// the master as st keeps it, MasterContentType, a mirror's copy). ok is
+// false when p is none of them. A master kept in st is never served as
+// it is: the live master comes from the live path.
 func ServeDVR(st *dvr.Store, id, p string, window time.Duration, ended bool,
 	live func(string) (*object.Object, error)) (*object.Object, bool, error) {
 	return serveDVR(st, id, p, window, ended, false, live)
@@ -349,7 +388,7 @@ func serveDVR(st *dvr.Store, id, p string, window time.Duration, ended, skip boo
 	live func(string) (*object.Object, error)) (*object.Object, bool, error) {
 	kind, base, clip := dvrKind(p)
 	if kind == "" {
-		if b, e, err := st.Get(id, p); err == nil {
+		if b, e, err := st.Get(id, p); err == nil && e.ContentType != MasterContentType {
 			return object.NewComplete(object.Meta{Status: 200, Kind: segment.KindSegment, ContentType: e.ContentType,
 				CacheControl: object.CacheControl(segment.KindSegment, 0), Source: "dvr"}, b), true, nil
 		}
@@ -358,7 +397,7 @@ func serveDVR(st *dvr.Store, id, p string, window time.Duration, ended, skip boo
 	if st.Entries(id, base, time.Time{}, time.Time{}) == nil {
 		// Not a media playlist the store has: a master, rewritten.
 		if live == nil {
-			return nil, true, fmt.Errorf("%w: %s", ErrNotFound, p)
+			live = func(base string) (*object.Object, error) { return keptMaster(st, id, base) }
 		}
 		obj, err := live(base)
 		if err != nil {
@@ -415,6 +454,15 @@ func serveDVR(st *dvr.Store, id, p string, window time.Duration, ended, skip boo
 func IsDVRPath(p string) bool {
 	k, _, _ := dvrKind(p)
 	return k != ""
+}
+
+// keptMaster is the master playlist st keeps at p (a mirror's copy).
+func keptMaster(st *dvr.Store, id, p string) (*object.Object, error) {
+	b, e, err := st.Get(id, p)
+	if err != nil || e.ContentType != MasterContentType {
+		return nil, fmt.Errorf("%w: %s (no master kept)", ErrNotFound, p)
+	}
+	return playlistObject(b, 2), nil
 }
 
 func playlistObject(data []byte, td int) *object.Object {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"slices"
@@ -23,6 +24,7 @@ import (
 	"github.com/ringside-live/ringside/pkg/dvr"
 	"github.com/ringside-live/ringside/pkg/object"
 	"github.com/ringside-live/ringside/pkg/segment"
+	"github.com/ringside-live/ringside/route"
 )
 
 // The DVR store of an ingest node (ingest.dvr), and clips: an operator's
@@ -233,7 +235,42 @@ const (
 	pathDVRMirror = "/internal/v1/dvr/" // + event/path
 	hdrDVREntry   = "X-Ringside-Dvr-Entry"
 	hdrDVRInit    = "X-Ringside-Dvr-Init" // the body is the init segment at this path
+	// hdrDVRMaster: the body is the event's master playlist at this path,
+	// kept so the mirror can serve its DVR forms (X.dvr.m3u8) too.
+	hdrDVRMaster = "X-Ringside-Dvr-Master"
 )
+
+// mirroredMasters remembers which master playlist (by a hash of its
+// bytes) went to which node, so each is sent once, with the first segment
+// mirrored after it is published. Bounded by events x masters x nodes.
+type mirroredMasters struct {
+	mu   sync.Mutex
+	sent map[string]uint64 // node/event/path -> FNV-64a of the body
+}
+
+// due reports whether body is new for key, and marks it sent.
+func (m *mirroredMasters) due(key string, body []byte) bool {
+	h := fnv.New64a()
+	h.Write(body)
+	sum := h.Sum64()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sent == nil {
+		m.sent = map[string]uint64{}
+	}
+	if m.sent[key] == sum {
+		return false
+	}
+	m.sent[key] = sum
+	return true
+}
+
+// forget makes key due again (its send failed).
+func (m *mirroredMasters) forget(key string) {
+	m.mu.Lock()
+	delete(m.sent, key)
+	m.mu.Unlock()
+}
 
 // dvrMirror is ingest.Mirror over the routing table.
 type dvrMirror struct{ n *running }
@@ -261,6 +298,9 @@ func (m dvrMirror) MirrorDVR(ctx context.Context, e dvr.Entry, body, init []byte
 		}
 	}
 	var errs []error
+	if err := m.sendMasters(ctx, t, e.Event); err != nil {
+		errs = append(errs, err)
+	}
 	for _, id := range targets {
 		addr := t.Addr(id)
 		if addr == "" {
@@ -279,19 +319,57 @@ func (m dvrMirror) MirrorDVR(ctx context.Context, e dvr.Entry, body, init []byte
 	return errors.Join(errs...)
 }
 
+// sendMasters sends the event's master playlists, each new one once, to
+// the nodes that answer its DVR forms (X.dvr.m3u8, X.startover.m3u8):
+// without the ingest node they rewrite it from their copy.
+func (m dvrMirror) sendMasters(ctx context.Context, t *route.Table, event string) error {
+	n := m.n
+	if n.ingest == nil {
+		return nil
+	}
+	var errs []error
+	for p, body := range n.ingest.Masters(event) {
+		base := "/live/" + event + "/" + strings.TrimSuffix(p, ".m3u8")
+		var targets []string
+		for _, key := range []string{base + ".dvr.m3u8", base + ".startover.m3u8"} {
+			for _, id := range t.Replicas(key, 2) {
+				if id != t.Self() && !slices.Contains(targets, id) {
+					targets = append(targets, id)
+				}
+			}
+		}
+		for _, id := range targets {
+			addr, key := t.Addr(id), id+"/"+event+"/"+p
+			if addr == "" || !n.mastersSent.due(key, body) {
+				continue
+			}
+			if err := n.dvrSend(ctx, addr, event, p, hdrDVRMaster, "1", body); err != nil {
+				n.mastersSent.forget(key)
+				errs = append(errs, fmt.Errorf("%s: master %s: %w", id, p, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // dvrPut sends one segment (meta set) or init segment to a node's mirror.
 func (n *running) dvrPut(ctx context.Context, addr, event, p string, meta, body []byte) error {
+	if meta != nil {
+		return n.dvrSend(ctx, addr, event, p, hdrDVREntry, base64.StdEncoding.EncodeToString(meta), body)
+	}
+	return n.dvrSend(ctx, addr, event, p, hdrDVRInit, "1", body)
+}
+
+// dvrSend PUTs body to a node's mirror at event/p with one header saying
+// what it is. A node that keeps no DVR (404) is no error.
+func (n *running) dvrSend(ctx context.Context, addr, event, p, hdr, value string, body []byte) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodPut, "https://"+addr+pathDVRMirror+event+"/"+p, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
-	if meta != nil {
-		req.Header.Set(hdrDVREntry, base64.StdEncoding.EncodeToString(meta))
-	} else {
-		req.Header.Set(hdrDVRInit, "1")
-	}
+	req.Header.Set(hdr, value)
 	resp, err := n.cluster.Do(req)
 	if err != nil {
 		return err
@@ -323,14 +401,36 @@ func (n *running) internalDVRMirror(ctx *fasthttp.RequestCtx, rest string, _ ide
 		return
 	}
 	var err error
-	if len(ctx.Request.Header.Peek(hdrDVRInit)) > 0 {
+	switch {
+	case len(ctx.Request.Header.Peek(hdrDVRMaster)) > 0:
+		// A master playlist: kept beside the segments (never served as
+		// it is), so this node can answer its DVR forms.
+		body := ctx.PostBody()
+		mp, perr := segment.ParseMaster(body)
+		if perr == nil {
+			perr = mp.Validate()
+		}
+		if _, _, cerr := segment.CheckPath(p); perr == nil && cerr != nil {
+			perr = cerr
+		}
+		if perr != nil || !strings.HasSuffix(p, ".m3u8") || int64(len(body)) > int64(n.cfg.Ingest.MaxPlaylistBytes) {
+			problem(ctx, fasthttp.StatusBadRequest, fmt.Sprintf("bad mirrored master playlist %s: %v", p, perr))
+			return
+		}
+		err = n.dvr.PutInit(event, p, ingest.MasterContentType, body)
+		if errors.Is(err, dvr.ErrConflict) {
+			// The master changed during the event: the mirror keeps the
+			// first (the store keeps one copy per path).
+			err = nil
+		}
+	case len(ctx.Request.Header.Peek(hdrDVRInit)) > 0:
 		_, ct, perr := segment.CheckPath(p)
 		if perr != nil {
 			problem(ctx, fasthttp.StatusBadRequest, perr.Error())
 			return
 		}
 		err = n.dvr.PutInit(event, p, ct, ctx.PostBody())
-	} else {
+	default:
 		var e dvr.Entry
 		raw, derr := base64.StdEncoding.DecodeString(string(ctx.Request.Header.Peek(hdrDVREntry)))
 		if derr == nil {

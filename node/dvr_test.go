@@ -136,4 +136,30 @@ func TestDVRThroughTheMesh(t *testing.T) {
 			}
 		}
 	}
+	// The master's DVR and start-over forms too (the mirror keeps the
+	// master), leading to media DVR playlists the mirror serves; the live
+	// master itself is not served from the mirror.
+	for _, form := range []string{"dvr", "startover"} {
+		for _, i := range []int{1, 2} {
+			b, st := getBytes(t, c.URL(i)+"/live/fight/master."+form+".m3u8")
+			mp, err := segment.ParseMaster(b)
+			if st != 200 || err != nil || len(mp.Variants) != 2 {
+				t.Errorf("after the ingest node died, node %d master.%s.m3u8: %d %v\n%s", i, form, st, err, b)
+				continue
+			}
+			for _, v := range mp.Variants {
+				if !strings.HasSuffix(v.URI, "."+form+".m3u8") {
+					t.Errorf("node %d master.%s.m3u8 names %s", i, form, v.URI)
+					continue
+				}
+				vb, vst := getBytes(t, c.URL(i)+"/live/fight/"+v.URI)
+				if p, err := segment.ParseMedia(vb); vst != 200 || err != nil || len(p.Segments) == 0 {
+					t.Errorf("node %d %s: %d %v", i, v.URI, vst, err)
+				}
+			}
+		}
+	}
+	if b, st := getBytes(t, c.URL(1)+"/live/fight/master.m3u8?after-kill"); st == 200 {
+		t.Errorf("the mirror served the live master as a kept file:\n%s", b)
+	}
 }

@@ -48,7 +48,10 @@ type running struct {
 	// without a control plane (nil with one).
 	localTL *control.LocalTimeline
 	// dvr is the ingest role's DVR store (nil without ingest.dvr.dir).
-	dvr    *dvr.Store
+	dvr *dvr.Store
+	// mastersSent is what the DVR mirror has sent of each master playlist
+	// (dvrMirror.sendMasters).
+	mastersSent mirroredMasters
 	shield *shield.Shield
 	// inflight bounds the bodies only responses hold (http.max_inflight_bytes).
 	inflight *object.Budget
