@@ -108,7 +108,10 @@ func TestSendTimeout(t *testing.T) {
 	defer origin.Close()
 	n := startNode(t, func(c *Config) {
 		c.Events = []EventConfig{{ID: "fight", PullURL: origin.URL}}
-		c.HTTP.SendTimeout = Duration(500 * time.Millisecond)
+		// Long enough that the warm-up download below, read by a client
+		// under the race detector on a loaded machine, never stalls
+		// that long (it did at 0.5 s).
+		c.HTTP.SendTimeout = Duration(2 * time.Second)
 		c.Cache.MaxObjectBytes = 64 << 20
 	})
 	url := "http://" + n.HTTPAddr() + "/live/fight/0/big.ts"
