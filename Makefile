@@ -7,7 +7,7 @@ DNS       ?= 127.0.0.1:8053
 HTTPS     ?= 127.0.0.1:8443
 # Each fuzz target (every func FuzzXxx of the module) runs this long inside
 # `make test` (a smoke run; run `make fuzz FUZZTIME=5m` for a real session).
-FUZZTIME  ?= 5s
+FUZZTIME  ?= 3s
 # nginx (the CDNs of the steering tests) lives in /usr/sbin on Debian.
 export PATH := $(PATH):/usr/sbin:/sbin
 
