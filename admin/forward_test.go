@@ -113,7 +113,7 @@ func TestVoterWithoutLeaderAnswersAtOnce(t *testing.T) {
 	e.cluster.SetAdminURL("v3", other.URL)
 	for _, tc := range []struct {
 		name, method, path, body, detail string
-		err                               error
+		err                              error
 	}{
 		{"write", "PUT", "/admin/v1/regions/apac", `{"cidrs":["203.0.113.0/24"]}`, "knows no leader", &control.NotLeaderError{}},
 		{"write in flight", "PUT", "/admin/v1/regions/apac", `{"cidrs":["203.0.113.0/24"]}`, "outcome unknown",

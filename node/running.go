@@ -52,7 +52,7 @@ type running struct {
 	// mastersSent is what the DVR mirror has sent of each master playlist
 	// (dvrMirror.sendMasters).
 	mastersSent mirroredMasters
-	shield *shield.Shield
+	shield      *shield.Shield
 	// inflight bounds the bodies only responses hold (http.max_inflight_bytes).
 	inflight *object.Budget
 	fetcher  *route.Fetcher

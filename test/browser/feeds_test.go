@@ -248,8 +248,8 @@ type feedsDriver struct {
 	progress chan feedProgress
 	result   chan feedsResult
 	last     feedProgress
-	stderr   lockedBuffer // written by exec's copier, read on failure
-	lineErr  atomic.Value // string: the last stdout line that did not decode
+	stderr   lockedBuffer  // written by exec's copier, read on failure
+	lineErr  atomic.Value  // string: the last stdout line that did not decode
 	exited   chan struct{} // closed when the driver's stdout ends
 }
 
