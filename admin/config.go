@@ -22,11 +22,18 @@ type Config struct {
 	// remote commit, the answer). It is longer than the media plane's peer
 	// timeout because the remote end waits for a Raft commit.
 	ForwardTimeout time.Duration
+	// LeaderWait is how long a control voter that knows no leader (an
+	// election is under way, or it is cut off from the others) waits for
+	// one before it answers a write or a consistent read 503 with
+	// Retry-After. An election ends well within it, and the call then
+	// goes to the new leader with a definite outcome; a cut-off voter
+	// answers after it, never trying voters it cannot reach.
+	LeaderWait time.Duration
 }
 
 // DefaultConfig returns the defaults; NodeID and Token are still to be set.
 func DefaultConfig() Config {
-	return Config{ForwardTimeout: 10 * time.Second}
+	return Config{ForwardTimeout: 10 * time.Second, LeaderWait: 3 * time.Second}
 }
 
 // Validate reports every problem at once.
@@ -38,6 +45,9 @@ func (c Config) Validate() error {
 	if c.ForwardTimeout < 0 {
 		errs = append(errs, fmt.Errorf("admin: ForwardTimeout %v must not be negative", c.ForwardTimeout))
 	}
+	if c.LeaderWait < 0 {
+		errs = append(errs, fmt.Errorf("admin: LeaderWait %v must not be negative", c.LeaderWait))
+	}
 	return errors.Join(errs...)
 }
 
@@ -45,6 +55,9 @@ func (c Config) Validate() error {
 func (c Config) withDefaults() Config {
 	if c.ForwardTimeout == 0 {
 		c.ForwardTimeout = DefaultConfig().ForwardTimeout
+	}
+	if c.LeaderWait == 0 {
+		c.LeaderWait = DefaultConfig().LeaderWait
 	}
 	return c
 }

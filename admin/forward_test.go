@@ -10,6 +10,7 @@ import (
 	"github.com/ringside-live/ringside/admin"
 	"github.com/ringside-live/ringside/admin/admintest"
 	"github.com/ringside-live/ringside/control"
+	"github.com/ringside-live/ringside/pkg/poll"
 )
 
 // follower makes the API's node a non-voter whose voters are ids.
@@ -99,12 +100,14 @@ func TestLostLeadershipRetriesWithTheSameKey(t *testing.T) {
 	}
 }
 
-// TestVoterWithoutLeaderAnswersAtOnce: a voter that knows no leader (an
-// election, or a partitioned old leader that stepped down) answers a
-// write or a consistent read 503 with Retry-After at once, without trying
-// the other voters (each would cost a connect timeout when it is cut
-// off); a write whose commit was cut short says its outcome is unknown.
-func TestVoterWithoutLeaderAnswersAtOnce(t *testing.T) {
+// TestVoterWithoutLeader: a voter that knows no leader (an election, or
+// a partitioned old leader that stepped down) waits for one
+// (Config.LeaderWait). None comes: it answers a write or a consistent
+// read 503 with Retry-After without trying the other voters (each would
+// cost a connect timeout when it is cut off), and a write whose commit
+// was cut short says its outcome is unknown. One comes during the wait
+// (the election ends): the call goes to it.
+func TestVoterWithoutLeader(t *testing.T) {
 	other := newUpstream(t, status(200))
 	e := newEnv(t)
 	e.control.SetLeader("")
@@ -132,12 +135,22 @@ func TestVoterWithoutLeaderAnswersAtOnce(t *testing.T) {
 			}
 		})
 	}
-	// Once a leader is known, the same voter forwards to it.
-	e.control.SetLeader("v2")
-	e.control.FailApply(&control.NotLeaderError{})
-	if r := e.call(t, "PUT", "/admin/v1/regions/apac", adminToken, `{"cidrs":["203.0.113.0/24"]}`); r.status != 200 ||
-		len(other.seen()) != 1 || r.header.Get("X-Ringside-Served-By") != "v2" {
-		t.Fatalf("%d %v %s, %d forwarded", r.status, r.header, r.raw, len(other.seen()))
+	// An election ends during the wait: the write goes to the new
+	// leader, with its Idempotency-Key (an in-flight one is resolved there).
+	e.control.FailApply(&control.NotLeaderError{InFlight: true})
+	before := len(e.control.Calls())
+	elected := make(chan struct{})
+	go func() {
+		defer close(elected)
+		// The write has failed here and waits for a leader.
+		poll.Until(t, "the write's attempt", 5*time.Second, func() bool { return len(e.control.Calls()) > before })
+		e.control.SetLeader("v2")
+	}()
+	r := e.call(t, "PUT", "/admin/v1/regions/apac", adminToken, `{"cidrs":["203.0.113.0/24"]}`, "Idempotency-Key", "k-elect")
+	<-elected
+	seen := other.seen()
+	if r.status != 200 || len(seen) != 1 || r.header.Get("X-Ringside-Served-By") != "v2" || seen[0].header.Get("Idempotency-Key") != "k-elect" {
+		t.Fatalf("%d %v %s, %d forwarded", r.status, r.header, r.raw, len(seen))
 	}
 }
 

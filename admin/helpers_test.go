@@ -35,6 +35,7 @@ func newEnv(t *testing.T, mod ...func(*admin.Config, *admin.Deps)) *env {
 		admin.Member{ID: "n2", Roles: []string{"edge"}, HTTP: "127.0.0.1:2", State: "alive", Load: 0.5})}
 	cfg := admin.DefaultConfig()
 	cfg.NodeID, cfg.Token, cfg.ReadOnlyToken = "self", adminToken, roToken
+	cfg.LeaderWait = 200 * time.Millisecond // a leaderless voter's wait, short in tests
 	deps := admin.Deps{Control: e.control, Cluster: e.cluster,
 		Steering: &admintest.Steering{Events: map[string]bool{"fight": true}}}
 	for _, m := range mod {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ringside-live/ringside/control"
 )
@@ -116,14 +118,15 @@ func ifMatch(c *call) (uint64, bool) {
 }
 
 // forwardToLeader sends a call this voter could not serve (nl: it is not
-// the leader) to the leader. A voter that knows no leader answers 503 at
-// once instead: an election is under way, or this voter is cut off from
-// the others (a partitioned old leader steps down and knows none), and
-// then every voter it would try is unreachable too, each costing a
-// connect timeout while the client waits. The client retries after
-// Retry-After, with the same Idempotency-Key for a write.
+// the leader) to the leader. A voter that knows no leader waits for one
+// (Config.LeaderWait): an election ends within it and the call goes to
+// the new leader, whose answer is definite (a write whose commit was cut
+// short is resolved there by its Idempotency-Key). Still none: 503 with
+// Retry-After, without trying the other voters: this voter is cut off
+// from them (a partitioned old leader steps down and knows none), and
+// each would cost a connect timeout while the client waits.
 func (a *API) forwardToLeader(c *call, nl *control.NotLeaderError) {
-	if nl.LeaderID == "" && a.control.Leader() == "" {
+	if nl.LeaderID == "" && !a.awaitLeader(c.ctx) {
 		detail := "this control voter knows no leader: an election is under way or it is cut off from the other voters; retry"
 		if nl.InFlight {
 			detail = "leadership was lost while the write was being committed (outcome unknown) and no new leader is known yet; " +
@@ -133,6 +136,31 @@ func (a *API) forwardToLeader(c *call, nl *control.NotLeaderError) {
 		return
 	}
 	a.forward(c, a.leaderFirst(nl.LeaderID))
+}
+
+// leaderPoll is how often awaitLeader looks for a leader.
+const leaderPoll = 50 * time.Millisecond
+
+// awaitLeader waits up to Config.LeaderWait (and the call's own deadline)
+// until this node knows a leader.
+func (a *API) awaitLeader(ctx context.Context) bool {
+	if a.control.Leader() != "" {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.LeaderWait)
+	defer cancel()
+	tick := time.NewTicker(leaderPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+			if a.control.Leader() != "" {
+				return true
+			}
+		}
+	}
 }
 
 // leaderFirst lists where a voter that is not the leader sends a request:
