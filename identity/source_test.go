@@ -11,6 +11,7 @@ import (
 
 	"github.com/ringside-live/ringside/identity"
 	"github.com/ringside-live/ringside/pkg/poll"
+	"github.com/ringside-live/ringside/pkg/syncbuf"
 )
 
 // presented dials s and returns the serial number of the certificate the
@@ -132,7 +133,7 @@ func TestIdentityPollReload(t *testing.T) {
 	files := writeNode(t, dir, ca, issue(t, ca, "edge-1", identity.RoleEdge))
 	cfg := identity.DefaultConfig()
 	cfg.Files, cfg.ReloadEvery = files, time.Millisecond
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	src, err := identity.LoadSource(cfg, identity.Deps{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,33 +15,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ringside-live/ringside/pkg/poll"
+	"github.com/ringside-live/ringside/pkg/syncbuf"
 )
 
 // Regression tests of issue 12 ("Hardening"): each reproduces a finding of
 // the attack run.
 
-// lockedBuffer is a log sink shared by the upload goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // observed is an origin whose log and metrics the test reads.
 type observed struct {
 	*Origin
-	log *lockedBuffer
+	log *syncbuf.Buffer
 	reg *prometheus.Registry
 }
 
@@ -54,7 +35,7 @@ func newObserved(t *testing.T, mod func(*Config)) observed {
 	if mod != nil {
 		mod(&cfg)
 	}
-	ob := observed{log: &lockedBuffer{}, reg: prometheus.NewRegistry()}
+	ob := observed{log: &syncbuf.Buffer{}, reg: prometheus.NewRegistry()}
 	o, err := New(cfg, Deps{Logger: slog.New(slog.NewTextHandler(ob.log, nil)), Registerer: ob.reg})
 	if err != nil {
 		t.Fatal(err)

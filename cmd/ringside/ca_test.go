@@ -10,10 +10,11 @@ import (
 	"testing"
 
 	"github.com/ringside-live/ringside/identity"
+	"github.com/ringside-live/ringside/pkg/syncbuf"
 )
 
 func caRun(args ...string) (int, string, string) {
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	code := run(context.Background(), append([]string{"ca"}, args...), &out, &errb)
 	return code, out.String(), errb.String()
 }

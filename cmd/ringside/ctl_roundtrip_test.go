@@ -12,6 +12,7 @@ import (
 	"github.com/ringside-live/ringside/admin"
 	"github.com/ringside-live/ringside/admin/admintest"
 	"github.com/ringside-live/ringside/control"
+	"github.com/ringside-live/ringside/pkg/syncbuf"
 )
 
 const (
@@ -76,7 +77,7 @@ func (f *fakeNode) requests() []ctlRequest {
 // ctlAgainst runs one ctl command line; waits are recorded, not slept.
 func ctlAgainst(t *testing.T, args ...string) (code int, stdout, stderr string, waits []time.Duration) {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	c := &ctl{out: &out, errw: &errb, client: &http.Client{Timeout: 5 * time.Second},
 		sleep: func(d time.Duration) { waits = append(waits, d) }}
 	c.output = "table"

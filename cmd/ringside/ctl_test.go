@@ -11,6 +11,7 @@ import (
 
 	"github.com/ringside-live/ringside/node"
 	"github.com/ringside-live/ringside/node/nodetest"
+	"github.com/ringside-live/ringside/pkg/syncbuf"
 )
 
 const ctlToken = "ctl-test-admin-token"
@@ -37,7 +38,7 @@ func updateFile(t *testing.T) string {
 
 func ctlRun(t *testing.T, addr string, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	code := runCtl(append([]string{"--addr", addr, "--token", ctlToken}, args...), &out, &errb)
 	return code, out.String(), errb.String()
 }
@@ -102,7 +103,7 @@ func TestCtlEndToEnd(t *testing.T) {
 		t.Fatalf("cdns list json: %d %s", code, out)
 	}
 	// Auth and reachability failures have their own exit codes.
-	var o, e syncBuffer
+	var o, e syncbuf.Buffer
 	if code := runCtl([]string{"--addr", addr, "--token", "wrong", "status"}, &o, &e); code != 1 || !strings.Contains(e.String(), "401") {
 		t.Fatalf("wrong token: %d %s", code, e.String())
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ringside-live/ringside/identity"
+	"github.com/ringside-live/ringside/pkg/syncbuf"
 )
 
 // newTLSFakeNode is f's admin API behind an https listener whose
@@ -77,7 +78,7 @@ func TestCtlCA(t *testing.T) {
 	t.Setenv("RINGSIDE_ADDR", url)
 	t.Setenv("RINGSIDE_TOKEN", fakeToken)
 	t.Setenv("RINGSIDE_CA", caFile)
-	var o, e syncBuffer
+	var o, e syncbuf.Buffer
 	if code := runCtl([]string{"status"}, &o, &e); code != 0 || !strings.Contains(o.String(), "node self") {
 		t.Fatalf("RINGSIDE_CA: exit %d %q %q", code, o.String(), e.String())
 	}
@@ -109,7 +110,7 @@ func TestCtlOperator(t *testing.T) {
 	} {
 		t.Setenv("RINGSIDE_OPERATOR", tt.env)
 		t.Setenv("USER", tt.user)
-		var o, e syncBuffer
+		var o, e syncbuf.Buffer
 		if code := runCtl([]string{"--addr", f.URL, "--token", fakeToken, "status"}, &o, &e); code != 0 {
 			t.Fatalf("exit %d %s", code, e.String())
 		}

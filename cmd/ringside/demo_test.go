@@ -17,6 +17,7 @@ import (
 	"github.com/ringside-live/ringside/admin"
 
 	"github.com/ringside-live/ringside/encoder"
+	"github.com/ringside-live/ringside/pkg/syncbuf"
 )
 
 // TestDemoLowLatencyConfig checks what --low-latency adds: the event
@@ -129,7 +130,7 @@ func TestDemoBackup(t *testing.T) {
 	t.Setenv("RINGSIDE_TOKEN", "demo-admin-token")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	go func() {
 		done <- run(ctx, []string{"demo", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--backup", "--log-level", "warn"}, &out, &errb)
 	}()
@@ -164,7 +165,7 @@ func TestDemoBackup(t *testing.T) {
 	}, &errb)
 	ctl := func(args ...string) string {
 		t.Helper()
-		var o, e syncBuffer
+		var o, e syncbuf.Buffer
 		if code := runCtl(append([]string{"--addr", adminAddr}, args...), &o, &e); code != 0 {
 			t.Fatalf("ringside ctl %s: exit %d: %s%s", strings.Join(args, " "), code, o.String(), e.String())
 		}
@@ -190,7 +191,7 @@ func TestDemoBackup(t *testing.T) {
 	pctx, pcancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer pcancel()
 	player := exec.CommandContext(pctx, "ffmpeg", "-nostdin", "-loglevel", "error", "-i", master, "-t", "24", "-c", "copy", "-f", "null", "-")
-	var playerOut syncBuffer
+	var playerOut syncbuf.Buffer
 	player.Stdout, player.Stderr = &playerOut, &playerOut
 	if err := player.Start(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -14,27 +13,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 
 	"github.com/ringside-live/ringside/node/nodetest"
+	"github.com/ringside-live/ringside/pkg/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe to write from the command's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestUsageErrors(t *testing.T) {
 	tests := []struct {
@@ -49,12 +35,12 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"node", "--nope"}, 1, "flag provided but not defined"},
 	}
 	for _, tt := range tests {
-		var out, errb syncBuffer
+		var out, errb syncbuf.Buffer
 		if code := run(context.Background(), tt.args, &out, &errb); code != tt.code || !strings.Contains(errb.String(), tt.msg) {
 			t.Errorf("run %v = %d, stderr %q; want %d with %q", tt.args, code, errb.String(), tt.code, tt.msg)
 		}
 	}
-	var out syncBuffer
+	var out syncbuf.Buffer
 	if run(context.Background(), []string{"version"}, &out, io.Discard) != 0 || !strings.Contains(out.String(), "ringside") {
 		t.Error("version")
 	}
@@ -73,7 +59,7 @@ func eventually(t *testing.T, limit time.Duration, cond func() bool, what func()
 	}
 }
 
-func waitHTTP(t *testing.T, url string, limit time.Duration, want func(*http.Response, string) bool, logs ...*syncBuffer) {
+func waitHTTP(t *testing.T, url string, limit time.Duration, want func(*http.Response, string) bool, logs ...*syncbuf.Buffer) {
 	t.Helper()
 	eventually(t, limit, func() bool {
 		resp, err := http.Get(url)
@@ -98,7 +84,7 @@ func TestNodeCommand(t *testing.T) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf("node: {id: cli}\nhttp: {listen: %q}\nlog: {level: warn}\n", addr)), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var errb syncBuffer
+	var errb syncbuf.Buffer
 	go func() { done <- run(ctx, []string{"node", "--config", cfg}, io.Discard, &errb) }()
 	waitHTTP(t, "http://"+addr+"/healthz", 10*time.Second, func(r *http.Response, b string) bool {
 		return r.StatusCode == 200 && strings.Contains(b, `"cli"`)
@@ -116,7 +102,7 @@ func TestDemoCommand(t *testing.T) {
 	t.Setenv("RINGSIDE_TOKEN", "demo-admin-token")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	go func() {
 		done <- run(ctx, []string{"demo", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0",
 			"--dns", "127.0.0.1:0", "--low-latency", "--log-level", "warn"}, &out, &errb)
@@ -148,12 +134,12 @@ func TestDemoCommand(t *testing.T) {
 	// As soon as the node answers at all, its configuration is there: the
 	// first `ctl status` that works is followed by an `events list` that
 	// names the demo event, with no retry.
-	var so, se syncBuffer
+	var so, se syncbuf.Buffer
 	eventually(t, 10*time.Second, func() bool {
-		so, se = syncBuffer{}, syncBuffer{}
+		so, se = syncbuf.Buffer{}, syncbuf.Buffer{}
 		return runCtl([]string{"--addr", admin, "status"}, &so, &se) == 0
 	}, func() string { return "ctl status against the demo: " + so.String() + se.String() })
-	var lo, le syncBuffer
+	var lo, le syncbuf.Buffer
 	if code := runCtl([]string{"--addr", admin, "events", "list"}, &lo, &le); code != 0 || !strings.Contains(lo.String(), "demo") {
 		t.Fatalf("events list right after status answered: exit %d, %q %q", code, lo.String(), le.String())
 	}
@@ -212,9 +198,9 @@ func TestDemoCommand(t *testing.T) {
 		return r.StatusCode == 200 && strings.Contains(b, `"manifest": "http://`+addr+`/live/demo/master.m3u8"`)
 	}, &errb)
 	// The admin API on --admin, with $RINGSIDE_TOKEN, over the Raft-held config.
-	var o, e syncBuffer
+	var o, e syncbuf.Buffer
 	eventually(t, 10*time.Second, func() bool {
-		o, e = syncBuffer{}, syncBuffer{}
+		o, e = syncbuf.Buffer{}, syncbuf.Buffer{}
 		return runCtl([]string{"--addr", admin, "events", "list"}, &o, &e) == 0 && strings.Contains(o.String(), "demo")
 	}, func() string { return "ctl against the demo: " + o.String() + e.String() })
 }
@@ -222,7 +208,7 @@ func TestDemoCommand(t *testing.T) {
 // lowLatencyLive waits for the demo's low-latency MPD to be live with the
 // video and audio adaptation sets, fetches its first segments, and gets
 // the same MPD over HTTPS.
-func lowLatencyLive(t *testing.T, mpd string, tlsClient *http.Client, httpsMPD string, errb *syncBuffer) {
+func lowLatencyLive(t *testing.T, mpd string, tlsClient *http.Client, httpsMPD string, errb *syncbuf.Buffer) {
 	t.Helper()
 	var body string
 	waitHTTP(t, mpd, 30*time.Second, func(r *http.Response, b string) bool {

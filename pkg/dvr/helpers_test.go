@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ringside-live/ringside/pkg/syncbuf"
 )
 
 // t0 is the PDT of MSN 0 in the tests; segments are 2 s apart.
@@ -15,26 +16,9 @@ var t0 = time.Date(2025, 6, 1, 20, 0, 0, 0, time.UTC)
 
 const segDur = 2 * time.Second
 
-// logBuf collects a Store's log lines for assertions.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuf) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelInfo}))
+// logger writes a Store's log lines into lb, for assertions.
+func logger(lb *syncbuf.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 func testConfig(dir string) Config {
@@ -45,10 +29,10 @@ func testConfig(dir string) Config {
 	return c
 }
 
-func openStore(t testing.TB, cfg Config) (*Store, *logBuf) {
+func openStore(t testing.TB, cfg Config) (*Store, *syncbuf.Buffer) {
 	t.Helper()
-	lb := &logBuf{}
-	s, err := Open(cfg, lb.logger())
+	lb := &syncbuf.Buffer{}
+	s, err := Open(cfg, logger(lb))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -152,7 +136,7 @@ func entriesEqual(a, b Entry) bool {
 		a.Map == b.Map && a.ContentType == b.ContentType && a.Size == b.Size
 }
 
-func wantLog(t testing.TB, lb *logBuf, sub string) {
+func wantLog(t testing.TB, lb *syncbuf.Buffer, sub string) {
 	t.Helper()
 	if !strings.Contains(lb.String(), sub) {
 		t.Fatalf("log lacks %q:\n%s", sub, lb.String())

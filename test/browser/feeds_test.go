@@ -4,7 +4,6 @@ package browser
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,12 +15,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ringside-live/ringside/pkg/syncbuf"
 	"github.com/ringside-live/ringside/test/childproc"
 )
 
@@ -248,9 +247,9 @@ type feedsDriver struct {
 	progress chan feedProgress
 	result   chan feedsResult
 	last     feedProgress
-	stderr   lockedBuffer  // written by exec's copier, read on failure
-	lineErr  atomic.Value  // string: the last stdout line that did not decode
-	exited   chan struct{} // closed when the driver's stdout ends
+	stderr   syncbuf.Buffer // written by exec's copier, read on failure
+	lineErr  atomic.Value   // string: the last stdout line that did not decode
+	exited   chan struct{}  // closed when the driver's stdout ends
 }
 
 // failure says what the test knows about a driver that gave no result.
@@ -260,24 +259,6 @@ func (d *feedsDriver) failure() string {
 		s += "\nundecodable output: " + e
 	}
 	return s
-}
-
-// lockedBuffer is a bytes.Buffer safe for one writer and readers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 type feedProgress struct {
