@@ -15,10 +15,12 @@
 // fragment (moof+mdat) arriving every part. ffmpeg's -frag_duration is
 // not the part target: the mov muxer ends a fragment before the first
 // packet at least -frag_duration in, so fragments are rounded up to whole
-// frames (0.512 s of 48 kHz AAC, 0.533 s of 15 fps video for 0.5). Args
-// sets it just under the last frame boundary within PartTarget in both
-// streams, so no fragment is longer than the part target (at 30 fps: 0.5 s
-// of video, 0.491 s of audio, and a short last fragment per segment).
+// frames (0.512 s of 48 kHz AAC, 0.533 s of 15 fps video for 0.5), and a
+// segment's last fragment is what is left of it. Args sets it just under
+// a frame boundary so that no fragment is longer than PartTarget nor
+// shorter than 85% of it, with the longest last fragment (at 30 fps and
+// 0.5 s: 0.433 s of video, 0.427 s of audio, last ones of 0.27-0.3 s;
+// hls.js can stall on a last part of one or two AAC frames).
 // No -write_prft: ffmpeg 5.1 writes it only with -utc_timing_url, which
 // then also becomes the MPD's UTCTiming for players, and the node serves
 // no such clock (see dashArgs).

@@ -43,7 +43,7 @@ func TestArgsLowLatency(t *testing.T) {
 	args := Args(cfg)
 	a := strings.Join(args, " ")
 	for _, want := range []string{
-		"-f dash -ldash 1 -streaming 1 -seg_duration 2 -frag_type duration -frag_duration 0.489667",
+		"-f dash -ldash 1 -streaming 1 -seg_duration 2 -frag_type duration -frag_duration 0.425667",
 		"-use_template 1 -use_timeline 0 -window_size 6 -extra_window_size 2",
 		"-adaptation_sets id=0,streams=v id=1,streams=a", "-method PUT -http_persistent 1 -ignore_io_errors 1",
 		"-fpre /dev/fd/3", "-g 60 -keyint_min 60", "-tune zerolatency", "-c:a aac",
@@ -68,7 +68,9 @@ func TestArgsLowLatency(t *testing.T) {
 // -frag_duration (in microseconds) after the fragment's first, so it lasts
 // the first whole number of frames reaching it. No fragment may be longer
 // than the part target, nor shorter than 85% of it (RFC 8216bis's floor
-// for every part but a segment's last).
+// for every part but a segment's last), and the last fragment of a 2 s
+// segment (what is left of its frames) not shorter than a fifth of it:
+// hls.js stalls on parts of one or two AAC frames.
 func TestFragDuration(t *testing.T) {
 	for _, tc := range []struct {
 		fps    int
@@ -76,7 +78,8 @@ func TestFragDuration(t *testing.T) {
 	}{
 		{30, 500 * time.Millisecond}, {15, 500 * time.Millisecond}, {20, 500 * time.Millisecond},
 		{24, 500 * time.Millisecond}, {25, 500 * time.Millisecond}, {60, 500 * time.Millisecond},
-		{30, 200 * time.Millisecond}, {15, time.Second}, {30, 333 * time.Millisecond},
+		{30, 200 * time.Millisecond}, {15, time.Second}, {30, 333 * time.Millisecond}, {25, 333 * time.Millisecond},
+		{50, 200 * time.Millisecond}, {60, time.Second},
 	} {
 		cfg := DefaultConfig()
 		cfg.FPS, cfg.PartTarget = tc.fps, tc.target
@@ -88,10 +91,12 @@ func TestFragDuration(t *testing.T) {
 		f := int64(math.Round(us * 1e6))
 		for _, s := range []struct {
 			name     string
-			num, den int64 // frame duration num/den seconds
+			num, den int64   // frame duration num/den seconds
+			segment  []int64 // frames in a 2 s segment
 		}{
-			{"video", 1, int64(tc.fps)},
-			{"audio", 1024, sampleRate},
+			{"video", 1, int64(tc.fps), []int64{2 * int64(tc.fps)}},
+			// Cut at the first frame at or after each 2 s boundary.
+			{"audio", 1024, sampleRate, []int64{93, 94}},
 		} {
 			// First frame k with round(k*num/den s in µs) >= f.
 			k := int64(1)
@@ -101,6 +106,16 @@ func TestFragDuration(t *testing.T) {
 			got := time.Duration(k * s.num * int64(time.Second) / s.den)
 			if got > tc.target || got*100 < tc.target*85 {
 				t.Errorf("%d fps, part target %v: -frag_duration %dµs makes %s fragments of %v", tc.fps, tc.target, f, s.name, got)
+			}
+			for _, n := range s.segment {
+				rest := n % k
+				if rest == 0 {
+					rest = k
+				}
+				if last := time.Duration(rest * s.num * int64(time.Second) / s.den); last*5 < tc.target {
+					t.Errorf("%d fps, part target %v: -frag_duration %dµs leaves a last %s fragment of %v in a segment of %d frames",
+						tc.fps, tc.target, f, s.name, last, n)
+				}
 			}
 		}
 	}

@@ -30,7 +30,8 @@ const llTestKey = `ll-key'\:=#"7d1f`
 // uploaded progressively (other uploads' fragments arrive while one
 // segment's do); an MPD the node accepts (segment.Validate) with the
 // video and audio adaptation sets; every segment starting with a keyframe
-// and no fragment longer than the part target. 15 fps is the case where
+// and no fragment longer than the part target, nor a segment's last one
+// shorter than a fifth of it. 15 fps is the case where
 // -frag_duration 0.5 would make 0.533 s fragments.
 func TestLowLatencyPush(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
@@ -228,6 +229,8 @@ func checkStream(t *testing.T, files map[string][]byte, n *llNode, stream int, h
 		for i, f := range frags {
 			if d := time.Duration(f.Seconds() * float64(time.Second)); d > part {
 				t.Errorf("%s: fragment %d lasts %v, longer than the part target %v", p, i, d, part)
+			} else if i == len(frags)-1 && d*5 < part {
+				t.Errorf("%s: its last fragment lasts %v, under a fifth of the part target %v (hls.js stalls on such parts)", p, d, part)
 			}
 		}
 		// Progressive: while this segment's fragments arrived, other

@@ -154,6 +154,7 @@ type segRun struct {
 	broken      bool // no more parts for this segment
 	begun       bool
 	total       time.Duration // every fragment's duration, parts or not
+	lastPart    time.Duration // the duration of the last part listed
 	received    time.Time     // when the chunk with the last fragment byte was read
 }
 
@@ -298,6 +299,7 @@ func (r *segRun) publish(f *bmff.Fragment) {
 	obj.Close()
 	d, lt := r.d, r.lt
 	dur := fragDuration(f)
+	r.lastPart = dur
 	if lt.tl.Load() == nil {
 		if err := r.newTimeline(f, dur); err != nil {
 			r.o.release(d.ev, size)
@@ -471,6 +473,16 @@ func (r *segRun) end(failed error) {
 	}
 	if _, err := lt.tl.Load().End(r.total, failed != nil); err != nil {
 		r.o.log.Warn("low latency: segment", "event", d.ev.id, "path", r.path, "err", err)
+	}
+	if failed == nil && !r.broken && r.idx > 1 && r.lastPart*5 < d.partTarget {
+		// A sliver of a part (one or two AAC frames) is valid LL-HLS, but
+		// Chromium buffers nothing of it and hls.js can stall there.
+		r.o.m.llSlivers.Inc()
+		if lt.sliverWarned.CompareAndSwap(false, true) {
+			r.o.log.Warn("low latency: the encoder's fragments leave a short last part in each segment; players (hls.js) can stall on it: "+
+				"choose -frag_duration so that a segment's frames split into fragments with a longer rest (README: the low-latency push)",
+				"event", d.ev.id, "path", r.path, "last_part", r.lastPart, "part_target", d.partTarget)
+		}
 	}
 	if failed == nil {
 		r.o.listPaths(d.ev, []string{r.path})

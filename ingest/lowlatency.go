@@ -68,6 +68,8 @@ type llTrack struct {
 	lastParts msnParts // the last completed segment and its part count
 
 	lastChange atomic.Int64 // when the last part was listed (unix ns)
+	// sliverWarned: the short last part warning was logged.
+	sliverWarned atomic.Bool
 
 	renderMu sync.Mutex
 	render   [2]cachedObject // full, delta

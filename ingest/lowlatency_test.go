@@ -36,6 +36,13 @@ type llFixture struct {
 
 func newLLFixture(t testing.TB, seconds int) *llFixture {
 	t.Helper()
+	return newLLFixtureOf(t, seconds, "0.5", "sine")
+}
+
+// newLLFixtureOf is newLLFixture with ffmpeg's -frag_duration frag and
+// audio source (lavfi) audio.
+func newLLFixtureOf(t testing.TB, seconds int, frag, audio string) *llFixture {
+	t.Helper()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Fatalf("ffmpeg is required (make test installs it): %v", err)
 	}
@@ -43,9 +50,9 @@ func newLLFixture(t testing.TB, seconds int) *llFixture {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
-		"-f", "lavfi", "-i", "testsrc2=size=160x90:rate=15", "-f", "lavfi", "-i", "sine", "-t", fmt.Sprint(seconds),
+		"-f", "lavfi", "-i", "testsrc2=size=160x90:rate=15", "-f", "lavfi", "-i", audio, "-t", fmt.Sprint(seconds),
 		"-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-keyint_min", "30", "-sc_threshold", "0", "-c:a", "aac",
-		"-f", "dash", "-ldash", "1", "-streaming", "1", "-seg_duration", "2", "-frag_duration", "0.5", "-frag_type", "duration",
+		"-f", "dash", "-ldash", "1", "-streaming", "1", "-seg_duration", "2", "-frag_duration", frag, "-frag_type", "duration",
 		"-use_template", "1", "-use_timeline", "0", "-adaptation_sets", "id=0,streams=v id=1,streams=a",
 		filepath.Join(dir, "manifest.mpd"))
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -294,6 +301,9 @@ func TestLowLatencyPackaging(t *testing.T) {
 			t.Fatalf("the parts of segment %d are not the segment", n)
 		}
 	}
+	if n := testutil.ToFloat64(o.m.llSlivers); n != 0 {
+		t.Errorf("%v segments counted with a short last part, want none", n)
+	}
 	// Listed segments survive the encoder's DELETE until they leave the
 	// LL-HLS window.
 	if err := o.Delete(llEvent, segPath(0, 1), key); err != nil {
@@ -302,6 +312,34 @@ func TestLowLatencyPackaging(t *testing.T) {
 	if _, err := o.Get(llEvent, segPath(0, 1)); err != nil {
 		t.Fatalf("a listed segment went with the DELETE: %v", err)
 	}
+}
+
+// TestShortLastPart: an encoder whose fragments leave a sliver at the end
+// of each segment (48 kHz AAC in 23-frame fragments: 94 frames a segment
+// leave 2) is packaged as it is, the parts still tiling the segment, and
+// counted in ringside_ingest_ll_short_last_parts_total.
+func TestShortLastPart(t *testing.T) {
+	f := newLLFixtureOf(t, 6, "0.4897", "sine=sample_rate=48000")
+	o := newLLOrigin(t, nil)
+	llPut(t, o, "init-stream0.m4s", f.init[0])
+	llPut(t, o, "init-stream1.m4s", f.init[1])
+	llPut(t, o, "manifest.mpd", f.mpd)
+	for n := 1; n <= 2; n++ {
+		f.pushSegment(t, o, n)
+	}
+	waitListed(t, o, "ll-1.m3u8", "chunk-stream1-00002.m4s")
+	frags := f.frags[1][1]
+	if last := frags[len(frags)-1].Seconds(); last > 0.05 {
+		t.Fatalf("ffmpeg's last audio fragment of segment 2 lasts %.3f s, want a sliver", last)
+	}
+	var joined []byte
+	for i := range frags {
+		joined = append(joined, getBody(t, mustGet(t, o, fmt.Sprintf("ll-1/2.%d.m4s", i)))...)
+	}
+	if !bytes.Equal(joined, f.segs[1][1]) {
+		t.Fatal("the parts of audio segment 2 are not the segment")
+	}
+	poll.Until(t, "short last parts counted", 5*time.Second, func() bool { return testutil.ToFloat64(o.m.llSlivers) >= 2 })
 }
 
 // waitListed waits until the media playlist p lists segment uri, and

@@ -18,6 +18,7 @@ type metrics struct {
 	held      prometheus.Gauge
 	wake      prometheus.Histogram
 	llErrors  prometheus.Counter
+	llSlivers prometheus.Counter
 
 	// Redundant feeds (output.go, failover.go).
 	outputSegments prometheus.Counter
@@ -68,6 +69,10 @@ func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
 		llErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_ingest_ll_errors_total", Help: "Segments of low-latency pushes that could not (all) be made into parts.",
 		}),
+		llSlivers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringside_ingest_ll_short_last_parts_total",
+			Help: "LL-HLS segments whose last part is under a fifth of the part target (the encoder's fragment duration does not suit its segments; hls.js can stall on such parts).",
+		}),
 		outputSegments: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringside_output_segments_total", Help: "Segments of redundant events' output timelines this node committed and published.",
 		}),
@@ -93,7 +98,7 @@ func newMetrics(reg prometheus.Registerer, o *Origin) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.uploads, m.bytes, m.rejected, m.published, m.deletes,
-			m.parts, m.partDelay, m.parked, m.held, m.wake, m.llErrors, m.outputSegments, m.feedSwitches,
+			m.parts, m.partDelay, m.parked, m.held, m.wake, m.llErrors, m.llSlivers, m.outputSegments, m.feedSwitches,
 			m.dvrSegments, m.dvrErrors, m.dvrDropped, m.dvrMirrorErrors,
 			feedCollector{o},
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
