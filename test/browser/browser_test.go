@@ -134,8 +134,27 @@ func TestPlayers(t *testing.T) {
 	}
 }
 
-// playOne runs one case and checks what the player saw.
+// playOne runs one case and checks what the player saw. A case whose
+// only problem is a stall is played once more, and fails if it stalls
+// again: Chromium, two encoders and the node share two cores here, and a
+// player starved of CPU for a moment stalls without anything wrong on the
+// node (seen in CI once every few runs, each time in a different case,
+// never twice in a row); a stall the node causes repeats.
 func playOne(t *testing.T, d *demo, c playCase, page string) {
+	problems, stalled, saw := playAttempt(t, d, c, page)
+	if stalled && len(problems) == 1 {
+		t.Logf("%s stalled (%s); playing it once more: a stall that repeats fails\nwhat the player saw: %s", c.name, problems[0], saw)
+		problems, _, saw = playAttempt(t, d, c, page)
+	}
+	if len(problems) > 0 {
+		t.Errorf("%s:\n  %s\nwhat the player saw: %s", c.name, strings.Join(problems, "\n  "), saw)
+	}
+}
+
+// playAttempt plays one case once and lists its problems: stalled says
+// whether one of them is a stall; saw is the player's report and the
+// requests to the node.
+func playAttempt(t *testing.T, d *demo, c playCase, page string) (problems []string, stalled bool, saw string) {
 	base := d.base
 	var spki []string
 	if c.https {
@@ -159,9 +178,9 @@ func playOne(t *testing.T, d *demo, c playCase, page string) {
 	}
 	r := play(t, s)
 	t.Log(r.summary() + "; " + r.listeners(d))
-	var problems []string
 	if c.minPlayed > 0 {
 		problems = checkPlayed(c, r, d, base)
+		stalled = c.noStall && (len(r.Report.Stalls) > 0 || r.Report.WaitingEvents > 0)
 	} else {
 		problems = checkRefused(c, r, manifest)
 	}
@@ -169,10 +188,8 @@ func playOne(t *testing.T, d *demo, c playCase, page string) {
 		logLatency(t, c, r)
 		problems = append(problems, checkLowLatency(c, r)...)
 	}
-	if len(problems) > 0 {
-		t.Errorf("%s:\n  %s\nwhat the player saw: %s\nrequests to the node (%s, %s):\n%s",
-			c.name, strings.Join(problems, "\n  "), r.summary(), d.tlsBase, d.base, r.network(d.tlsBase, d.base))
-	}
+	saw = fmt.Sprintf("%s\nrequests to the node (%s, %s):\n%s", r.summary(), d.tlsBase, d.base, r.network(d.tlsBase, d.base))
+	return problems, stalled, saw
 }
 
 // checkPlayed lists what went wrong in a case that must play.
