@@ -216,9 +216,12 @@ func TestOutputFailover(t *testing.T) {
 		r.clock.add(2 * time.Second)
 		r.push(primaryKey, i, 0)
 		r.push(backupKey, i, backupOffset)
-		r.output(uint64(i - 1))
+		// The backup's segment is in the output before the clock moves
+		// on: one still waiting for the output's worker when it does
+		// would make the backup look stale (two segments' time without
+		// one) and fail it over to the primary.
+		r.output(uint64(i))
 	}
-	r.output(11)
 	if ev, _ := r.tl.Event("ev"); ev.Feeds.ActiveFeed() != control.FeedBackup {
 		t.Fatalf("a manual event switched back on its own: %+v", ev.Feeds.LastSwitch)
 	}
