@@ -450,6 +450,13 @@ func serveDVR(st *dvr.Store, id, p string, window time.Duration, ended, skip boo
 	return playlistObject(renderDVR(es, opts), targetOfEntries(es)), true, nil
 }
 
+// ClipBase is the live playlist of clip playlist p (0/index.m3u8 for
+// 0/index.clip-ko.m3u8); ok is false when p names no clip.
+func ClipBase(p string) (base string, ok bool) {
+	kind, base, _ := dvrKind(p)
+	return base, kind == "clip"
+}
+
 // IsDVRPath reports whether p names a DVR, start-over or clip playlist.
 func IsDVRPath(p string) bool {
 	k, _, _ := dvrKind(p)

@@ -87,10 +87,8 @@ func (n *running) internalClips(ctx *fasthttp.RequestCtx, event string, _ identi
 	}
 	var err error
 	switch req.Op {
-	case "add":
-		err = n.ingest.AddClip(event, req.Name, req.From, req.To)
-	case "delete":
-		err = n.ingest.DeleteClip(event, req.Name)
+	case "add", "delete":
+		err = n.changeClip(context.Background(), event, req)
 	default:
 		err = fmt.Errorf("%w: op must be add or delete", ingest.ErrBadClip)
 	}
@@ -162,7 +160,7 @@ func (c adminClips) each(ctx context.Context, event string, req clipRequest) ([]
 			defer cancel()
 			var err error
 			if id == n.cfg.Node.ID {
-				err = n.localClip(event, req, &nc)
+				err = n.localClip(cctx, event, req, &nc)
 			} else {
 				err = n.remoteClip(cctx, addrs[id], event, req, &nc)
 			}
@@ -176,15 +174,107 @@ func (c adminClips) each(ctx context.Context, event string, req clipRequest) ([]
 	return out, nil
 }
 
-func (n *running) localClip(event string, req clipRequest, nc *admin.NodeClip) error {
-	switch req.Op {
-	case "":
+func (n *running) localClip(ctx context.Context, event string, req clipRequest, nc *admin.NodeClip) error {
+	if req.Op == "" {
 		nc.Clips = toAdminClips(n.ingest.Clips(event))
 		return nil
-	case "add":
-		return n.ingest.AddClip(event, req.Name, req.From, req.To)
 	}
-	return n.ingest.DeleteClip(event, req.Name)
+	return n.changeClip(ctx, event, req)
+}
+
+// changeClip adds or deletes a clip in this ingest node's DVR and relays
+// its pin to the other members: their DVR mirrors keep (or release) the
+// clip's segments, and the owners of the rendition's DVR forms, which
+// mirror all of it, serve the clip when no ingest node answers.
+func (n *running) changeClip(ctx context.Context, event string, req clipRequest) error {
+	var err error
+	if req.Op == "add" {
+		err = n.ingest.AddClip(event, req.Name, req.From, req.To)
+	} else {
+		err = n.ingest.DeleteClip(event, req.Name)
+	}
+	if err == nil {
+		n.relayPin(ctx, event, req)
+	}
+	return err
+}
+
+// pathDVRPins takes an ingest node's clip pins (+ event).
+const pathDVRPins = "/internal/v1/dvr-pins/"
+
+// relayPinTimeout bounds each relay: within the 5 s an ingest node's
+// caller gives it (budgetControl).
+const relayPinTimeout = 3 * time.Second
+
+// relayPin sends a clip's pin (add) or its removal (delete) to every other
+// member, at most relayPinTimeout each, in parallel. A member without a DVR store, or
+// without the event in it, answers 404: it mirrors nothing to keep. A
+// failure is logged; the clip stays on the ingest nodes.
+func (n *running) relayPin(ctx context.Context, event string, req clipRequest) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, m := range n.members() {
+		if m.ID == n.cfg.Node.ID || m.MeshAddr == "" {
+			continue
+		}
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, relayPinTimeout)
+			defer cancel()
+			r, err := http.NewRequestWithContext(cctx, http.MethodPost, "https://"+m.MeshAddr+pathDVRPins+event, bytes.NewReader(body))
+			if err != nil {
+				return
+			}
+			r.Header.Set("Content-Type", "application/json")
+			resp, err := n.cluster.Do(r)
+			if err == nil {
+				io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+				resp.Body.Close()
+				if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotFound {
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+			}
+			if err != nil {
+				n.log.Warn("clip pin not relayed to a mirror", "event", event, "clip", req.Name, "op", req.Op, "member", m.ID, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// internalDVRPin pins (or unpins) a clip in this node's DVR mirror.
+func (n *running) internalDVRPin(ctx *fasthttp.RequestCtx, event string, _ identity.Peer) {
+	if n.dvr == nil {
+		problem(ctx, fasthttp.StatusNotFound, "this node keeps no DVR (ingest.dvr.dir)")
+		return
+	}
+	var req clipRequest
+	if err := strictJSON(ctx.PostBody(), &req); err != nil {
+		problem(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	var err error
+	switch req.Op {
+	case "add":
+		err = n.dvr.Pin(event, req.Name, req.From, req.To)
+	case "delete":
+		err = n.dvr.Unpin(event, req.Name)
+	default:
+		problem(ctx, fasthttp.StatusBadRequest, "op must be add or delete")
+		return
+	}
+	switch {
+	case err == nil:
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	case errors.Is(err, dvr.ErrNotFound):
+		problem(ctx, fasthttp.StatusNotFound, err.Error())
+	case errors.Is(err, dvr.ErrInvalid), errors.Is(err, dvr.ErrTooManyPins):
+		problem(ctx, fasthttp.StatusUnprocessableEntity, err.Error())
+	default:
+		problem(ctx, fasthttp.StatusInternalServerError, err.Error())
+	}
 }
 
 func (n *running) remoteClip(ctx context.Context, addr, event string, req clipRequest, nc *admin.NodeClip) error {
@@ -288,9 +378,9 @@ func (m dvrMirror) MirrorDVR(ctx context.Context, e dvr.Entry, body, init []byte
 	// The segment's owner and its successor, and those of the DVR
 	// playlists of its rendition: whoever is asked for either when the
 	// ingest node is gone holds it.
-	base := "/live/" + e.Event + "/" + strings.TrimSuffix(e.Rendition, ".m3u8")
 	var targets []string
-	for _, key := range []string{"/live/" + e.Event + "/" + e.Path, base + ".dvr.m3u8", base + ".startover.m3u8"} {
+	forms := dvrFormKeys(e.Event, e.Rendition)
+	for _, key := range []string{"/live/" + e.Event + "/" + e.Path, forms[0], forms[1]} {
 		for _, id := range t.Replicas(key, 2) {
 			if !slices.Contains(targets, id) {
 				targets = append(targets, id)
@@ -329,9 +419,8 @@ func (m dvrMirror) sendMasters(ctx context.Context, t *route.Table, event string
 	}
 	var errs []error
 	for p, body := range n.ingest.Masters(event) {
-		base := "/live/" + event + "/" + strings.TrimSuffix(p, ".m3u8")
 		var targets []string
-		for _, key := range []string{base + ".dvr.m3u8", base + ".startover.m3u8"} {
+		for _, key := range dvrFormKeys(event, p) {
 			for _, id := range t.Replicas(key, 2) {
 				if id != t.Self() && !slices.Contains(targets, id) {
 					targets = append(targets, id)
@@ -459,10 +548,60 @@ func (n *running) internalDVRMirror(ctx *fasthttp.RequestCtx, rest string, _ ide
 	}
 }
 
-// serveDVRMirror answers a DVR path of a push event from this node's
-// mirror, when the mesh could not (no ingest node answers).
+// dvrFormKeys are the routing keys of playlist p's DVR and start-over
+// forms: their shield owners mirror every segment of the rendition (and a
+// master playlist).
+func dvrFormKeys(event, p string) [2]string {
+	base := "/live/" + event + "/" + strings.TrimSuffix(p, ".m3u8")
+	return [2]string{base + ".dvr.m3u8", base + ".startover.m3u8"}
+}
+
+// serveDVRMirror answers a DVR path of a push event from the DVR mirror,
+// when the mesh could not (no ingest node answers). A clip playlist lists
+// segments that only the owners of its rendition's DVR forms mirror all
+// of: another node asks them.
 func (n *running) serveDVRMirror(ev *Event, p string) (*object.Object, bool) {
-	if n.dvr == nil || !ev.Push() {
+	if !ev.Push() {
+		return nil, false
+	}
+	base, ok := ingest.ClipBase(p)
+	if !ok {
+		return n.serveDVRLocal(ev, p)
+	}
+	t := n.tbl.Load()
+	if t == nil {
+		return nil, false
+	}
+	var holders []string
+	for _, key := range dvrFormKeys(ev.ID, base) {
+		for _, id := range t.Replicas(key, 2) {
+			if !slices.Contains(holders, id) {
+				holders = append(holders, id)
+			}
+		}
+	}
+	if slices.Contains(holders, t.Self()) {
+		if obj, ok := n.serveDVRLocal(ev, p); ok {
+			return obj, true
+		}
+	}
+	for _, id := range holders {
+		addr := t.Addr(id)
+		if id == t.Self() || addr == "" {
+			continue
+		}
+		obj, err := n.readMirror(addr, ev.ID, p)
+		if err == nil {
+			return obj, true
+		}
+		n.log.Debug("clip from a mirror", "event", ev.ID, "path", p, "member", id, "err", err)
+	}
+	return nil, false
+}
+
+// serveDVRLocal answers a DVR path from this node's own mirror.
+func (n *running) serveDVRLocal(ev *Event, p string) (*object.Object, bool) {
+	if n.dvr == nil {
 		return nil, false
 	}
 	obj, ok, err := ingest.ServeDVR(n.dvr, ev.ID, p, ev.DVRWindow, ev.State == string(control.StateEnded), nil)
@@ -470,6 +609,56 @@ func (n *running) serveDVRMirror(ev *Event, p string) (*object.Object, bool) {
 		return nil, false
 	}
 	return obj, true
+}
+
+// readMirror asks a node for a DVR playlist its mirror serves.
+func (n *running) readMirror(addr, event, p string) (*object.Object, error) {
+	ctx, cancel := context.WithTimeout(n.ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+pathDVRMirror+event+"/"+p, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := n.cluster.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	limit := int64(n.cfg.Ingest.MaxPlaylistBytes)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	switch {
+	case err != nil:
+		return nil, err
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
+	case int64(len(body)) > limit:
+		return nil, fmt.Errorf("playlist over ingest.max_playlist_bytes")
+	}
+	if _, err := segment.Detect(body); err != nil {
+		return nil, fmt.Errorf("not a playlist: %w", err)
+	}
+	return object.NewComplete(object.Meta{Status: 200, Kind: segment.KindPlaylist, ContentType: "application/vnd.apple.mpegurl",
+		CacheControl: resp.Header.Get("Cache-Control"), Source: "dvr"}, body), nil
+}
+
+// internalDVRRead serves a DVR playlist (a clip) from this node's mirror
+// to another node; 404 when the mirror cannot.
+func (n *running) internalDVRRead(ctx *fasthttp.RequestCtx, rest string, _ identity.Peer) {
+	event, p, ok := strings.Cut(rest, "/")
+	ev := n.event(event)
+	if !ok || ev == nil || !ingest.IsDVRPath(p) {
+		problem(ctx, fasthttp.StatusBadRequest, "not a DVR playlist path: "+rest)
+		return
+	}
+	obj, found := n.serveDVRLocal(ev, p)
+	if !found {
+		problem(ctx, fasthttp.StatusNotFound, "this node's DVR mirror has no "+p)
+		return
+	}
+	b, _ := obj.Complete()
+	ctx.SetContentType(obj.ContentType)
+	ctx.Response.Header.Set("Cache-Control", obj.CacheControl)
+	ctx.SetBody(b)
 }
 
 var _ ingest.Mirror = dvrMirror{}

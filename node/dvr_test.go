@@ -162,4 +162,25 @@ func TestDVRThroughTheMesh(t *testing.T) {
 	if b, st := getBytes(t, c.URL(1)+"/live/fight/master.m3u8?after-kill"); st == 200 {
 		t.Errorf("the mirror served the live master as a kept file:\n%s", b)
 	}
+	// The clip too: its pin went to the mirrors with it, and the owners
+	// of the rendition's DVR forms (which mirror all of it) serve its
+	// playlist to whichever node is asked.
+	for _, i := range []int{1, 2} {
+		b, st := getBytes(t, c.URL(i)+"/live/fight/0/index.clip-knockout.m3u8?after-kill")
+		got, err := segment.ParseMedia(b)
+		if st != 200 || err != nil || got.PlaylistType != "VOD" || !got.EndList || len(got.Segments) != len(clip.Segments) {
+			t.Errorf("after the ingest node died, node %d clip playlist: %d %v\n%s", i, st, err, b)
+			continue
+		}
+		for j, s := range got.Segments {
+			if s.URI != clip.Segments[j].URI {
+				t.Errorf("node %d clip segment %d is %s, was %s", i, j, s.URI, clip.Segments[j].URI)
+			}
+		}
+		mb, mst := getBytes(t, c.URL(i)+"/live/fight/master.clip-knockout.m3u8?after-kill")
+		if mp, err := segment.ParseMaster(mb); mst != 200 || err != nil || len(mp.Variants) != 2 ||
+			!strings.HasSuffix(mp.Variants[0].URI, ".clip-knockout.m3u8") {
+			t.Errorf("after the ingest node died, node %d master.clip-knockout.m3u8: %d %v\n%s", i, mst, err, mb)
+		}
+	}
 }

@@ -126,6 +126,11 @@ func (n *running) internalRoutes() []internalRoute {
 		// The DVR mirror: segments an ingest node's DVR keeps.
 		{method: http.MethodPut, path: pathDVRMirror, prefix: true, roles: []string{identity.RoleIngest},
 			handle: n.internalDVRMirror},
+		// Mirrored DVR playlists (a clip), for the node a player asked.
+		{method: http.MethodGet, path: pathDVRMirror, prefix: true, handle: n.internalDVRRead},
+		// Clip pins, relayed by the ingest nodes to the mirrors.
+		{method: http.MethodPost, path: pathDVRPins, prefix: true, roles: []string{identity.RoleIngest},
+			handle: n.internalDVRPin},
 		// Clips: an operator's, relayed by whichever node the call reached.
 		{method: http.MethodGet, path: pathClips, prefix: true, handle: n.internalClips},
 		{method: http.MethodPost, path: pathClips, prefix: true, roles: []string{identity.RoleControl, identity.RoleEdge,

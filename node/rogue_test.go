@@ -214,6 +214,8 @@ func TestRogueMembers(t *testing.T) {
 		{"POST", "/internal/v1/drain", `{"drain":true}`},
 		{"POST", "/internal/v1/mesh/keys", `{"op":"list"}`},
 		{"PUT", "/internal/v1/dvr/fight/master.m3u8", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttp://evil.example/x.m3u8\n"},
+		// Unpinning a clip on a mirror is the ingest nodes' relay.
+		{"POST", "/internal/v1/dvr-pins/fight", `{"op":"delete","name":"knockout"}`},
 	} {
 		if st, out := try(tc.method, tc.path, tc.body); st != 403 {
 			t.Fatalf("rogue-b %s %s: %d %s", tc.method, tc.path, st, out)
