@@ -88,7 +88,7 @@ func (n *running) internalClips(ctx *fasthttp.RequestCtx, event string, _ identi
 	var err error
 	switch req.Op {
 	case "add", "delete":
-		err = n.changeClip(context.Background(), event, req)
+		err = n.changeClip(n.ctx, event, req)
 	default:
 		err = fmt.Errorf("%w: op must be add or delete", ingest.ErrBadClip)
 	}
