@@ -207,9 +207,9 @@ const pathDVRPins = "/internal/v1/dvr-pins/"
 const relayPinTimeout = 3 * time.Second
 
 // relayPin sends a clip's pin (add) or its removal (delete) to every other
-// member, at most relayPinTimeout each, in parallel. A member without a DVR store, or
-// without the event in it, answers 404: it mirrors nothing to keep. A
-// failure is logged; the clip stays on the ingest nodes.
+// member, at most relayPinTimeout each, in parallel. A member without a
+// DVR store, or without the event in it, answers 404: it mirrors nothing
+// to keep. A failure is logged; the clip stays on the ingest nodes.
 func (n *running) relayPin(ctx context.Context, event string, req clipRequest) {
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -221,21 +221,8 @@ func (n *running) relayPin(ctx context.Context, event string, req clipRequest) {
 			continue
 		}
 		wg.Go(func() {
-			cctx, cancel := context.WithTimeout(ctx, relayPinTimeout)
-			defer cancel()
-			r, err := http.NewRequestWithContext(cctx, http.MethodPost, "https://"+m.MeshAddr+pathDVRPins+event, bytes.NewReader(body))
-			if err != nil {
-				return
-			}
-			r.Header.Set("Content-Type", "application/json")
-			resp, err := n.cluster.Do(r)
-			if err == nil {
-				io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-				resp.Body.Close()
-				if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotFound {
-					err = fmt.Errorf("status %d", resp.StatusCode)
-				}
-			}
+			err := n.mirrorSend(ctx, relayPinTimeout, http.MethodPost, "https://"+m.MeshAddr+pathDVRPins+event, body,
+				"Content-Type", "application/json")
 			if err != nil {
 				n.log.Warn("clip pin not relayed to a mirror", "event", event, "clip", req.Name, "op", req.Op, "member", m.ID, "err", err)
 			}
@@ -378,15 +365,8 @@ func (m dvrMirror) MirrorDVR(ctx context.Context, e dvr.Entry, body, init []byte
 	// The segment's owner and its successor, and those of the DVR
 	// playlists of its rendition: whoever is asked for either when the
 	// ingest node is gone holds it.
-	var targets []string
 	forms := dvrFormKeys(e.Event, e.Rendition)
-	for _, key := range []string{"/live/" + e.Event + "/" + e.Path, forms[0], forms[1]} {
-		for _, id := range t.Replicas(key, 2) {
-			if !slices.Contains(targets, id) {
-				targets = append(targets, id)
-			}
-		}
-	}
+	targets := replicasOf(t, "/live/"+e.Event+"/"+e.Path, forms[0], forms[1])
 	var errs []error
 	if err := m.sendMasters(ctx, t, e.Event); err != nil {
 		errs = append(errs, err)
@@ -419,17 +399,10 @@ func (m dvrMirror) sendMasters(ctx context.Context, t *route.Table, event string
 	}
 	var errs []error
 	for p, body := range n.ingest.Masters(event) {
-		var targets []string
-		for _, key := range dvrFormKeys(event, p) {
-			for _, id := range t.Replicas(key, 2) {
-				if id != t.Self() && !slices.Contains(targets, id) {
-					targets = append(targets, id)
-				}
-			}
-		}
-		for _, id := range targets {
+		forms := dvrFormKeys(event, p)
+		for _, id := range replicasOf(t, forms[:]...) {
 			addr, key := t.Addr(id), id+"/"+event+"/"+p
-			if addr == "" || !n.mastersSent.due(key, body) {
+			if id == t.Self() || addr == "" || !n.mastersSent.due(key, body) {
 				continue
 			}
 			if err := n.dvrSend(ctx, addr, event, p, hdrDVRMaster, "1", body); err != nil {
@@ -450,11 +423,18 @@ func (n *running) dvrPut(ctx context.Context, addr, event, p string, meta, body 
 }
 
 // dvrSend PUTs body to a node's mirror at event/p with one header saying
-// what it is. A node that keeps no DVR (404) is no error.
+// what it is.
 func (n *running) dvrSend(ctx context.Context, addr, event, p, hdr, value string, body []byte) error {
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	return n.mirrorSend(ctx, 5*time.Second, http.MethodPut, "https://"+addr+pathDVRMirror+event+"/"+p, body, hdr, value)
+}
+
+// mirrorSend makes one call of the DVR mirror's (a segment, a master, a
+// pin) with the header hdr: value, within timeout. A node that keeps no
+// DVR, or nothing of the event, answers 404: no error.
+func (n *running) mirrorSend(ctx context.Context, timeout time.Duration, method, url string, body []byte, hdr, value string) error {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(cctx, http.MethodPut, "https://"+addr+pathDVRMirror+event+"/"+p, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(cctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -465,7 +445,7 @@ func (n *running) dvrSend(ctx context.Context, addr, event, p, hdr, value string
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode == http.StatusNotFound { // the owner keeps no DVR
+	if resp.StatusCode == http.StatusNotFound {
 		return nil
 	}
 	if resp.StatusCode/100 != 2 {
@@ -548,6 +528,20 @@ func (n *running) internalDVRMirror(ctx *fasthttp.RequestCtx, rest string, _ ide
 	}
 }
 
+// replicasOf are the owners of each key and their successors, without
+// repeats.
+func replicasOf(t *route.Table, keys ...string) []string {
+	var ids []string
+	for _, key := range keys {
+		for _, id := range t.Replicas(key, 2) {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
 // dvrFormKeys are the routing keys of playlist p's DVR and start-over
 // forms: their shield owners mirror every segment of the rendition (and a
 // master playlist).
@@ -572,14 +566,8 @@ func (n *running) serveDVRMirror(ev *Event, p string) (*object.Object, bool) {
 	if t == nil {
 		return nil, false
 	}
-	var holders []string
-	for _, key := range dvrFormKeys(ev.ID, base) {
-		for _, id := range t.Replicas(key, 2) {
-			if !slices.Contains(holders, id) {
-				holders = append(holders, id)
-			}
-		}
-	}
+	forms := dvrFormKeys(ev.ID, base)
+	holders := replicasOf(t, forms[:]...)
 	if slices.Contains(holders, t.Self()) {
 		if obj, ok := n.serveDVRLocal(ev, p); ok {
 			return obj, true
