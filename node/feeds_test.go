@@ -50,6 +50,7 @@ type outputWatcher struct {
 
 	mu       sync.Mutex
 	byMSN    map[uint64]segment.MediaSegment
+	dsn      map[uint64]uint64 // each msn's discontinuity sequence number
 	maxSeq   uint64
 	errs     []string
 	stalls   []time.Duration // time between the live edge moving, per move
@@ -58,7 +59,7 @@ type outputWatcher struct {
 }
 
 func watchOutput(t *testing.T, base string) (*outputWatcher, func()) {
-	w := &outputWatcher{t: t, base: base, byMSN: map[uint64]segment.MediaSegment{}}
+	w := &outputWatcher{t: t, base: base, byMSN: map[uint64]segment.MediaSegment{}, dsn: map[uint64]uint64{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -102,15 +103,26 @@ func (w *outputWatcher) poll() {
 	if pl.MediaSequence+uint64(len(pl.Segments)) < w.maxSeq {
 		w.fail("the output went back: sequence %d+%d after %d", pl.MediaSequence, len(pl.Segments), w.maxSeq)
 	}
+	// RFC 8216 6.2.2: the first segment's discontinuity sequence number
+	// is EXT-X-DISCONTINUITY-SEQUENCE, each EXT-X-DISCONTINUITY after it
+	// adds one; a segment keeps its number when the tag has slid out of
+	// the window (as it does while a player's reloads fail for a while).
+	dsn := pl.DiscontinuitySequence
 	for i, s := range pl.Segments {
 		msn := pl.MediaSequence + uint64(i)
+		if i > 0 && s.Discontinuity {
+			dsn++
+		}
 		if prev, ok := w.byMSN[msn]; ok {
 			if prev.URI != s.URI || !prev.ProgramDateTime.Equal(s.ProgramDateTime) {
 				w.fail("msn %d was %s at %v, now %s at %v", msn, prev.URI, prev.ProgramDateTime, s.URI, s.ProgramDateTime)
 			}
+			if w.dsn[msn] != dsn {
+				w.fail("msn %d had discontinuity sequence %d, now %d", msn, w.dsn[msn], dsn)
+			}
 			continue
 		}
-		w.byMSN[msn] = s
+		w.byMSN[msn], w.dsn[msn] = s, dsn
 		if st := status(w.base + s.URI); st != 200 {
 			w.fail("segment %d (%s): status %d", msn, s.URI, st)
 		}
@@ -155,9 +167,7 @@ func (w *outputWatcher) check(segment time.Duration) (switches int, longest time
 		if gap > segment || gap < -segment/2 {
 			w.t.Errorf("msn %d starts %v after the previous one ends (more than one segment)", msn, gap)
 		}
-		if cur.Discontinuity {
-			switches++
-		}
+		switches += int(w.dsn[msn] - w.dsn[msn-1])
 	}
 	for _, s := range w.stalls {
 		longest = max(longest, s)
@@ -196,6 +206,17 @@ func TestRedundantFeedsFailover(t *testing.T) {
 	runEncoder(t, enc(1, backupKey))
 	w, stopWatch := watchOutput(t, c.URL(2)+"/live/fight/0/")
 	defer stopWatch()
+	defer func() { // what each node served, should the output not go live
+		if !t.Failed() || w.reached(4) {
+			return
+		}
+		for i := range 3 {
+			b, st := getBytes(t, c.URL(i)+"/live/fight/0/index.m3u8?diag")
+			t.Logf("node %d output playlist: %d\n%.600s", i, st, b)
+		}
+		feeds := call(t, "GET", c.URL(2)+"/admin/v1/events/fight/feeds", nodetest.AdminToken, "")
+		t.Logf("feeds: %d %s", feeds.status, feeds.raw)
+	}()
 	c.WaitFor("the output is live", 30*time.Second, func() bool { return w.reached(4) })
 	feeds := call(t, "GET", c.URL(2)+"/admin/v1/events/fight/feeds", nodetest.AdminToken, "")
 	if feeds.status != 200 || feeds.body["active"] != "primary" {
