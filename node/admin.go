@@ -221,6 +221,31 @@ func (n *running) internalCall(ctx context.Context, addr, path string, body []by
 	return out, nil
 }
 
+// internalGet GETs path from a node's internal API within ctx: the body
+// (at most limit bytes) and headers of a 200; any other status is an
+// error carrying the start of the body.
+func (n *running) internalGet(ctx context.Context, addr, path string, limit int64) ([]byte, http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := n.cluster.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case resp.StatusCode != http.StatusOK:
+		return nil, nil, fmt.Errorf("status %d: %.200s", resp.StatusCode, bytes.TrimSpace(b))
+	case int64(len(b)) > limit:
+		return nil, nil, fmt.Errorf("%s: answer over %d bytes", path, limit)
+	}
+	return b, resp.Header, nil
+}
+
 // adminSteering is admin.Steering over the steer role.
 type adminSteering struct{ n *running }
 

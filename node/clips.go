@@ -229,20 +229,12 @@ func (n *running) internalDVRPin(ctx *fasthttp.RequestCtx, event string, _ ident
 
 func (n *running) remoteClip(ctx context.Context, addr, event string, req clipRequest, nc *admin.NodeClip) error {
 	if req.Op == "" {
-		r, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+pathClips+event, nil)
+		b, _, err := n.internalGet(ctx, addr, pathClips+event, 1<<20)
 		if err != nil {
 			return err
-		}
-		resp, err := n.cluster.Do(r)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
 		}
 		var cs []ingest.Clip
-		if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&cs); err != nil {
+		if err := json.Unmarshal(b, &cs); err != nil {
 			return err
 		}
 		nc.Clips = toAdminClips(cs)

@@ -357,30 +357,15 @@ func (n *running) serveDVRLocal(ev *Event, p string) (*object.Object, bool) {
 func (n *running) readMirror(addr, event, p string) (*object.Object, error) {
 	ctx, cancel := context.WithTimeout(n.ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+pathDVRMirror+event+"/"+p, nil)
+	body, hdr, err := n.internalGet(ctx, addr, pathDVRMirror+event+"/"+p, int64(n.cfg.Ingest.MaxPlaylistBytes))
 	if err != nil {
 		return nil, err
-	}
-	resp, err := n.cluster.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	limit := int64(n.cfg.Ingest.MaxPlaylistBytes)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	switch {
-	case err != nil:
-		return nil, err
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("status %d", resp.StatusCode)
-	case int64(len(body)) > limit:
-		return nil, fmt.Errorf("playlist over ingest.max_playlist_bytes")
 	}
 	if _, err := segment.Detect(body); err != nil {
 		return nil, fmt.Errorf("not a playlist: %w", err)
 	}
 	return object.NewComplete(object.Meta{Status: 200, Kind: segment.KindPlaylist, ContentType: "application/vnd.apple.mpegurl",
-		CacheControl: resp.Header.Get("Cache-Control"), Source: "dvr"}, body), nil
+		CacheControl: hdr.Get("Cache-Control"), Source: "dvr"}, body), nil
 }
 
 // internalDVRRead serves a DVR playlist (a clip) from this node's mirror

@@ -306,21 +306,9 @@ func (f adminFeeds) FeedStatus(ctx context.Context, event string) []admin.NodeFe
 }
 
 func (n *running) remoteFeeds(ctx context.Context, addr, event string) ([]ingest.FeedStatus, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+pathFeeds+event, nil)
+	b, _, err := n.internalGet(ctx, addr, pathFeeds+event, 1<<20)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := n.cluster.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(b))
 	}
 	var sts []ingest.FeedStatus
 	if err := json.Unmarshal(b, &sts); err != nil {
